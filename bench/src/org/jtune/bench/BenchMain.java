@@ -1,0 +1,93 @@
+package org.jtune.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.jtune.cuda.Cuda;
+import org.jtune.cuda.Device;
+
+/**
+ * Runs a GPU benchmark by name and writes its records as JSON lines:
+ * {@code BenchMain NAME [--out FILE] [--peer FILE]}. A peer file holds JSON lines of the same names
+ * measured by the peer (e.g. torch) in the same run; matching records get the peer's value and ratio.
+ * The commit comes from the JTUNE_COMMIT environment variable.
+ */
+public final class BenchMain {
+
+    /** A benchmark: measures and returns records made with the given context. */
+    interface Benchmark {
+        List<BenchRecord> run(RecordMaker records) throws Exception;
+    }
+
+    /** Makes records stamped with the GPU, commit, date and command of this run. */
+    record RecordMaker(String gpu, String commit, String date, String command) {
+        BenchRecord make(String name, double value, String unit, boolean higherIsBetter) {
+            return new BenchRecord(name, value, unit, null, null, higherIsBetter, gpu, commit, date, command);
+        }
+    }
+
+    private static final Map<String, Benchmark> BENCHMARKS = Map.of("runtime", new RuntimeBenchmark());
+
+    private BenchMain() {}
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0 || !BENCHMARKS.containsKey(args[0])) {
+            System.err.println("usage: BenchMain " + BENCHMARKS.keySet() + " [--out FILE.jsonl] [--peer PEER.jsonl]");
+            System.exit(2);
+        }
+        Path out = null;
+        Path peer = null;
+        for (int i = 1; i < args.length; i++) {
+            switch (args[i]) {
+                case "--out" -> out = Path.of(args[++i]);
+                case "--peer" -> peer = Path.of(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        Cuda.requireAvailable();
+        String gpu = Device.get(0).name();
+        String commit = System.getenv().getOrDefault("JTUNE_COMMIT", "unknown");
+        RecordMaker maker = new RecordMaker(gpu, commit, LocalDate.now().toString(),
+                "bin/jtune-bench " + String.join(" ", args));
+        List<BenchRecord> records = BENCHMARKS.get(args[0]).run(maker);
+        if (peer != null) {
+            records = withPeer(records, readRecords(peer));
+        }
+        List<String> lines = new ArrayList<>();
+        for (BenchRecord record : records) {
+            lines.add(record.toJsonLine());
+        }
+        if (out != null) {
+            Files.write(out, lines, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        }
+        printTable(records);
+    }
+
+    static List<BenchRecord> readRecords(Path file) throws IOException {
+        return Files.readAllLines(file).stream().filter(l -> !l.isBlank()).map(BenchRecord::fromJsonLine).toList();
+    }
+
+    private static List<BenchRecord> withPeer(List<BenchRecord> ours, List<BenchRecord> peers) {
+        List<BenchRecord> joined = new ArrayList<>();
+        for (BenchRecord record : ours) {
+            BenchRecord match = peers.stream().filter(p -> p.name().equals(record.name())).findFirst().orElse(null);
+            joined.add(match == null ? record : record.withPeer(match.value(), match.commit().isEmpty()
+                    ? "peer" : match.commit()));
+        }
+        return joined;
+    }
+
+    private static void printTable(List<BenchRecord> records) {
+        System.out.printf("%-44s %14s %-8s %14s %8s%n", "benchmark", "jtune", "unit", "peer", "ratio");
+        for (BenchRecord r : records) {
+            System.out.printf("%-44s %14.3f %-8s %14s %8s%n", r.name(), r.value(), r.unit(),
+                    r.peerValue() == null ? "-" : String.format("%.3f", r.peerValue()),
+                    r.ratio() == null ? "-" : String.format("%.2f", r.ratio()));
+        }
+    }
+}

@@ -1,0 +1,139 @@
+package org.jtune.cuda;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.jtune.bindings.CudaDriver;
+
+/**
+ * Device memory owned by this object and freed by {@link #close()}. A freed buffer refuses every use,
+ * so a stale pointer never reaches a kernel.
+ */
+public final class DeviceBuffer implements AutoCloseable {
+    private final Context context;
+    private final long bytes;
+    private long address;
+
+    DeviceBuffer(Context context, long bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("device buffer size must be positive, got " + bytes);
+        }
+        this.context = context;
+        this.bytes = bytes;
+        context.makeCurrent();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
+            int result = CudaDriver.cuMemAlloc_v2(out, bytes);
+            if (CudaResults.isOutOfMemory(result)) {
+                Context.MemoryInfo info = context.memoryInfo();
+                throw new CudaException(String.format(
+                        "out of GPU memory: asked for %s, %s free of %s on GPU %d",
+                        formatBytes(bytes), formatBytes(info.free()), formatBytes(info.total()),
+                        context.device().ordinal()));
+            }
+            CudaResults.check(result, "cuMemAlloc(" + bytes + " bytes)");
+            this.address = out.get(ValueLayout.JAVA_LONG, 0);
+        }
+    }
+
+    /** The device address; throws once the buffer is freed. */
+    public long address() {
+        if (address == 0) {
+            throw new IllegalStateException("device buffer of " + bytes + " bytes used after close");
+        }
+        return address;
+    }
+
+    public long bytes() {
+        return bytes;
+    }
+
+    public Context context() {
+        return context;
+    }
+
+    /** Copies {@code source} (host memory) to the start of this buffer and waits for the copy. */
+    public void copyFromHost(MemorySegment source) {
+        checkFits(source.byteSize(), "copy from host");
+        context.makeCurrent();
+        CudaResults.check(CudaDriver.cuMemcpyHtoD_v2(address(), source, source.byteSize()), "cuMemcpyHtoD");
+    }
+
+    /** Copies the start of this buffer into {@code target} (host memory) and waits for the copy. */
+    public void copyToHost(MemorySegment target) {
+        checkFits(target.byteSize(), "copy to host");
+        context.makeCurrent();
+        CudaResults.check(CudaDriver.cuMemcpyDtoH_v2(target, address(), target.byteSize()), "cuMemcpyDtoH");
+    }
+
+    /**
+     * Queues a copy from host memory on {@code stream}. The host memory must stay valid until the
+     * stream reaches the copy; it overlaps with other work only if pinned ({@link PinnedBuffer}).
+     */
+    public void copyFromHostAsync(MemorySegment source, Stream stream) {
+        checkFits(source.byteSize(), "copy from host");
+        context.makeCurrent();
+        CudaResults.check(CudaDriver.cuMemcpyHtoDAsync_v2(address(), source, source.byteSize(), stream.handle()),
+                "cuMemcpyHtoDAsync");
+    }
+
+    /** Queues a copy of the start of this buffer into host memory on {@code stream}. */
+    public void copyToHostAsync(MemorySegment target, Stream stream) {
+        checkFits(target.byteSize(), "copy to host");
+        context.makeCurrent();
+        CudaResults.check(CudaDriver.cuMemcpyDtoHAsync_v2(target, address(), target.byteSize(), stream.handle()),
+                "cuMemcpyDtoHAsync");
+    }
+
+    /** Queues a copy of {@code byteCount} bytes from the start of {@code source} on {@code stream}. */
+    public void copyFromAsync(DeviceBuffer source, long byteCount, Stream stream) {
+        checkFits(byteCount, "device copy");
+        source.checkFits(byteCount, "device copy");
+        context.makeCurrent();
+        CudaResults.check(CudaDriver.cuMemcpyDtoDAsync_v2(address(), source.address(), byteCount, stream.handle()),
+                "cuMemcpyDtoDAsync");
+    }
+
+    /** Queues setting every byte to {@code value} on {@code stream}. */
+    public void fillBytesAsync(int value, Stream stream) {
+        context.makeCurrent();
+        CudaResults.check(CudaDriver.cuMemsetD8Async(address(), (byte) value, bytes, stream.handle()), "cuMemsetD8Async");
+    }
+
+    /** Queues setting every 32-bit word to {@code bits} on {@code stream} (e.g. a float's bits). */
+    public void fillWordsAsync(int bits, Stream stream) {
+        if (bytes % 4 != 0) {
+            throw new IllegalArgumentException("buffer of " + bytes + " bytes is not a whole number of 32-bit words");
+        }
+        context.makeCurrent();
+        CudaResults.check(CudaDriver.cuMemsetD32Async(address(), bits, bytes / 4, stream.handle()), "cuMemsetD32Async");
+    }
+
+    private void checkFits(long byteCount, String what) {
+        if (byteCount < 0 || byteCount > bytes) {
+            throw new IllegalArgumentException(what + " of " + byteCount + " bytes does not fit a device buffer of "
+                    + bytes + " bytes");
+        }
+    }
+
+    /** Frees the memory. A second close is an error, as is any use after it. */
+    @Override
+    public void close() {
+        if (address == 0) {
+            throw new IllegalStateException("device buffer of " + bytes + " bytes already freed");
+        }
+        context.makeCurrent();
+        CudaResults.check(CudaDriver.cuMemFree_v2(address), "cuMemFree");
+        address = 0;
+    }
+
+    static String formatBytes(long bytes) {
+        if (bytes >= 1L << 30) {
+            return String.format("%.2f GiB", bytes / (double) (1L << 30));
+        }
+        if (bytes >= 1L << 20) {
+            return String.format("%.1f MiB", bytes / (double) (1L << 20));
+        }
+        return bytes + " bytes";
+    }
+}
