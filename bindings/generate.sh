@@ -8,7 +8,7 @@ CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
 HEADER="$CUDA_HOME/include/cuda.h"
 
 if ! command -v jextract >/dev/null 2>&1; then
-    echo "error: jextract is not on PATH; install jextract (see bindings/README.md) and retry" >&2
+    echo "error: jextract is not on PATH; install the jextract version named in bindings/README.md and retry" >&2
     exit 1
 fi
 if [ ! -f "$HEADER" ]; then
