@@ -52,17 +52,31 @@ public final class DeviceBuffer implements AutoCloseable {
         return context;
     }
 
-    /** Copies {@code source} (host memory) to the start of this buffer and waits for the copy. */
+    /** Copies {@code source} (host memory, on or off the heap) to the start of this buffer and waits for the copy. */
     public void copyFromHost(MemorySegment source) {
         checkFits(source.byteSize(), "copy from host");
         context.makeCurrent();
+        if (!source.isNative()) {
+            try (Arena arena = Arena.ofConfined()) {
+                copyFromHost(arena.allocate(source.byteSize(), 16).copyFrom(source));
+            }
+            return;
+        }
         CudaResults.check(CudaDriver.cuMemcpyHtoD_v2(address(), source, source.byteSize()), "cuMemcpyHtoD");
     }
 
-    /** Copies the start of this buffer into {@code target} (host memory) and waits for the copy. */
+    /** Copies the start of this buffer into {@code target} (host memory, on or off the heap) and waits for the copy. */
     public void copyToHost(MemorySegment target) {
         checkFits(target.byteSize(), "copy to host");
         context.makeCurrent();
+        if (!target.isNative()) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment staging = arena.allocate(target.byteSize(), 16);
+                copyToHost(staging);
+                target.copyFrom(staging);
+            }
+            return;
+        }
         CudaResults.check(CudaDriver.cuMemcpyDtoH_v2(target, address(), target.byteSize()), "cuMemcpyDtoH");
     }
 
@@ -72,6 +86,7 @@ public final class DeviceBuffer implements AutoCloseable {
      */
     public void copyFromHostAsync(MemorySegment source, Stream stream) {
         checkFits(source.byteSize(), "copy from host");
+        requireNative(source);
         context.makeCurrent();
         CudaResults.check(CudaDriver.cuMemcpyHtoDAsync_v2(address(), source, source.byteSize(), stream.handle()),
                 "cuMemcpyHtoDAsync");
@@ -80,6 +95,7 @@ public final class DeviceBuffer implements AutoCloseable {
     /** Queues a copy of the start of this buffer into host memory on {@code stream}. */
     public void copyToHostAsync(MemorySegment target, Stream stream) {
         checkFits(target.byteSize(), "copy to host");
+        requireNative(target);
         context.makeCurrent();
         CudaResults.check(CudaDriver.cuMemcpyDtoHAsync_v2(target, address(), target.byteSize(), stream.handle()),
                 "cuMemcpyDtoHAsync");
@@ -107,6 +123,12 @@ public final class DeviceBuffer implements AutoCloseable {
         }
         context.makeCurrent();
         CudaResults.check(CudaDriver.cuMemsetD32Async(address(), bits, bytes / 4, stream.handle()), "cuMemsetD32Async");
+    }
+
+    private static void requireNative(MemorySegment host) {
+        if (!host.isNative()) {
+            throw new IllegalArgumentException("asynchronous copies need off-heap host memory (a heap segment can move)");
+        }
     }
 
     private void checkFits(long byteCount, String what) {

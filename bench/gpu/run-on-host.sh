@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs jtune's image on a GPU host that has no JDK: unpack, info, the test suite, and benchmarks with
+# their peers, writing logs and JSON records under OUT_DIR.
+#   bench/gpu/run-on-host.sh IMAGE.tar.xz OUT_DIR [STEP...]     steps: info tests bench-runtime (default: all)
+# JTUNE_COMMIT names the commit the image was built from (recorded with every measurement).
+set -uo pipefail
+image=$1; out=$2; shift 2
+steps=${*:-info tests bench-runtime}
+here=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+tar -xJf "$image" -C "$work" || { echo "cannot unpack $image"; exit 1; }
+jt="$work/jtune"
+mkdir -p "$out"
+status=0
+for step in $steps; do
+  case $step in
+    info)
+      "$jt/bin/jtune" info 2>&1 | tee "$out/info.log" ;;
+    tests)
+      "$jt/bin/jtune-test" --details=summary --disable-ansi-colors 2>&1 > "$out/tests.log"
+      rc=$?; tail -20 "$out/tests.log"; grep -E "✘|MethodSource|=>" "$out/tests.log" | head -40
+      [ $rc -ne 0 ] && status=1 ;;
+    bench-runtime)
+      python3 "$here/bench/peer/runtime_peer.py" "$out/runtime-peer.jsonl" > "$out/runtime-peer.log" 2>&1 \
+        || { echo "peer failed:"; tail -5 "$out/runtime-peer.log"; }
+      peer_args=(); [ -s "$out/runtime-peer.jsonl" ] && peer_args=(--peer "$out/runtime-peer.jsonl")
+      "$jt/bin/jtune-bench" runtime --out "$out/runtime.jsonl" "${peer_args[@]}" 2>&1 | tee "$out/bench-runtime.log"
+      [ ${PIPESTATUS[0]} -ne 0 ] && status=1 ;;
+    *) echo "unknown step $step"; status=1 ;;
+  esac
+done
+exit $status
