@@ -24,7 +24,7 @@ for step in $steps; do
       python3 "$here/bench/peer/runtime_peer.py" "$out/runtime-peer.jsonl" > "$out/runtime-peer.log" 2>&1 \
         || { echo "peer failed:"; tail -5 "$out/runtime-peer.log"; }
       peer_args=(); [ -s "$out/runtime-peer.jsonl" ] && peer_args=(--peer "$out/runtime-peer.jsonl")
-      "$jt/bin/jtune-bench" runtime --out "$out/runtime.jsonl" "${peer_args[@]}" 2>&1 | tee "$out/bench-runtime.log"
+      CUDA_CACHE_DISABLE=1 "$jt/bin/jtune-bench" runtime --out "$out/runtime.jsonl" "${peer_args[@]}" 2>&1 | tee "$out/bench-runtime.log"
       [ ${PIPESTATUS[0]} -ne 0 ] && status=1 ;;
     *) echo "unknown step $step"; status=1 ;;
   esac

@@ -12,6 +12,7 @@ import sys
 import torch
 
 REPEATS = 7
+UNITS = {"launch": "us", "copy": "GB/s"}
 
 
 def timed(work):
@@ -73,7 +74,8 @@ def main(out_path):
 
     with open(out_path, "w") as f:
         for name, value in records.items():
-            f.write(json.dumps({"name": name, "value": value, "commit": "torch " + torch.__version__}) + "\n")
+            f.write(json.dumps({"name": name, "value": value, "unit": UNITS[name.split(".")[0]],
+                                "commit": "torch " + torch.__version__}) + "\n")
 
 
 if __name__ == "__main__":
