@@ -39,7 +39,7 @@ final class AbsmaxQuantizer {
                     codes.set(LittleEndian.U8, start + j, (byte) DynamicMap.quantize(centered[j] * inv, map));
                 }
             }
-        });
+        }, absmax, codes, nestedAbsmax);
         return new Absmax.DoubleQuantized(codes, blocks, nestedAbsmax, NESTED_BLOCKSIZE, map, offset);
     }
 

@@ -30,7 +30,14 @@ final class Nf4Dequantizer {
                 }
                 write(values, length, out, outType, start);
             }
-        });
+        }, segmentsOf(packed, absmax, out));
+    }
+
+    private static MemorySegment[] segmentsOf(MemorySegment packed, Absmax absmax, MemorySegment out) {
+        return switch (absmax) {
+            case Absmax.Plain plain -> new MemorySegment[] {packed, out, plain.values()};
+            case Absmax.DoubleQuantized dq -> new MemorySegment[] {packed, out, dq.codes(), dq.nestedAbsmax()};
+        };
     }
 
     private static void write(float[] values, int length, MemorySegment out, DType outType, long start) {

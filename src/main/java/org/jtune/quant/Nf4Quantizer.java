@@ -28,7 +28,7 @@ final class Nf4Quantizer {
                 absmax.setAtIndex(LittleEndian.F32, b, max);
                 pack(block, length, 1.0f / max, packed, start / 2);
             }
-        });
+        }, src, packed, absmax);
     }
 
     /**

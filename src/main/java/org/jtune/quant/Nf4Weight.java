@@ -4,7 +4,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import org.jtune.tensor.DType;
 
-/** An NF4-quantized weight held off-heap: packed 4-bit codes plus the quant state to undo them. */
+/**
+ * An NF4-quantized weight held off-heap: packed 4-bit codes plus the quant state to undo them.
+ * Quantization and dequantization use all cores when the segments are shared (global, auto or
+ * shared arenas); segments confined to one thread are processed on that thread.
+ */
 public final class Nf4Weight {
     private final MemorySegment packed;
     private final QuantState state;
