@@ -69,7 +69,7 @@ class DynamicMapTest {
         SplittableRandom random = new SplittableRandom(seed);
         float[] map = DynamicMap.table();
         int midpoints = 0;
-        for (int i = 0; i < 1_000_000 + 3 * 255; i++) {
+        for (int i = 0; i < 200_000 + 3 * 255; i++) {
             float x;
             if (i < 255) {
                 x = (map[i] + map[i + 1]) * 0.5f;
