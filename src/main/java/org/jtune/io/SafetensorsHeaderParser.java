@@ -86,7 +86,9 @@ final class SafetensorsHeaderParser {
         } catch (JsonProcessingException e) {
             // Jackson's message says what is wrong and where (line/column), e.g. a duplicate field name.
             String where = e.getLocation() == null ? "" : " at " + e.getLocation().offsetDescription();
-            throw error("header is not valid JSON: " + e.getOriginalMessage() + where, e);
+            String what = e.getOriginalMessage().startsWith("Duplicate field")
+                    ? "header repeats a name (duplicate names are not allowed): " : "header is not valid JSON: ";
+            throw error(what + e.getOriginalMessage() + where, e);
         }
     }
 

@@ -64,7 +64,7 @@ public final class SafetensorsWriter {
     /** Writes the file at {@code path}, replacing any file there only once it is complete. */
     public void write(Path path) throws IOException {
         List<TensorData> ordered = new ArrayList<>(tensors.values());
-        ordered.sort(Comparator.comparingInt((TensorData t) -> -ALIGNMENT_ORDER.indexOf(t.dtype()))
+        ordered.sort(Comparator.comparingInt((TensorData t) -> -alignmentRank(t.dtype()))
                 .thenComparing(TensorData::name));
         byte[] header = header(ordered);
         AtomicFiles.write(path, channel -> {
@@ -75,6 +75,14 @@ public final class SafetensorsWriter {
                 writeSegment(channel, tensor.data());
             }
         });
+    }
+
+    private static int alignmentRank(DType dtype) {
+        int rank = ALIGNMENT_ORDER.indexOf(dtype);
+        if (rank < 0) {
+            throw new IllegalStateException("no safetensors alignment order known for " + dtype);
+        }
+        return rank;
     }
 
     /** Compact JSON, {@code __metadata__} first (only if there is any), padded to a multiple of 8 bytes. */

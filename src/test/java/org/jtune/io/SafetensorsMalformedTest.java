@@ -184,7 +184,7 @@ class SafetensorsMalformedTest {
 
     @Test
     void duplicateNames() throws IOException {
-        failure("{\"a\":" + F32_2 + "[0,8]},\"a\":" + F32_2 + "[8,16]}}", 16, "Duplicate field 'a'");
+        failure("{\"a\":" + F32_2 + "[0,8]},\"a\":" + F32_2 + "[8,16]}}", 16, "duplicate names", "'a'");
     }
 
     @Test
