@@ -1,0 +1,60 @@
+package org.jtune.io;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Writes a file under a temporary name in the same folder, then renames it over the target, so that an
+ * interrupted write never leaves a half-written file under the real name.
+ */
+final class AtomicFiles {
+    /** Writes the whole content of a file to an open channel. */
+    @FunctionalInterface
+    interface ContentWriter {
+        void writeTo(FileChannel channel) throws IOException;
+    }
+
+    private AtomicFiles() {}
+
+    /** Writes {@code target} through {@code content}; on failure the target is untouched. */
+    static void write(Path target, ContentWriter content) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        Path folder = absolute.getParent();
+        Files.createDirectories(folder);
+        Path temporary = Files.createTempFile(folder, "." + absolute.getFileName() + ".", ".tmp");
+        try {
+            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                content.writeTo(channel);
+                channel.force(true); // the data must be on disk before the name points at it
+            }
+            moveIntoPlace(temporary, absolute);
+        } catch (IOException | RuntimeException | Error e) {
+            Files.deleteIfExists(temporary);
+            throw e;
+        }
+    }
+
+    /** Writes {@code bytes} as the whole content of {@code target}. */
+    static void write(Path target, byte[] bytes) throws IOException {
+        write(target, channel -> {
+            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(bytes);
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+        });
+    }
+
+    private static void moveIntoPlace(Path temporary, Path target) throws IOException {
+        try {
+            Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+}
