@@ -1,0 +1,32 @@
+package org.jtune.tokenizer;
+
+/** The real tokenizers the tests use, loaded once from the npm-fetched packages. */
+public final class TestTokenizers {
+    private static Tokenizer mistral;
+    private static Tokenizer llama2;
+    private static Tokenizer llama3;
+
+    private TestTokenizers() {
+    }
+
+    public static synchronized Tokenizer mistral() {
+        if (mistral == null) {
+            mistral = Tokenizer.fromDirectory(NpmTestAssets.fetch(NpmTestAssets.MISTRAL).resolve("models"));
+        }
+        return mistral;
+    }
+
+    public static synchronized Tokenizer llama2() {
+        if (llama2 == null) {
+            llama2 = Tokenizer.fromDirectory(Llama2FromJsPackage.modelDir(NpmTestAssets.fetch(NpmTestAssets.LLAMA2_JS)));
+        }
+        return llama2;
+    }
+
+    public static synchronized Tokenizer llama3() {
+        if (llama3 == null) {
+            llama3 = Tokenizer.fromDirectory(NpmTestAssets.fetch(NpmTestAssets.LLAMA3).resolve("models"));
+        }
+        return llama3;
+    }
+}
