@@ -17,17 +17,37 @@ final class CpuMatmul {
 
     private CpuMatmul() {}
 
-    /** {@code c[m,n] (+)= alpha · Σ_k a[m,k]·b[n,k]}: a [M,K], b [N,K], c [M,N]. Dot products of contiguous rows. */
+    /**
+     * {@code c[m,n] (+)= alpha · Σ_k a[m,k]·b[n,k]}: a [M,K], b [N,K], c [M,N]. a is transposed once so that each
+     * output column is a sum of contiguous rows scaled by the elements of one row of b (a loop the JIT vectorizes).
+     */
     static void nt(Tensor a, Tensor b, Tensor c, float alpha, boolean accumulate) {
         int m = rows(a), k = cols(a), n = rows(b);
         check(cols(b) == k && rows(c) == m && cols(c) == n, "a·bᵀ", a, b, c);
-        Parallel.forEach(m, (long) n * k, i -> {
-            float[] aRow = new float[k];
-            a.readRow(i, aRow);
-            for (int j = 0; j < n; j++) {
-                double dot = dot(aRow, b, j, k);
+        float[] at = new float[Math.multiplyExact(k, m)];
+        float[] row = new float[k];
+        for (int i = 0; i < m; i++) {
+            a.readRow(i, row);
+            for (int kk = 0; kk < k; kk++) {
+                at[kk * m + i] = row[kk];
+            }
+        }
+        Parallel.forEach(n, (long) m * k, j -> {
+            float[] bRow = new float[k];
+            b.readRow(j, bRow);
+            double[] acc = new double[m];
+            for (int kk = 0; kk < k; kk++) {
+                double s = bRow[kk];
+                if (s != 0) {
+                    int base = kk * m;
+                    for (int i = 0; i < m; i++) {
+                        acc[i] += s * at[base + i];
+                    }
+                }
+            }
+            for (int i = 0; i < m; i++) {
                 long idx = (long) i * n + j;
-                float v = (float) (alpha * dot);
+                float v = (float) (alpha * acc[i]);
                 c.set(idx, accumulate ? c.get(idx) + v : v);
             }
         });
@@ -72,40 +92,6 @@ final class CpuMatmul {
             float v = (float) (alpha * acc[j]);
             c.set(base + j, accumulate ? c.get(base + j) + v : v);
         }
-    }
-
-    /** Σ_j x[j]·b[row, j] with four independent partial sums. */
-    static double dot(float[] x, Tensor b, int row, int k) {
-        MemorySegment s = b.segment();
-        long base = (long) row * k;
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        int j = 0;
-        if (b.dtype() == DType.F32) {
-            for (; j + 3 < k; j += 4) {
-                s0 += (double) x[j] * s.getAtIndex(F32, base + j);
-                s1 += (double) x[j + 1] * s.getAtIndex(F32, base + j + 1);
-                s2 += (double) x[j + 2] * s.getAtIndex(F32, base + j + 2);
-                s3 += (double) x[j + 3] * s.getAtIndex(F32, base + j + 3);
-            }
-            for (; j < k; j++) {
-                s0 += (double) x[j] * s.getAtIndex(F32, base + j);
-            }
-        } else if (b.dtype() == DType.BF16) {
-            for (; j + 3 < k; j += 4) {
-                s0 += (double) x[j] * bf16(s, base + j);
-                s1 += (double) x[j + 1] * bf16(s, base + j + 1);
-                s2 += (double) x[j + 2] * bf16(s, base + j + 2);
-                s3 += (double) x[j + 3] * bf16(s, base + j + 3);
-            }
-            for (; j < k; j++) {
-                s0 += (double) x[j] * bf16(s, base + j);
-            }
-        } else {
-            for (; j < k; j++) {
-                s0 += (double) x[j] * b.get(base + j);
-            }
-        }
-        return (s0 + s1) + (s2 + s3);
     }
 
     /** acc[:] += alpha · b[row, :]. */
