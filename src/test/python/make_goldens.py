@@ -70,7 +70,7 @@ def make_inputs(rows, length, packed, seed):
         position_ids = torch.arange(length).unsqueeze(0).repeat(rows, 1)
     # documents as transformers finds them: a new one wherever the position does not step by one
     diff = torch.diff(position_ids, prepend=position_ids[:, :1] - 1, dim=-1)
-    document_ids = (diff != 1).cumsum(-1) - 1
+    document_ids = (diff != 1).cumsum(-1)
     return input_ids, labels, position_ids, document_ids
 
 
