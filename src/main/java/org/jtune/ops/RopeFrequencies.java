@@ -114,13 +114,4 @@ public final class RopeFrequencies {
                 (double) headDim / (headDim - 2));
         return defaultInvFreq(base, headDim);
     }
-
-    /** The frequencies without any dynamic growth (what a call within the original context uses). */
-    public float[] original() {
-        return original.clone();
-    }
-
-    public int headDim() {
-        return headDim;
-    }
 }
