@@ -37,7 +37,7 @@ class TensorTest {
     void halfPrecisionStorageRoundsAndConvertsBack() {
         try (Arena arena = Arena.ofConfined()) {
             for (DType type : new DType[] {DType.BF16, DType.F16}) {
-                Tensor t = Tensor.allocate(arena, type, 64);
+                Tensor t = Tensor.allocate(arena, type, 1, 64);
                 float[] row = new float[64];
                 for (int i = 0; i < 64; i++) {
                     float v = (float) rnd.nextGaussian();
