@@ -1,0 +1,110 @@
+package org.jtune.model;
+
+import org.jtune.ops.Ops;
+import org.jtune.ops.Reference;
+import org.jtune.ops.RopeFrequencies;
+import org.jtune.tensor.Tensor;
+
+import java.util.Map;
+
+import static org.jtune.ops.GradCheck.toDoubles;
+
+/**
+ * The whole Llama/Mistral forward in double precision, written from the HF definitions with {@link Reference};
+ * LoRA matrices are passed in by PEFT name so that finite differences can perturb them.
+ */
+final class ReferenceModel {
+    private final ModelConfig c;
+    private final LlamaWeights w;
+    private final double scaling;
+    private final Batch batch;
+    private final float[] invFreq;
+
+    ReferenceModel(ModelConfig c, LlamaWeights w, double scaling, Batch batch) {
+        this.c = c;
+        this.w = w;
+        this.scaling = scaling;
+        this.batch = batch;
+        int maxPos = 0;
+        for (int p : batch.positions()) {
+            maxPos = Math.max(maxPos, p);
+        }
+        this.invFreq = new RopeFrequencies(c.headDim(), c.ropeTheta(), c.ropeScaling(), c.maxPositionEmbeddings())
+                .forMaxPosition(maxPos);
+    }
+
+    private static double[] d(Tensor t) {
+        return t == null ? null : toDoubles(t.toFloatArray());
+    }
+
+    private double[] project(int layer, LoraTarget t, double[] x, Tensor weight, Tensor bias,
+                             Map<String, double[]> lora) {
+        int n = batch.tokenCount(), in = t.inFeatures(c), out = t.outFeatures(c);
+        double[] y = Reference.linear(x, n, in, d(weight), out, d(bias));
+        String prefix = "base_model.model.model.layers." + layer + "." + t.modulePath() + ".";
+        double[] a = lora.get(prefix + "lora_A.weight");
+        if (a != null) {
+            double[] b = lora.get(prefix + "lora_B.weight");
+            int r = a.length / in;
+            double[] delta = Reference.loraDelta(x, n, in, a, b, r, out, scaling);
+            for (int i = 0; i < y.length; i++) {
+                y[i] += delta[i];
+            }
+        }
+        return y;
+    }
+
+    /** Logits [tokens, vocab]. */
+    double[] logits(Map<String, double[]> lora) {
+        int n = batch.tokenCount(), dm = c.hiddenSize();
+        double[] embed = d(w.embedTokens());
+        double[] x = new double[n * dm];
+        for (int t = 0; t < n; t++) {
+            System.arraycopy(embed, batch.tokens()[t] * dm, x, t * dm, dm);
+        }
+        double eps = (float) c.rmsNormEps();
+        for (int l = 0; l < c.numLayers(); l++) {
+            LlamaWeights.Layer lw = w.layers().get(l);
+            double[] n1 = Reference.rmsNorm(x, n, dm, d(lw.inputNorm()), eps);
+            double[] q = project(l, LoraTarget.Q, n1, lw.q(), lw.qBias(), lora);
+            double[] k = project(l, LoraTarget.K, n1, lw.k(), lw.kBias(), lora);
+            double[] v = project(l, LoraTarget.V, n1, lw.v(), lw.vBias(), lora);
+            q = Reference.rope(q, n, c.numHeads(), c.headDim(), batch.positions(), invFreq, false);
+            k = Reference.rope(k, n, c.numKvHeads(), c.headDim(), batch.positions(), invFreq, false);
+            double[] att = Reference.attention(q, k, v, batch.batchSize(), batch.seqLen(), c.numHeads(),
+                    c.numKvHeads(), c.headDim(), c.slidingWindow(), batch.documentIds(), null);
+            double[] o = project(l, LoraTarget.O, att, lw.o(), lw.oBias(), lora);
+            double[] h = new double[x.length];
+            for (int i = 0; i < h.length; i++) {
+                h[i] = x[i] + o[i];
+            }
+            double[] n2 = Reference.rmsNorm(h, n, dm, d(lw.postAttentionNorm()), eps);
+            double[] g = project(l, LoraTarget.GATE, n2, lw.gate(), lw.gateBias(), lora);
+            double[] u = project(l, LoraTarget.UP, n2, lw.up(), lw.upBias(), lora);
+            double[] down = project(l, LoraTarget.DOWN, Reference.swiglu(g, u), lw.down(), lw.downBias(), lora);
+            for (int i = 0; i < x.length; i++) {
+                x[i] = h[i] + down[i];
+            }
+        }
+        double[] fh = Reference.rmsNorm(x, n, dm, d(w.norm()), eps);
+        return Reference.linear(fh, n, dm, d(w.lmHead()), c.vocabSize(), null);
+    }
+
+    /** HF causal-LM loss: shifted labels, -100 ignored, mean over counted tokens. */
+    double loss(Map<String, double[]> lora) {
+        int n = batch.tokenCount(), len = batch.seqLen();
+        int[] targets = new int[n];
+        int counted = 0;
+        for (int t = 0; t < n; t++) {
+            targets[t] = t % len < len - 1 ? batch.labels()[t + 1] : Ops.IGNORE_INDEX;
+            if (targets[t] != Ops.IGNORE_INDEX) {
+                counted++;
+            }
+        }
+        double sum = 0;
+        for (double l : Reference.crossEntropy(logits(lora), n, c.vocabSize(), targets)) {
+            sum += l;
+        }
+        return sum / counted;
+    }
+}
