@@ -94,15 +94,4 @@ final class NormalizedText {
         }
         return new NormalizedText(out.toString(), s.toArray(), e.toArray(), 0);
     }
-
-    /** Whole-text transformation where unit i of the result comes from unit {@code source[i]} of this text. */
-    NormalizedText mapped(String newText, int[] source) {
-        int[] s = new int[newText.length()];
-        int[] e = new int[newText.length()];
-        for (int i = 0; i < s.length; i++) {
-            s[i] = originalStart(source[i]);
-            e[i] = originalEnd(source[i]);
-        }
-        return new NormalizedText(newText, s, e, 0);
-    }
 }

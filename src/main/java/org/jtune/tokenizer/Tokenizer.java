@@ -156,7 +156,12 @@ public final class Tokenizer {
                 normalized = normalized.prepend(" ");
             }
             words.clear();
-            preTokenizer.split(normalized.text, words);
+            if (preTokenizer == PreTokenizer.NONE && model.separableAtMetaspace()) {
+                // Same tokens as one long word (see BpeModel.separableAtMetaspace), but short words can be cached.
+                splitBeforeMetaspace(normalized.text, words);
+            } else {
+                preTokenizer.split(normalized.text, words);
+            }
             for (int w = 0; w < words.size(); w += 2) {
                 int wordStart = words.get(w);
                 String word = normalized.text.substring(wordStart, words.get(w + 1));
@@ -176,6 +181,21 @@ public final class Tokenizer {
             }
         }
         return new Encoding(ids.toArray(), starts.toArray(), ends.toArray());
+    }
+
+    private static void splitBeforeMetaspace(String text, IntList out) {
+        int start = 0;
+        for (int i = 1; i < text.length(); i++) {
+            if (text.charAt(i) == '\u2581' && text.charAt(i - 1) != '\u2581') {
+                out.add(start);
+                out.add(i);
+                start = i;
+            }
+        }
+        if (start < text.length()) {
+            out.add(start);
+            out.add(text.length());
+        }
     }
 
     /** Encodes many texts in parallel; the result is in the order of {@code texts}. */
