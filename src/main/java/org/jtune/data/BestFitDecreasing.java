@@ -1,0 +1,80 @@
+package org.jtune.data;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.List;
+import java.util.TreeMap;
+
+/**
+ * Best-fit decreasing bin packing of sequences into rows of a fixed capacity, as TRL's "bfd" packing:
+ * sequences are taken longest first (equal lengths in index order), each goes into the row whose free
+ * space is the smallest that still holds it (among equal ones, the row opened first), and a new row is
+ * opened when none does. O(n log n).
+ */
+public final class BestFitDecreasing {
+    private BestFitDecreasing() {
+    }
+
+    /** The rows, each the indices of the sequences it holds in the order they were placed; rows in the order opened. */
+    public static List<int[]> pack(int[] lengths, int capacity) {
+        if (capacity <= 0) {
+            throw new IllegalArgumentException("row capacity must be positive, got " + capacity);
+        }
+        Integer[] order = new Integer[lengths.length];
+        for (int i = 0; i < lengths.length; i++) {
+            if (lengths[i] <= 0 || lengths[i] > capacity) {
+                throw new IllegalArgumentException("sequence " + i + " has length " + lengths[i]
+                        + ", which does not fit a row of " + capacity);
+            }
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingInt((Integer i) -> -lengths[i]).thenComparingInt(i -> i));
+        List<Row> rows = new ArrayList<>();
+        // Free space -> rows with exactly that much free, oldest first.
+        TreeMap<Integer, Deque<Row>> byFree = new TreeMap<>();
+        for (int i : order) {
+            Integer free = byFree.ceilingKey(lengths[i]);
+            Row row;
+            if (free == null) {
+                row = new Row(capacity);
+                rows.add(row);
+            } else {
+                Deque<Row> same = byFree.get(free);
+                row = same.pollFirst();
+                if (same.isEmpty()) {
+                    byFree.remove(free);
+                }
+            }
+            row.add(i, lengths[i]);
+            if (row.free > 0) {
+                byFree.computeIfAbsent(row.free, k -> new ArrayDeque<>()).addLast(row);
+            }
+        }
+        List<int[]> out = new ArrayList<>(rows.size());
+        for (Row r : rows) {
+            out.add(Arrays.copyOf(r.items, r.count));
+        }
+        return out;
+    }
+
+    private static final class Row {
+        int free;
+        int[] items = new int[4];
+        int count;
+
+        Row(int capacity) {
+            free = capacity;
+        }
+
+        void add(int item, int length) {
+            if (count == items.length) {
+                items = Arrays.copyOf(items, count * 2);
+            }
+            items[count++] = item;
+            free -= length;
+        }
+    }
+}
