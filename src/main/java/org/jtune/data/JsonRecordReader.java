@@ -6,15 +6,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.PushbackInputStream;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
@@ -31,7 +26,7 @@ public final class JsonRecordReader implements Closeable {
 
     private final Path file;
     private final InputStream in;
-    private final BufferedReader lines;
+    private final Utf8Lines lines;
     private final JsonParser array;
     private long position;
     private boolean finished;
@@ -47,9 +42,7 @@ public final class JsonRecordReader implements Closeable {
                 array = new JsonFactory(MAPPER).createParser(data);
                 array.nextToken();
             } else {
-                lines = new BufferedReader(new InputStreamReader(data, StandardCharsets.UTF_8.newDecoder()
-                        .onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT)), 1 << 16);
+                lines = new Utf8Lines(data);
                 array = null;
             }
         } catch (IOException e) {
@@ -101,10 +94,10 @@ public final class JsonRecordReader implements Closeable {
         while (true) {
             String line;
             try {
-                line = lines.readLine();
-            } catch (CharacterCodingException e) {
-                finished = true;
-                throw new DatasetException(RecordLocation.line(file, position + 1) + ": not valid UTF-8 text");
+                line = lines.next();
+            } catch (Utf8Lines.InvalidLine e) {
+                position++;
+                throw new BadRecordException(RecordLocation.line(file, position), e.getMessage());
             }
             if (line == null) {
                 return null;
