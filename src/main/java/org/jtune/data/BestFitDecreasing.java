@@ -1,18 +1,18 @@
 package org.jtune.data;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.Deque;
 import java.util.List;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Best-fit decreasing bin packing of sequences into rows of a fixed capacity, as TRL's "bfd" packing:
  * sequences are taken longest first (equal lengths in index order), each goes into the row whose free
  * space is the smallest that still holds it (among equal ones, the row opened first), and a new row is
- * opened when none does. O(n log n).
+ * opened when none does. O(n log n). (TRL breaks ties between rows of equal free space by which one reached
+ * that space first; both are best-fit decreasing, and may pair sequences differently.)
  */
 public final class BestFitDecreasing {
     private BestFitDecreasing() {
@@ -33,24 +33,25 @@ public final class BestFitDecreasing {
         }
         Arrays.sort(order, Comparator.comparingInt((Integer i) -> -lengths[i]).thenComparingInt(i -> i));
         List<Row> rows = new ArrayList<>();
-        // Free space -> rows with exactly that much free, oldest first.
-        TreeMap<Integer, Deque<Row>> byFree = new TreeMap<>();
+        // Free space -> the numbers of the rows with exactly that much free.
+        TreeMap<Integer, TreeSet<Integer>> byFree = new TreeMap<>();
         for (int i : order) {
             Integer free = byFree.ceilingKey(lengths[i]);
-            Row row;
+            int r;
             if (free == null) {
-                row = new Row(capacity);
-                rows.add(row);
+                r = rows.size();
+                rows.add(new Row(capacity));
             } else {
-                Deque<Row> same = byFree.get(free);
-                row = same.pollFirst();
+                TreeSet<Integer> same = byFree.get(free);
+                r = same.pollFirst();
                 if (same.isEmpty()) {
                     byFree.remove(free);
                 }
             }
+            Row row = rows.get(r);
             row.add(i, lengths[i]);
             if (row.free > 0) {
-                byFree.computeIfAbsent(row.free, k -> new ArrayDeque<>()).addLast(row);
+                byFree.computeIfAbsent(row.free, k -> new TreeSet<>()).add(r);
             }
         }
         List<int[]> out = new ArrayList<>(rows.size());
