@@ -29,7 +29,8 @@ final class DataFiles {
         return switch (c) {
             case NONE -> raw;
             case GZIP -> new GzipCompressorOutputStream(raw);
-            case XZ -> new XZCompressorOutputStream(raw);
+            // Preset 1: the default preset's large dictionary makes each writer slow to create.
+            case XZ -> new XZCompressorOutputStream(raw, 1);
             case BZIP2 -> new BZip2CompressorOutputStream(raw);
             case ZSTD -> throw new IllegalArgumentException("no zstd writer");
         };
