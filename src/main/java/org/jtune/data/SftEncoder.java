@@ -37,7 +37,7 @@ final class SftEncoder {
 
     TokenizedExample encode(JsonRecord record, RecordFormat format) {
         TokenizedExample e = switch (format) {
-            case TEXT -> CompletionTokens.plain(tokenizer, eos, "", JsonText.string(record, "text", format, true));
+            case TEXT -> allTargets(CompletionTokens.plain(tokenizer, eos, "", JsonText.string(record, "text", format, true)));
             case PROMPT_COMPLETION -> promptCompletion(record);
             case MESSAGES -> messages(record);
             case ALPACA -> CompletionTokens.plain(tokenizer, eos,
@@ -45,9 +45,12 @@ final class SftEncoder {
                     JsonText.string(record, "output", format, true));
             case PREFERENCE -> throw new IllegalStateException("preference records are read by PreferenceDataset");
         };
-        if (options.trainOnAllTokens()) {
-            Arrays.fill(e.trainable(), true);
-        }
+        return options.trainOnAllTokens() ? allTargets(e) : e;
+    }
+
+    /** Every token a target, as for plain text (where even a lone leading-space token is learned). */
+    private static TokenizedExample allTargets(TokenizedExample e) {
+        Arrays.fill(e.trainable(), true);
         return e;
     }
 
