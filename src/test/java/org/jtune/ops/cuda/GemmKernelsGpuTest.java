@@ -41,6 +41,10 @@ class GemmKernelsGpuTest {
                 }
             }
         }
+        // More than one group of 8 tile rows (blocks take their tiles group by group).
+        list.add(Arguments.of(GemmKernels.Layout.A_MK_B_NK, 1100, 136, 64));
+        list.add(Arguments.of(GemmKernels.Layout.A_MK_B_KN, 1100, 264, 40));
+        list.add(Arguments.of(GemmKernels.Layout.A_KM_B_KN, 1096, 136, 33));
         // A stored [K, M]: M a multiple of 8, K (tokens) anything.
         for (int m : new int[] {8, 40, 136}) {
             for (int n : columns) {
