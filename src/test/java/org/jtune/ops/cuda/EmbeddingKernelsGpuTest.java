@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class EmbeddingKernelsGpuTest {
 
     @ParameterizedTest
-    @CsvSource({"1,1,8", "37,1000,64", "513,32000,4096", "5,7,8200"})
+    @CsvSource({"1,1,8", "37,1000,64", "513,32000,1024", "3,50,4096", "5,7,8200"})
     void gathersTheRowsOfTheIds(int tokens, int vocab, int d) {
         long seed = System.nanoTime();
         SplittableRandom random = new SplittableRandom(seed);

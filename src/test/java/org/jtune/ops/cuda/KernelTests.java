@@ -153,6 +153,6 @@ final class KernelTests {
 
     /** float32 unit roundoff 2^-24. */
     static final double F32_EPS = Math.scalb(1.0, -24);
-    /** bf16 unit roundoff 2^-9 (8 significant bits). */
-    static final double BF16_EPS = Math.scalb(1.0, -9);
+    /** bf16 unit roundoff 2^-8 (8 significant bits, the leading one included). */
+    static final double BF16_EPS = Math.scalb(1.0, -8);
 }
