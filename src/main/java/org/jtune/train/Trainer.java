@@ -183,7 +183,8 @@ public final class Trainer {
                     lastEval = log.loss();
                     all.forEach(l -> l.onEval(log));
                 }
-                if (args.saveSteps() > 0 && (at.step % args.saveSteps() == 0 || at.step == total)) {
+                if (args.outputDir() != null && args.saveSteps() > 0
+                        && (at.step % args.saveSteps() == 0 || at.step == total)) {
                     lastCheckpoint = save(adam, at);
                 }
             }
