@@ -10,6 +10,8 @@ public interface TrainingListener {
     /**
      * Every {@code loggingSteps} steps (and at the last): the loss averaged over the steps since the previous log, the
      * learning rate and gradient norm of this step (the norm before clipping), and throughput since the previous log.
+     * The learning rate is the one this step used (transformers logs the scheduler's rate after stepping it, which is
+     * the next step's).
      */
     record TrainLog(long step, double epoch, double loss, double learningRate, double gradNorm, long tokens,
                     double tokensPerSecond) {}

@@ -140,10 +140,11 @@ class TrainerTest {
 
     @Test
     void resumedRunEqualsTheUninterruptedOneBitForBit() throws IOException {
-        // 7 batches, accumulation 2: step 4 ends inside the first epoch's last window... and runs into epoch 2
+        // 7 micro-batches, accumulation 2: steps 1-4 are epoch 1 (step 4 takes the last micro-batch alone), steps 5-6
+        // are in epoch 2, so the resumed run crosses an epoch boundary
         Run whole = run(args(temp.resolve("whole")).build(), new ListBatchSource(trainBatches, true), null);
         Path out = temp.resolve("interrupted");
-        // micro-batch 9 belongs to step 5: the run dies after checkpoint-4 was written
+        // the 9th call of next() is step 5's first (the 8th found the end of epoch 1): the run dies after checkpoint-4
         assertThrows(IllegalStateException.class,
                 () -> run(args(out).build(), new CrashingSource(new ListBatchSource(trainBatches, true), 9, 0), null));
         Path checkpoint = TrainingCheckpoint.latest(out).orElseThrow();
