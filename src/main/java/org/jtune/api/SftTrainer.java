@@ -1,0 +1,44 @@
+package org.jtune.api;
+
+import org.jtune.model.LlamaWeights;
+import org.jtune.train.BatchSource;
+import org.jtune.train.TrainResult;
+import org.jtune.train.Trainer;
+import org.jtune.train.TrainingArguments;
+import org.jtune.train.TrainingListener;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** TRL-style supervised fine-tuning of a {@link PeftModel}'s adapters on batches from a {@link BatchSource}. */
+public final class SftTrainer {
+    private final Trainer trainer;
+
+    /** @param evalDataset the eval split, or null */
+    public SftTrainer(PeftModel model, BatchSource trainDataset, BatchSource evalDataset, TrainingArguments args) {
+        LanguageModel base = model.base();
+        this.trainer = new Trainer(base.config(), LlamaWeights.load(base.config(), base.weights()), model.adapters(),
+                base.ops(), base.maxSeqLength(), args, trainDataset, evalDataset);
+    }
+
+    /** Adds a listener that sees every step, log line and evaluation. */
+    public SftTrainer addListener(TrainingListener listener) {
+        trainer.addListener(listener);
+        return this;
+    }
+
+    /** Trains from the start. */
+    public TrainResult train() throws IOException {
+        return trainer.train();
+    }
+
+    /** transformers' {@code train(resume_from_checkpoint=True)}: continues from the latest checkpoint in output_dir. */
+    public TrainResult train(boolean resumeFromCheckpoint) throws IOException {
+        return resumeFromCheckpoint ? trainer.resumeLatest() : trainer.train();
+    }
+
+    /** Continues from the given {@code checkpoint-<step>} folder. */
+    public TrainResult train(Path checkpoint) throws IOException {
+        return trainer.resume(checkpoint);
+    }
+}
