@@ -10,9 +10,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.net.URISyntaxException;
-import java.net.URL;
 import java.nio.file.Path;
+import java.util.Optional;
+import org.jtune.testing.TestResources;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;
@@ -33,11 +33,11 @@ class LlamaGoldenTest {
     @ParameterizedTest
     @ValueSource(strings = {"llama_mha", "mistral_gqa_window", "llama3_rope", "llama_tied", "llama_packed",
             "llama_rslora"})
-    void matchesTransformersAndPeft(String name) throws IOException, URISyntaxException {
-        URL url = LlamaGoldenTest.class.getResource("golden/" + name);
-        Assumptions.assumeTrue(url != null, "golden case " + name
+    void matchesTransformersAndPeft(String name) throws IOException {
+        Optional<Path> folder = TestResources.folder("/org/jtune/model/golden/" + name);
+        Assumptions.assumeTrue(folder.isPresent(), "golden case " + name
                 + " not generated: run src/test/python/make_goldens.py (needs torch, transformers, peft)");
-        Path dir = Path.of(url.toURI());
+        Path dir = folder.get();
         for (boolean checkpointing : new boolean[] {false, true}) {
             check(dir, name + (checkpointing ? " (checkpointing)" : ""), checkpointing);
         }

@@ -7,9 +7,9 @@ import org.jtune.model.Batch;
 import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
-import java.net.URISyntaxException;
-import java.net.URL;
 import java.nio.file.Path;
+import java.util.Optional;
+import org.jtune.testing.TestResources;
 
 /** The golden cases written by transformers + PEFT (src/test/python/make_goldens.py) under the model tests' resources. */
 final class Golden {
@@ -19,10 +19,10 @@ final class Golden {
     private Golden() {}
 
     /** The folder of a case; skips the test when the golden files have not been generated. */
-    static Path folder(String name) throws URISyntaxException {
-        URL url = Golden.class.getResource("/org/jtune/model/golden/" + name);
-        Assumptions.assumeTrue(url != null, "golden case " + name + " not generated");
-        return Path.of(url.toURI());
+    static Path folder(String name) {
+        Optional<Path> folder = TestResources.folder("/org/jtune/model/golden/" + name);
+        Assumptions.assumeTrue(folder.isPresent(), "golden case " + name + " not generated");
+        return folder.get();
     }
 
     static Batch batch(Path folder) throws IOException {
