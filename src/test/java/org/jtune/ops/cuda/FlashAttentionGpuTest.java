@@ -20,7 +20,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The attention kernels against {@link CpuOps} (double accumulation) on fresh random bf16 inputs: several sequence
+ * The attention kernels (forward, and backward from the reference's saved output and lse) against {@link CpuOps}
+ * (double accumulation) on fresh random bf16 inputs: several sequence
  * lengths (tile multiples and not), GQA ratios 1, 4 and 8, windows shorter and longer than the documents, batch
  * rows packed with 1 to 5 documents, head dimensions 64 and 128. Outputs are poisoned with NaN first and every
  * element is checked.
@@ -31,6 +32,8 @@ class FlashAttentionGpuTest {
     private static final double OUT_RTOL = 1e-2, OUT_ATOL = 4e-3;
     /** float32 statistics from bf16-exact products; ex2/lg2 approximations add a few float ulps. */
     private static final double LSE_TOL = 1e-3;
+    /** Gradients: relative to the element, and to the tensor's largest element (see assertGradientClose). */
+    private static final double GRAD_RTOL = 2e-2, GRAD_ATOL = 1e-2;
 
     /** Random inputs of one case, rounded to bf16, with the document layout in both forms. */
     private record Case(AttentionShape shape, FlashAttention.Heads heads, FlashAttention.Documents documents,
@@ -123,6 +126,88 @@ class FlashAttentionGpuTest {
         }
     }
 
+    @ParameterizedTest
+    @CsvSource({
+        // batch, seqLen, heads, kvHeads, headDim, window, documents per row
+        "1, 1, 1, 1, 64, 0, 1",
+        "1, 100, 4, 4, 64, 0, 1",
+        "2, 130, 8, 2, 128, 0, 1",
+        "1, 257, 8, 1, 64, 0, 3",
+        "2, 200, 4, 1, 128, 37, 2",
+        "1, 150, 4, 2, 64, 1000, 5",
+        "3, 64, 2, 2, 128, 64, 4",
+        "1, 191, 4, 4, 128, 1, 2",
+        "1, 600, 8, 1, 128, 0, 1",
+        "1, 500, 4, 1, 64, 150, 2",
+    })
+    void backwardMatchesCpuReference(int batch, int seqLen, int heads, int kvHeads, int headDim, int window,
+                                     int docsPerRow) {
+        long seed = System.nanoTime();
+        Case c = Case.random(batch, seqLen, heads, kvHeads, headDim, window, docsPerRow, seed);
+        int tokens = c.shape().tokens();
+        long qWidth = (long) heads * headDim, kvWidth = (long) kvHeads * headDim;
+        float[] dOut = bf16Random(new SplittableRandom(seed + 1), c.q().length, 1);
+        float[] out, lse, expectedDq, expectedDk, expectedDv;
+        try (Arena arena = Arena.ofShared()) {
+            CpuOps ops = new CpuOps();
+            Tensor q = Tensor.of(arena, c.q(), tokens, qWidth);
+            Tensor k = Tensor.of(arena, c.k(), tokens, kvWidth);
+            Tensor v = Tensor.of(arena, c.v(), tokens, kvWidth);
+            Tensor docIds = Tensor.ofInts(arena, c.docIds());
+            Tensor outTensor = Tensor.f32(arena, tokens, qWidth);
+            Tensor lseTensor = Tensor.f32(arena, tokens, heads);
+            ops.attention(q, k, v, docIds, c.shape(), outTensor, lseTensor);
+            // Both sides get the same saved forward state: the output as the GPU stores it (bf16) and the lse.
+            out = bf16Round(outTensor.toFloatArray());
+            lse = lseTensor.toFloatArray();
+            Tensor dQ = Tensor.f32(arena, tokens, qWidth);
+            Tensor dK = Tensor.f32(arena, tokens, kvWidth);
+            Tensor dV = Tensor.f32(arena, tokens, kvWidth);
+            ops.attentionBackward(q, k, v, Tensor.of(arena, out, tokens, qWidth), Tensor.of(arena, dOut, tokens, qWidth),
+                    lseTensor, docIds, c.shape(), dQ, dK, dV);
+            expectedDq = dQ.toFloatArray();
+            expectedDk = dK.toFloatArray();
+            expectedDv = dV.toFloatArray();
+        }
+
+        Context context = Context.primary(Device.get(0));
+        FlashAttention attention = new FlashAttention(context);
+        try (Stream stream = context.createStream();
+             DeviceBuffer cu = uploadInts(context, c.documents().offsets());
+             DeviceBuffer q = uploadBf16(context, c.q());
+             DeviceBuffer k = uploadBf16(context, c.k());
+             DeviceBuffer v = uploadBf16(context, c.v());
+             DeviceBuffer outBuffer = uploadBf16(context, out);
+             DeviceBuffer lseBuffer = uploadFloats(context, lse);
+             DeviceBuffer dOutBuffer = uploadBf16(context, dOut);
+             DeviceBuffer workspace = context.allocate(FlashAttention.backwardWorkspaceBytes(c.heads(), tokens));
+             DeviceBuffer dQ = context.allocate(2L * expectedDq.length);
+             DeviceBuffer dK = context.allocate(2L * expectedDk.length);
+             DeviceBuffer dV = context.allocate(2L * expectedDv.length)) {
+            for (DeviceBuffer b : new DeviceBuffer[] {workspace, dQ, dK, dV}) {
+                b.fillBytesAsync(0xFF, stream);
+            }
+            attention.backward(stream, c.heads(), c.documents(), cu, q, k, v, outBuffer, lseBuffer, dOutBuffer,
+                    workspace, dQ, dK, dV);
+            stream.synchronize();
+            assertGradientClose("dQ", c, expectedDq, downloadBf16(dQ, expectedDq.length), heads * headDim);
+            assertGradientClose("dK", c, expectedDk, downloadBf16(dK, expectedDk.length), kvHeads * headDim);
+            assertGradientClose("dV", c, expectedDv, downloadBf16(dV, expectedDv.length), kvHeads * headDim);
+        }
+    }
+
+    /**
+     * bf16 gradients from bf16 probabilities and dS: each element within a few bf16 roundings of the terms that
+     * make it, measured against the largest gradient element of the tensor, plus its own rounding.
+     */
+    private static void assertGradientClose(String what, Case c, float[] expected, float[] actual, int rowLength) {
+        double largest = 0;
+        for (float e : expected) {
+            largest = Math.max(largest, Math.abs(e));
+        }
+        assertClose(what, c, expected, actual, rowLength, GRAD_RTOL, GRAD_ATOL * largest);
+    }
+
     private static void assertClose(String what, Case c, float[] expected, float[] actual, int rowLength,
                                     double rtol, double atol) {
         for (int i = 0; i < expected.length; i++) {
@@ -150,6 +235,22 @@ class FlashAttentionGpuTest {
                 host.setAtIndex(ValueLayout.JAVA_SHORT, i, HalfFloats.floatToBf16(values[i]));
             }
             buffer.copyFromHost(host);
+        }
+        return buffer;
+    }
+
+    static float[] bf16Round(float[] values) {
+        float[] rounded = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            rounded[i] = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(values[i]));
+        }
+        return rounded;
+    }
+
+    static DeviceBuffer uploadFloats(Context context, float[] values) {
+        DeviceBuffer buffer = context.allocate(Math.max(16, 4L * values.length));
+        try (Arena arena = Arena.ofConfined()) {
+            buffer.copyFromHost(arena.allocateFrom(ValueLayout.JAVA_FLOAT, values));
         }
         return buffer;
     }
