@@ -31,7 +31,8 @@ public final class BenchMain {
         }
     }
 
-    private static final Map<String, Benchmark> BENCHMARKS = Map.of("runtime", new RuntimeBenchmark());
+    private static final Map<String, Benchmark> BENCHMARKS = Map.of("runtime", new RuntimeBenchmark(),
+            "attention", new AttentionBenchmark());
 
     private BenchMain() {}
 
