@@ -1,5 +1,6 @@
 package org.jtune.ops.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
@@ -16,6 +17,7 @@ import org.jtune.ops.AttentionShape;
 import org.jtune.ops.cpu.CpuOps;
 import org.jtune.tensor.HalfFloats;
 import org.jtune.tensor.Tensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -87,6 +89,7 @@ class FlashAttentionGpuTest {
         "2, 128, 8, 8, 64, 100, 1",
         "1, 700, 8, 1, 128, 0, 1",
         "1, 1000, 4, 1, 64, 300, 2",
+        "1, 2048, 2, 1, 128, 0, 1",
     })
     void forwardMatchesCpuReference(int batch, int seqLen, int heads, int kvHeads, int headDim, int window,
                                     int docsPerRow) {
@@ -139,6 +142,7 @@ class FlashAttentionGpuTest {
         "1, 191, 4, 4, 128, 1, 2",
         "1, 600, 8, 1, 128, 0, 1",
         "1, 500, 4, 1, 64, 150, 2",
+        "1, 1100, 2, 1, 64, 0, 1",
     })
     void backwardMatchesCpuReference(int batch, int seqLen, int heads, int kvHeads, int headDim, int window,
                                      int docsPerRow) {
@@ -193,6 +197,27 @@ class FlashAttentionGpuTest {
             assertGradientClose("dQ", c, expectedDq, downloadBf16(dQ, expectedDq.length), heads * headDim);
             assertGradientClose("dK", c, expectedDk, downloadBf16(dK, expectedDk.length), kvHeads * headDim);
             assertGradientClose("dV", c, expectedDv, downloadBf16(dV, expectedDv.length), kvHeads * headDim);
+        }
+    }
+
+    @Test
+    void buffersTooSmallForTheShapeAreRefused() {
+        Context context = Context.primary(Device.get(0));
+        FlashAttention attention = new FlashAttention(context);
+        FlashAttention.Heads heads = new FlashAttention.Heads(4, 2, 64, 0);
+        FlashAttention.Documents documents = new FlashAttention.Documents(new int[] {0, 10, 30});
+        long q = 2L * 30 * 4 * 64, kv = 2L * 30 * 2 * 64;
+        try (Stream stream = context.createStream();
+             DeviceBuffer cu = uploadInts(context, documents.offsets());
+             DeviceBuffer qBuffer = context.allocate(q);
+             DeviceBuffer kBuffer = context.allocate(kv);
+             DeviceBuffer shortV = context.allocate(kv - 2);
+             DeviceBuffer out = context.allocate(q);
+             DeviceBuffer lse = context.allocate(4L * 30 * 4)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> attention.forward(stream, heads, documents, cu, qBuffer, kBuffer, shortV, out, lse));
+            assertTrue(e.getMessage().contains("v: device buffer of " + (kv - 2) + " bytes, needs " + kv),
+                    e.getMessage());
         }
     }
 
