@@ -2,11 +2,11 @@
 # Runs jtune's image on a GPU host that has no JDK: unpack, info, the test suite, and benchmarks with
 # their peers, writing logs and JSON records under OUT_DIR.
 #   bench/gpu/run-on-host.sh IMAGE.tar.xz OUT_DIR [STEP...]     steps: info tests bench-runtime bench-kernels
-#   (default: all)
+#   bench-attention (default: all)
 # JTUNE_COMMIT names the commit the image was built from (recorded with every measurement).
 set -uo pipefail
 image=$1; out=$2; shift 2
-steps=${*:-info tests bench-runtime bench-kernels}
+steps=${*:-info tests bench-runtime bench-kernels bench-attention}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 tar -xJf "$image" -C "$work" || { echo "cannot unpack $image"; exit 1; }
@@ -27,11 +27,12 @@ for step in $steps; do
       peer_args=(); [ -s "$out/runtime-peer.jsonl" ] && peer_args=(--peer "$out/runtime-peer.jsonl")
       CUDA_CACHE_DISABLE=1 "$jt/bin/jtune-bench" runtime --out "$out/runtime.jsonl" "${peer_args[@]}" 2>&1 | tee "$out/bench-runtime.log"
       [ ${PIPESTATUS[0]} -ne 0 ] && status=1 ;;
-    bench-kernels)
-      python3 "$here/bench/peer/kernels_peer.py" "$out/kernels-peer.jsonl" > "$out/kernels-peer.log" 2>&1 \
-        || { echo "peer failed:"; tail -5 "$out/kernels-peer.log"; }
-      peer_args=(); [ -s "$out/kernels-peer.jsonl" ] && peer_args=(--peer "$out/kernels-peer.jsonl")
-      "$jt/bin/jtune-bench" kernels --out "$out/kernels.jsonl" "${peer_args[@]}" 2>&1 | tee "$out/bench-kernels.log"
+    bench-kernels|bench-attention)
+      name=${step#bench-}
+      python3 "$here/bench/peer/${name}_peer.py" "$out/$name-peer.jsonl" > "$out/$name-peer.log" 2>&1 \
+        || { echo "peer failed:"; tail -5 "$out/$name-peer.log"; }
+      peer_args=(); [ -s "$out/$name-peer.jsonl" ] && peer_args=(--peer "$out/$name-peer.jsonl")
+      "$jt/bin/jtune-bench" "$name" --out "$out/$name.jsonl" "${peer_args[@]}" 2>&1 | tee "$out/bench-$name.log"
       [ ${PIPESTATUS[0]} -ne 0 ] && status=1 ;;
     *) echo "unknown step $step"; status=1 ;;
   esac

@@ -32,7 +32,11 @@ public final class BenchMain {
     }
 
     private static final Map<String, Benchmark> BENCHMARKS = Map.of("runtime", new RuntimeBenchmark(),
+<<<<<<< HEAD
             "kernels", new KernelBenchmark());
+=======
+            "attention", new AttentionBenchmark());
+>>>>>>> attention
 
     private BenchMain() {}
 
