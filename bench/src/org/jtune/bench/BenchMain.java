@@ -32,11 +32,7 @@ public final class BenchMain {
     }
 
     private static final Map<String, Benchmark> BENCHMARKS = Map.of("runtime", new RuntimeBenchmark(),
-<<<<<<< HEAD
-            "kernels", new KernelBenchmark());
-=======
-            "attention", new AttentionBenchmark());
->>>>>>> attention
+            "kernels", new KernelBenchmark(), "attention", new AttentionBenchmark());
 
     private BenchMain() {}
 
