@@ -20,7 +20,8 @@ import java.util.Set;
 public record MemoryReport(long quantizedBytes, long denseBytes, long bf16Bytes, int quantizedProjections,
                            int layers, String embeddingsDescription) {
 
-    private static final double GIB = 1024.0 * 1024 * 1024;
+    private static final double MIB = 1024.0 * 1024;
+    private static final double GIB = 1024 * MIB;
     private static final int PROJECTIONS_PER_LAYER = LoraTarget.values().length;
 
     /** Sums the buffers of {@code weights}. */
@@ -84,9 +85,14 @@ public record MemoryReport(long quantizedBytes, long denseBytes, long bf16Bytes,
         String projections = quantizedProjections == 0 ? "no projections quantized"
                 : quantizedProjections == all ? PROJECTIONS_PER_LAYER + " x " + layers + " projections quantized"
                 : quantizedProjections + " of " + PROJECTIONS_PER_LAYER + " x " + layers + " projections quantized";
-        String held = quantizedProjections == 0
-                ? String.format(Locale.ROOT, "%.2f GiB", totalBytes() / GIB)
-                : String.format(Locale.ROOT, "%.2f GiB nf4 (%.2f GiB in bf16)", totalBytes() / GIB, bf16Bytes / GIB);
+        String held = quantizedProjections == 0 ? size(totalBytes())
+                : size(totalBytes()) + " nf4 (" + size(bf16Bytes) + " in bf16)";
         return "base weights: " + held + ", " + projections + ", " + embeddingsDescription;
+    }
+
+    /** GiB, or MiB below one GiB (small test models). */
+    private static String size(long bytes) {
+        return bytes >= GIB ? String.format(Locale.ROOT, "%.2f GiB", bytes / GIB)
+                : String.format(Locale.ROOT, "%.2f MiB", bytes / MIB);
     }
 }
