@@ -14,7 +14,8 @@ import java.util.List;
 /**
  * A Llama/Mistral causal LM with a frozen base and LoRA adapters: forward to the loss, and a hand-written backward
  * that produces the LoRA gradients only. All activation buffers are allocated once, for the largest batch, when the
- * model is built. With gradient checkpointing only each layer's input is kept; backward recomputes the layer.
+ * model is built, with one buffer into which NF4 projections are dequantized on every use. With gradient
+ * checkpointing only each layer's input is kept; backward recomputes the layer.
  */
 public final class LlamaModel implements AutoCloseable {
     /** Upper bound on logits held at once ({@code rows × vocab}); the LM head and loss run chunk by chunk. */

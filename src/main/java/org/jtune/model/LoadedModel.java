@@ -52,11 +52,6 @@ public final class LoadedModel implements AutoCloseable {
         return memory;
     }
 
-    /** A copy of the folder's config.json as read. */
-    public ObjectNode configJson() {
-        return configJson.deepCopy();
-    }
-
     /**
      * Saves the model in the bnb-4bit layout transformers + bitsandbytes load (see {@link Bnb4bitModelWriter}),
      * sharded past 5 GB.

@@ -174,7 +174,8 @@ class Bnb4bitFolderTest {
                 assertEquals(text, Files.readString(again.resolve("config.json")), what + ": config saved twice");
             }
         }
-        assertTrue(Files.exists(saved.resolve(SafetensorsCheckpoint.INDEX_FILE)), what + ": sharded past " + maxShardBytes + " bytes");
+        assertTrue(Files.exists(saved.resolve(SafetensorsCheckpoint.INDEX_FILE)),
+                what + ": sharded past " + maxShardBytes + " bytes");
         assertFalse(Files.exists(saved.resolve(SafetensorsCheckpoint.SINGLE_FILE)), what);
         assertTrue(Files.exists(again.resolve(SafetensorsCheckpoint.SINGLE_FILE)), what + ": one file under 5 GB");
     }

@@ -129,8 +129,9 @@ class ModelLoaderTest {
 
         Path eightBit = dir.resolve("eight-bit");
         ModelFolders.copyEdited(source, eightBit, t -> { });
-        Files.writeString(eightBit.resolve("config.json"), ModelFolders.LLAMA.replace("\"torch_dtype\"",
-                "\"quantization_config\": {\"quant_method\": \"bitsandbytes\", \"load_in_8bit\": true}, \"torch_dtype\""));
+        String eightBitConfig = "\"quantization_config\": {\"quant_method\": \"bitsandbytes\", \"load_in_8bit\": true}";
+        Files.writeString(eightBit.resolve("config.json"),
+                ModelFolders.LLAMA.replace("\"torch_dtype\"", eightBitConfig + ", \"torch_dtype\""));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ModelLoader.load(eightBit, LoadOptions.asStored()));
         assertMessage(e, eightBit.resolve("config.json").toString(), "load_in_8bit");
