@@ -12,7 +12,7 @@ import java.nio.file.StandardOpenOption;
  * Writes a file under a temporary name in the same folder, then renames it over the target, so that an
  * interrupted write never leaves a half-written file under the real name.
  */
-final class AtomicFiles {
+public final class AtomicFiles {
     /** Writes the whole content of a file to an open channel. */
     @FunctionalInterface
     interface ContentWriter {
@@ -41,7 +41,7 @@ final class AtomicFiles {
     }
 
     /** Writes {@code bytes} as the whole content of {@code target}. */
-    static void write(Path target, byte[] bytes) throws IOException {
+    public static void write(Path target, byte[] bytes) throws IOException {
         write(target, channel -> {
             java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(bytes);
             while (buffer.hasRemaining()) {

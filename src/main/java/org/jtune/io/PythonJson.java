@@ -11,11 +11,11 @@ import java.util.Map;
  * Hugging Face's {@code adapter_config.json} and {@code *.index.json}): ": " after keys, two-space indent,
  * non-ASCII escaped as {@code \\uXXXX}, floats as Python's {@code repr}.
  */
-final class PythonJson {
+public final class PythonJson {
     private PythonJson() {}
 
     /** {@code json.dumps(node, indent=2, sort_keys=True)}. */
-    static String dumpsSorted(JsonNode node) {
+    public static String dumpsSorted(JsonNode node) {
         StringBuilder out = new StringBuilder();
         write(node, 0, out);
         return out.toString();

@@ -7,13 +7,15 @@ import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * A Llama/Mistral causal LM with a frozen base and LoRA adapters: forward to the loss, and a hand-written backward
  * that produces the LoRA gradients only. All activation buffers are allocated once, for the largest batch, when the
- * model is built. With gradient checkpointing only each layer's input is kept; backward recomputes the layer.
+ * model is built, with one buffer into which NF4 projections are dequantized on every use. With gradient
+ * checkpointing only each layer's input is kept; backward recomputes the layer.
  */
 public final class LlamaModel implements AutoCloseable {
     /** Upper bound on logits held at once ({@code rows × vocab}); the LM head and loss run chunk by chunk. */
@@ -29,6 +31,8 @@ public final class LlamaModel implements AutoCloseable {
     private final float eps;
     private final RopeFrequencies rope;
     private final Arena arena = Arena.ofShared();
+    // NF4 projections are dequantized into this one buffer, sized for the largest, on every use
+    private final MemorySegment dequantScratch;
 
     // inputs
     private final Tensor tokens, positions, docIds, targets, invFreq;
@@ -96,6 +100,7 @@ public final class LlamaModel implements AutoCloseable {
         long chunk = Math.max(1, Math.min(n, LOGITS_CHUNK_ELEMENTS / config.vocabSize()));
         logits = Tensor.f32(arena, chunk, config.vocabSize());
         rowLoss = Tensor.f32(arena, n);
+        dequantScratch = arena.allocate(Math.max(1, weights.dequantScratchBytes()), 8);
     }
 
     public ModelConfig config() {
@@ -177,8 +182,9 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /** y = x·Wᵀ + bias, plus the LoRA branch if this projection is adapted. */
-    private void project(int layer, LoraTarget t, Tensor x, Tensor w, Tensor bias, LayerState st, Tensor y) {
-        ops.linear(x, w, bias, y);
+    private void project(int layer, LoraTarget t, Tensor x, FrozenLinearWeight w, Tensor bias, LayerState st,
+                         Tensor y) {
+        ops.linear(x, w.forUse(dequantScratch), bias, y);
         LoraAdapters.Adapter ad = adapter(layer, t);
         if (ad != null) {
             ops.loraForward(x, ad.a(), ad.b(), scaling, rows(st.xa.get(t)), y);
@@ -186,9 +192,9 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /** dX (+)= dY·W, plus the LoRA branch's input gradient, and the LoRA gradients. */
-    private void projectBackward(int layer, LoraTarget t, Tensor x, Tensor w, LayerState st, Tensor dY, Tensor dX,
-                                 boolean accumulate) {
-        ops.linearBackwardInput(dY, w, dX, accumulate);
+    private void projectBackward(int layer, LoraTarget t, Tensor x, FrozenLinearWeight w, LayerState st, Tensor dY,
+                                 Tensor dX, boolean accumulate) {
+        ops.linearBackwardInput(dY, w.forUse(dequantScratch), dX, accumulate);
         LoraAdapters.Adapter ad = adapter(layer, t);
         if (ad != null) {
             ops.loraBackward(x, rows(st.xa.get(t)), ad.a(), ad.b(), scaling, dY, rows(dXa), ad.gradA(), ad.gradB(), dX);

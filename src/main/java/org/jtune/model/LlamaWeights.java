@@ -1,5 +1,6 @@
 package org.jtune.model;
 
+import org.jtune.quant.Nf4Weight;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 
@@ -10,14 +11,48 @@ import java.util.List;
 /**
  * The frozen weights of a Llama/Mistral model, under their HF names, checked against the config.
  * Biases are null unless the config enables them; {@code lmHead} is the embedding table when tied.
+ * The seven projections of each layer are dense or NF4 ({@link FrozenLinearWeight}); everything else is dense.
  */
 public record LlamaWeights(Tensor embedTokens, List<Layer> layers, Tensor norm, Tensor lmHead) {
 
     /** One decoder layer. */
-    public record Layer(Tensor inputNorm, Tensor q, Tensor k, Tensor v, Tensor o,
-                        Tensor qBias, Tensor kBias, Tensor vBias, Tensor oBias,
-                        Tensor postAttentionNorm, Tensor gate, Tensor up, Tensor down,
-                        Tensor gateBias, Tensor upBias, Tensor downBias) {}
+    public record Layer(Tensor inputNorm, FrozenLinearWeight q, FrozenLinearWeight k, FrozenLinearWeight v,
+                        FrozenLinearWeight o, Tensor qBias, Tensor kBias, Tensor vBias, Tensor oBias,
+                        Tensor postAttentionNorm, FrozenLinearWeight gate, FrozenLinearWeight up,
+                        FrozenLinearWeight down, Tensor gateBias, Tensor upBias, Tensor downBias) {
+
+        /** The weight of one projection. */
+        public FrozenLinearWeight projection(LoraTarget t) {
+            return switch (t) {
+                case Q -> q;
+                case K -> k;
+                case V -> v;
+                case O -> o;
+                case GATE -> gate;
+                case UP -> up;
+                case DOWN -> down;
+            };
+        }
+
+        /** The bias of one projection, or null. */
+        public Tensor bias(LoraTarget t) {
+            return switch (t) {
+                case Q -> qBias;
+                case K -> kBias;
+                case V -> vBias;
+                case O -> oBias;
+                case GATE -> gateBias;
+                case UP -> upBias;
+                case DOWN -> downBias;
+            };
+        }
+    }
+
+    /** What happens to a projection the source stores dense: kept as it is, or quantized (see {@link Nf4OnLoad}). */
+    @FunctionalInterface
+    public interface DenseProjections {
+        FrozenLinearWeight hold(String module, Tensor weight);
+    }
 
     public static String layerPrefix(int layer) {
         return "model.layers." + layer + ".";
@@ -25,7 +60,15 @@ public record LlamaWeights(Tensor embedTokens, List<Layer> layers, Tensor norm, 
 
     /** Takes every tensor the config calls for from {@code source}, checking names, shapes and dtypes. */
     public static LlamaWeights load(ModelConfig c, WeightSource source) {
-        Loader l = new Loader(source);
+        return load(c, source, (module, weight) -> new FrozenLinearWeight.Dense(weight));
+    }
+
+    /**
+     * As {@link #load(ModelConfig, WeightSource)}; projections the source holds as NF4 are kept so, and those it
+     * holds dense go through {@code dense}.
+     */
+    public static LlamaWeights load(ModelConfig c, WeightSource source, DenseProjections dense) {
+        Loader l = new Loader(source, dense);
         int d = c.hiddenSize(), i = c.intermediateSize();
         Tensor embed = l.get("model.embed_tokens.weight", c.vocabSize(), d);
         List<Layer> layers = new ArrayList<>();
@@ -34,18 +77,18 @@ public record LlamaWeights(Tensor embedTokens, List<Layer> layers, Tensor norm, 
             boolean ab = c.attentionBias(), mb = c.mlpBias();
             layers.add(new Layer(
                     l.get(p + "input_layernorm.weight", d),
-                    l.get(p + "self_attn.q_proj.weight", c.qWidth(), d),
-                    l.get(p + "self_attn.k_proj.weight", c.kvWidth(), d),
-                    l.get(p + "self_attn.v_proj.weight", c.kvWidth(), d),
-                    l.get(p + "self_attn.o_proj.weight", d, c.qWidth()),
+                    l.linear(p + "self_attn.q_proj", c.qWidth(), d),
+                    l.linear(p + "self_attn.k_proj", c.kvWidth(), d),
+                    l.linear(p + "self_attn.v_proj", c.kvWidth(), d),
+                    l.linear(p + "self_attn.o_proj", d, c.qWidth()),
                     ab ? l.get(p + "self_attn.q_proj.bias", c.qWidth()) : null,
                     ab ? l.get(p + "self_attn.k_proj.bias", c.kvWidth()) : null,
                     ab ? l.get(p + "self_attn.v_proj.bias", c.kvWidth()) : null,
                     ab ? l.get(p + "self_attn.o_proj.bias", d) : null,
                     l.get(p + "post_attention_layernorm.weight", d),
-                    l.get(p + "mlp.gate_proj.weight", i, d),
-                    l.get(p + "mlp.up_proj.weight", i, d),
-                    l.get(p + "mlp.down_proj.weight", d, i),
+                    l.linear(p + "mlp.gate_proj", i, d),
+                    l.linear(p + "mlp.up_proj", i, d),
+                    l.linear(p + "mlp.down_proj", d, i),
                     mb ? l.get(p + "mlp.gate_proj.bias", i) : null,
                     mb ? l.get(p + "mlp.up_proj.bias", i) : null,
                     mb ? l.get(p + "mlp.down_proj.bias", d) : null));
@@ -55,22 +98,47 @@ public record LlamaWeights(Tensor embedTokens, List<Layer> layers, Tensor norm, 
         return new LlamaWeights(embed, List.copyOf(layers), norm, head);
     }
 
-    private record Loader(WeightSource source) {
+    /** Bytes of the one buffer that per-use dequantization needs: the largest NF4 projection, dense; 0 if none. */
+    public long dequantScratchBytes() {
+        long bytes = 0;
+        for (Layer layer : layers) {
+            for (LoraTarget t : LoraTarget.values()) {
+                bytes = Math.max(bytes, layer.projection(t).scratchBytes());
+            }
+        }
+        return bytes;
+    }
+
+    private record Loader(WeightSource source, DenseProjections dense) {
         Tensor get(String name, long... shape) {
             if (!source.has(name)) {
-                throw new ModelConfigException(source.description() + ": missing tensor " + name
+                throw new ModelConfigException(source.location(name) + ": missing tensor " + name
                         + " (expected shape " + Arrays.toString(shape) + ")");
             }
             Tensor t = source.tensor(name);
             if (!Arrays.equals(t.shape(), shape)) {
-                throw new ModelConfigException(source.description() + ": tensor " + name + " has shape "
+                throw new ModelConfigException(source.location(name) + ": tensor " + name + " has shape "
                         + Arrays.toString(t.shape()) + " but the config needs " + Arrays.toString(shape));
             }
             if (t.dtype() != DType.F32 && t.dtype() != DType.BF16 && t.dtype() != DType.F16) {
-                throw new ModelConfigException(source.description() + ": tensor " + name + " is " + t.dtype()
+                throw new ModelConfigException(source.location(name) + ": tensor " + name + " is " + t.dtype()
                         + "; only F32, BF16 and F16 weights are supported here");
             }
             return t;
+        }
+
+        FrozenLinearWeight linear(String module, long out, long in) {
+            Nf4Weight quantized = source.quantized(module);
+            if (quantized == null) {
+                return dense.hold(module, get(module + ".weight", out, in));
+            }
+            long[] shape = quantized.state().shape();
+            if (!Arrays.equals(shape, new long[] {out, in})) {
+                throw new ModelConfigException(source.location(module + ".weight") + ": 4-bit weight " + module
+                        + ".weight has shape " + Arrays.toString(shape) + " (in its quant state) but the config needs "
+                        + Arrays.toString(new long[] {out, in}));
+            }
+            return new FrozenLinearWeight.Nf4(quantized);
         }
     }
 }

@@ -1,5 +1,6 @@
 package org.jtune.model;
 
+import org.jtune.quant.Nf4Weight;
 import org.jtune.tensor.Tensor;
 
 import java.util.Map;
@@ -18,11 +19,24 @@ public interface WeightSource {
     /** The tensor {@code name} with its stored dtype and shape; throws if absent. */
     Tensor tensor(String name);
 
+    /**
+     * The weight of the linear module {@code module} (e.g. {@code model.layers.0.mlp.up_proj}) if the source holds
+     * it 4-bit quantized, else null. Sources in memory hold no quantized weights.
+     */
+    default Nf4Weight quantized(String module) {
+        return null;
+    }
+
     /** All tensor names. */
     Set<String> names();
 
     /** What the weights come from (a file or folder), for error messages. */
     String description();
+
+    /** Where tensor {@code name} is or would be (the file holding it), for error messages; the source by default. */
+    default String location(String name) {
+        return description();
+    }
 
     /** A source over tensors already in memory. */
     static WeightSource of(Map<String, Tensor> tensors, String description) {

@@ -5,6 +5,7 @@ import org.jtune.ops.Reference;
 import org.jtune.ops.RopeFrequencies;
 import org.jtune.tensor.Tensor;
 
+import java.lang.foreign.Arena;
 import java.util.Map;
 
 import static org.jtune.ops.GradCheck.toDoubles;
@@ -37,7 +38,12 @@ final class ReferenceModel {
         return t == null ? null : toDoubles(t.toFloatArray());
     }
 
-    private double[] project(int layer, LoraTarget t, double[] x, Tensor weight, Tensor bias,
+    /** The weight's values as the model uses them (NF4 dequantized into a buffer of its own). */
+    private static double[] d(FrozenLinearWeight w) {
+        return d(w.forUse(Arena.ofAuto().allocate(Math.max(1, w.scratchBytes()), 8)));
+    }
+
+    private double[] project(int layer, LoraTarget t, double[] x, FrozenLinearWeight weight, Tensor bias,
                              Map<String, double[]> lora) {
         int n = batch.tokenCount(), in = t.inFeatures(c), out = t.outFeatures(c);
         double[] y = Reference.linear(x, n, in, d(weight), out, d(bias));
