@@ -1,6 +1,5 @@
 package org.jtune.api;
 
-import org.jtune.model.LlamaWeights;
 import org.jtune.train.BatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.Trainer;
@@ -17,7 +16,7 @@ public final class SftTrainer {
     /** @param evalDataset the eval split, or null */
     public SftTrainer(PeftModel model, BatchSource trainDataset, BatchSource evalDataset, TrainingArguments args) {
         LanguageModel base = model.base();
-        this.trainer = new Trainer(base.config(), LlamaWeights.load(base.config(), base.weights()), model.adapters(),
+        this.trainer = new Trainer(base.config(), base.frozen(), model.adapters(),
                 base.ops(), base.maxSeqLength(), args, trainDataset, evalDataset);
     }
 
