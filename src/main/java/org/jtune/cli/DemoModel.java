@@ -56,8 +56,12 @@ final class DemoModel {
 
     /** Writes the model folder (config, weights, tokenizer) into {@code folder}, replacing what is there. */
     static void write(Path folder) throws IOException {
+        write(folder, configJson());
+    }
+
+    /** As {@link #write(Path)} with another shape (its vocabulary must hold the demo tokenizer's 512 tokens). */
+    static void write(Path folder, ObjectNode json) throws IOException {
         Files.createDirectories(folder);
-        ObjectNode json = configJson();
         ModelConfig config = ModelConfig.parse(json.toString(), "demo model config");
         SplittableRandom rnd = new SplittableRandom(SEED);
         int d = config.hiddenSize(), inner = config.intermediateSize();
