@@ -108,7 +108,7 @@ public final class PeftModel implements AutoCloseable {
         int[] sequence = Arrays.copyOf(promptIds, limit);
         int length = promptIds.length;
         try (LlamaModel model = new LlamaModel(base.config(), base.frozen(), adapters, base.ops(), 1, limit, false);
-             Arena arena = Arena.ofConfined()) {
+             Arena arena = Arena.ofShared()) {
             Tensor logits = Tensor.f32(arena, limit, vocab);
             while (length < limit) {
                 int[] tokens = Arrays.copyOf(sequence, length);

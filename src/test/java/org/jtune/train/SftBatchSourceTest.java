@@ -185,7 +185,7 @@ class SftBatchSourceTest {
         long seed = System.nanoTime();
         Random rnd = new Random(seed);
         SftDataset d = dataset(rnd, 9);
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) { // the CPU ops read tensors from several threads
             TinyModel tiny = new TinyModel(seed, arena);
             var lora = TinyModel.randomAdapters(rnd, arena);
             try (LlamaModel model = new LlamaModel(TinyModel.CONFIG, tiny.weights, lora, new CpuOps(), 4, MAX_LENGTH,
