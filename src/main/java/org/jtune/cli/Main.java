@@ -25,9 +25,14 @@ public final class Main {
 
     private Main() {}
 
+    /** Held so that its level stays set: the commands print the loader's memory line themselves. */
+    private static final java.util.logging.Logger LOADER_LOG = java.util.logging.Logger.getLogger(
+            "org.jtune.model.ModelLoader");
+
     public static void main(String[] args) {
-        // Log records (e.g. the model loader's memory line) as bare lines, not in the two-line default layout.
+        // Log records as bare lines, not in the two-line default layout.
         System.setProperty("java.util.logging.SimpleFormatter.format", "%5$s%6$s%n");
+        LOADER_LOG.setLevel(java.util.logging.Level.WARNING);
         System.exit(run(args, System.out, System.err));
     }
 
