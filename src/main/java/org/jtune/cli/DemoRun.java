@@ -67,11 +67,19 @@ final class DemoRun {
 
         /** Greedy answer of the model as it is now. */
         void show(String when, PeftModel model, PrintStream out) {
-            String answer = tokenizer.decode(model.generate(promptIds, SAMPLE_TOKENS, stopId), true);
+            String answer = printable(tokenizer.decode(model.generate(promptIds, SAMPLE_TOKENS, stopId), true));
             out.println("sample " + when + ":");
             out.println("  question:  " + question);
             out.println("  reference: " + reference);
             out.println("  model:     " + answer.strip());
+        }
+
+        /** A random model emits any bytes: control characters (terminal escapes, line breaks) are shown as U+FFFD. */
+        private static String printable(String text) {
+            StringBuilder s = new StringBuilder();
+            text.codePoints().forEach(c -> s.appendCodePoint(Character.isISOControl(c) || Character.getType(c)
+                    == Character.LINE_SEPARATOR || Character.getType(c) == Character.PARAGRAPH_SEPARATOR ? 0xFFFD : c));
+            return s.toString();
         }
     }
 }

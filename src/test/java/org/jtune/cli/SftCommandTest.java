@@ -175,7 +175,8 @@ class SftCommandTest {
     void exportsAnAdapterAndAMergedModelThatLoadBack() throws IOException {
         Path data = writeLines(temp.resolve("d.jsonl"), records("text", 10, seed));
         Path out = temp.resolve("out");
-        CliFixture.Result r = sft(out, "--data", data.toString(), "--max-steps", "3", "--lr", "5e-2", "--warmup-steps", "0",
+        CliFixture.Result r = sft(out, "--data", data.toString(), "--max-steps", "3", "--lr", "5e-2",
+                "--warmup-steps", "0",
                 "--lora-r", "4", "--target-modules", "q_proj,v_proj,down_proj", "--save-steps", "3");
         assertEquals(0, r.exitCode(), r.toString());
         Path merged = temp.resolve("merged");
