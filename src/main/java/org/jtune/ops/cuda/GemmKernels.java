@@ -82,6 +82,33 @@ public final class GemmKernels {
     public void multiply(Stream stream, Layout layout, DeviceBuffer c, Output type, boolean accumulate,
                          DeviceBuffer a, DeviceBuffer b, int m, int n, int k, int lda, int ldb, int ldc, float alpha) {
         String name = "gemm " + layout;
+        checkShape(name, layout, m, n, k, lda, ldb, ldc);
+        int aRows = layout.aAlongK ? m : k;
+        int aCols = layout.aAlongK ? k : m;
+        int bRows = layout.bAlongN ? k : n;
+        int bCols = layout.bAlongN ? n : k;
+        Checks.buffer(name, "A", a, 2 * ((long) (aRows - 1) * lda + aCols), 16);
+        Checks.buffer(name, "B", b, 2 * ((long) (bRows - 1) * ldb + bCols), 16);
+        int elementBytes = type == Output.F32 ? 4 : 2;
+        Checks.buffer(name, "C", c, elementBytes * ((long) (m - 1) * ldc + n), elementBytes);
+        launch(stream, layout, c.address(), type, accumulate, a.address(), b.address(), m, n, k, lda, ldb, ldc, alpha);
+    }
+
+    /**
+     * As {@link #multiply} on device addresses inside buffers that the caller has already checked to hold the
+     * operands (launchers that work on row ranges of their buffers); A and B must be 16-byte aligned.
+     */
+    void multiplyAt(Stream stream, Layout layout, long c, Output type, boolean accumulate, long a, long b, int m,
+                    int n, int k, int lda, int ldb, int ldc, float alpha) {
+        String name = "gemm " + layout;
+        checkShape(name, layout, m, n, k, lda, ldb, ldc);
+        requireAligned(name, "A", a, 16);
+        requireAligned(name, "B", b, 16);
+        requireAligned(name, "C", c, type == Output.F32 ? 4 : 2);
+        launch(stream, layout, c, type, accumulate, a, b, m, n, k, lda, ldb, ldc, alpha);
+    }
+
+    private static void checkShape(String name, Layout layout, int m, int n, int k, int lda, int ldb, int ldc) {
         Checks.positive(name, "m", m);
         Checks.positive(name, "n", n);
         Checks.positive(name, "k", k);
@@ -96,24 +123,27 @@ public final class GemmKernels {
         }
         Checks.multipleOf(name, "lda", lda, 8);
         Checks.multipleOf(name, "ldb", ldb, 8);
-        int aRows = layout.aAlongK ? m : k;
-        int aCols = layout.aAlongK ? k : m;
-        int bRows = layout.bAlongN ? k : n;
-        int bCols = layout.bAlongN ? n : k;
-        requireStride(name, "lda", lda, aCols);
-        requireStride(name, "ldb", ldb, bCols);
+        requireStride(name, "lda", lda, layout.aAlongK ? k : m);
+        requireStride(name, "ldb", ldb, layout.bAlongN ? n : k);
         requireStride(name, "ldc", ldc, n);
-        Checks.buffer(name, "A", a, 2 * ((long) (aRows - 1) * lda + aCols), 16);
-        Checks.buffer(name, "B", b, 2 * ((long) (bRows - 1) * ldb + bCols), 16);
-        int elementBytes = type == Output.F32 ? 4 : 2;
-        Checks.buffer(name, "C", c, elementBytes * ((long) (m - 1) * ldc + n), elementBytes);
-        int gridY = (m + TILE - 1) / TILE;
-        if (gridY > MAX_GRID_Y) {
+        if ((m + TILE - 1) / TILE > MAX_GRID_Y) {
             throw new IllegalArgumentException(name + ": m = " + m + " exceeds " + (long) MAX_GRID_Y * TILE);
         }
+    }
+
+    private void launch(Stream stream, Layout layout, long c, Output type, boolean accumulate, long a, long b, int m,
+                        int n, int k, int lda, int ldb, int ldc, float alpha) {
         int flags = (type == Output.F32 ? 1 : 0) | (accumulate ? 2 : 0);
-        LaunchShape shape = new LaunchShape((n + TILE - 1) / TILE, gridY, 1, THREADS, 1, 1, SHARED_BYTES);
+        LaunchShape shape = new LaunchShape((n + TILE - 1) / TILE, (m + TILE - 1) / TILE, 1, THREADS, 1, 1,
+                SHARED_BYTES);
         kernels[layout.ordinal()].launch(stream, shape, c, a, b, m, n, k, lda, ldb, ldc, alpha, flags);
+    }
+
+    private static void requireAligned(String name, String what, long address, int alignment) {
+        if (address % alignment != 0) {
+            throw new IllegalArgumentException(name + ": " + what + " at 0x" + Long.toHexString(address)
+                    + " is not " + alignment + "-byte aligned");
+        }
     }
 
     private static void requireStride(String name, String what, int stride, int columns) {
