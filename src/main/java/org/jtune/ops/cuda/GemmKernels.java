@@ -140,6 +140,29 @@ public final class GemmKernels {
     public void multiply(Stream stream, Layout layout, DeviceBuffer c, Output type, boolean accumulate,
                          DeviceBuffer a, DeviceBuffer b, int m, int n, int k, int lda, int ldb, int ldc, float alpha) {
         String name = "gemm " + layout;
+        checkShape(name, layout, m, n, k, lda, ldb, ldc);
+        Checks.buffer(name, "A", a, 2 * ((long) (rowsOfA(layout, m, k) - 1) * lda + colsOfA(layout, m, k)), 16);
+        Checks.buffer(name, "B", b, 2 * ((long) (rowsOfB(layout, n, k) - 1) * ldb + colsOfB(layout, n, k)), 16);
+        int elementBytes = type == Output.F32 ? 4 : 2;
+        Checks.buffer(name, "C", c, elementBytes * ((long) (m - 1) * ldc + n), elementBytes);
+        launch(stream, layout, c.address(), type, accumulate, a.address(), b.address(), m, n, k, lda, ldb, ldc, alpha);
+    }
+
+    /**
+     * As {@link #multiply} on device addresses inside buffers that the caller has already checked to hold the
+     * operands (launchers that work on row ranges of their buffers); A and B must be 16-byte aligned.
+     */
+    void multiplyAt(Stream stream, Layout layout, long c, Output type, boolean accumulate, long a, long b, int m,
+                    int n, int k, int lda, int ldb, int ldc, float alpha) {
+        String name = "gemm " + layout;
+        checkShape(name, layout, m, n, k, lda, ldb, ldc);
+        requireAligned(name, "A", a, 16);
+        requireAligned(name, "B", b, 16);
+        requireAligned(name, "C", c, type == Output.F32 ? 4 : 2);
+        launch(stream, layout, c, type, accumulate, a, b, m, n, k, lda, ldb, ldc, alpha);
+    }
+
+    private void checkShape(String name, Layout layout, int m, int n, int k, int lda, int ldb, int ldc) {
         Checks.positive(name, "m", m);
         Checks.positive(name, "n", n);
         Checks.positive(name, "k", k);
@@ -154,24 +177,35 @@ public final class GemmKernels {
         }
         Checks.multipleOf(name, "lda", lda, 8);
         Checks.multipleOf(name, "ldb", ldb, 8);
-        int aRows = layout.aAlongK ? m : k;
-        int aCols = layout.aAlongK ? k : m;
-        int bRows = layout.bAlongN ? k : n;
-        int bCols = layout.bAlongN ? n : k;
-        requireStride(name, "lda", lda, aCols);
-        requireStride(name, "ldb", ldb, bCols);
+        requireStride(name, "lda", lda, colsOfA(layout, m, k));
+        requireStride(name, "ldb", ldb, colsOfB(layout, n, k));
         requireStride(name, "ldc", ldc, n);
-        Checks.buffer(name, "A", a, 2 * ((long) (aRows - 1) * lda + aCols), 16);
-        Checks.buffer(name, "B", b, 2 * ((long) (bRows - 1) * ldb + bCols), 16);
-        int elementBytes = type == Output.F32 ? 4 : 2;
-        Checks.buffer(name, "C", c, elementBytes * ((long) (m - 1) * ldc + n), elementBytes);
-        int gridY = (m + path.tileM - 1) / path.tileM;
-        if (gridY > MAX_GRID_Y) {
+        if ((m + path.tileM - 1) / path.tileM > MAX_GRID_Y) {
             throw new IllegalArgumentException(name + ": m = " + m + " exceeds " + (long) MAX_GRID_Y * path.tileM);
         }
+    }
+
+    private static int rowsOfA(Layout layout, int m, int k) {
+        return layout.aAlongK ? m : k;
+    }
+
+    private static int colsOfA(Layout layout, int m, int k) {
+        return layout.aAlongK ? k : m;
+    }
+
+    private static int rowsOfB(Layout layout, int n, int k) {
+        return layout.bAlongN ? k : n;
+    }
+
+    private static int colsOfB(Layout layout, int n, int k) {
+        return layout.bAlongN ? n : k;
+    }
+
+    private void launch(Stream stream, Layout layout, long c, Output type, boolean accumulate, long a, long b, int m,
+                        int n, int k, int lda, int ldb, int ldc, float alpha) {
         int flags = (type == Output.F32 ? 1 : 0) | (accumulate ? 2 : 0);
-        LaunchShape shape = new LaunchShape((n + path.tileN - 1) / path.tileN, gridY, 1, path.threads, 1, 1,
-                path.sharedBytes);
+        LaunchShape shape = new LaunchShape((n + path.tileN - 1) / path.tileN, (m + path.tileM - 1) / path.tileM, 1,
+                path.threads, 1, 1, path.sharedBytes);
         Kernel kernel = kernels[layout.ordinal()];
         if (path == Path.SM80) {
             kernel.launch(stream, shape, c, a, b, m, n, k, lda, ldb, ldc, alpha, flags);
@@ -182,9 +216,18 @@ public final class GemmKernels {
         MemorySegment maps = TENSOR_MAPS.get();
         MemorySegment mapA = maps.asSlice(0, TensorMap.BYTES);
         MemorySegment mapB = maps.asSlice(TensorMap.BYTES, TensorMap.BYTES);
-        TensorMap.bf16RowMajor(mapA, a.address(), aRows, aCols, lda, layout.aAlongK ? path.tileM : 64, 64);
-        TensorMap.bf16RowMajor(mapB, b.address(), bRows, bCols, ldb, layout.bAlongN ? 64 : path.tileN, 64);
+        TensorMap.bf16RowMajor(mapA, a, rowsOfA(layout, m, k), colsOfA(layout, m, k), lda,
+                layout.aAlongK ? path.tileM : 64, 64);
+        TensorMap.bf16RowMajor(mapB, b, rowsOfB(layout, n, k), colsOfB(layout, n, k), ldb,
+                layout.bAlongN ? 64 : path.tileN, 64);
         kernel.launch(stream, shape, mapA, mapB, c, m, n, k, ldc, alpha, flags);
+    }
+
+    private static void requireAligned(String name, String what, long address, int alignment) {
+        if (address % alignment != 0) {
+            throw new IllegalArgumentException(name + ": " + what + " at 0x" + Long.toHexString(address)
+                    + " is not " + alignment + "-byte aligned");
+        }
     }
 
     private static void requireStride(String name, String what, int stride, int columns) {
