@@ -32,7 +32,7 @@ public final class BenchMain {
     }
 
     private static final Map<String, Benchmark> BENCHMARKS = Map.of("runtime", new RuntimeBenchmark(),
-            "kernels", new KernelBenchmark(), "attention", new AttentionBenchmark());
+            "kernels", new KernelBenchmark(), "attention", new AttentionBenchmark(), "loss", new LossBenchmark());
 
     private BenchMain() {}
 
