@@ -34,10 +34,6 @@ public final class BaseFormat {
         return new BaseFormat(f);
     }
 
-    public int layers() {
-        return formats.length;
-    }
-
     public ProjectionFormat get(int layer, LoraTarget target) {
         return formats[layer][target.ordinal()];
     }

@@ -89,6 +89,9 @@ final class DeviceLora {
             stream.synchronize();
             params.copyFromHost(staging);
         }
+        // A copy from pageable memory may still be in flight on return, and the step's stream does not wait for
+        // it: wait for the whole context before the stream reads the matrices.
+        stream.context().synchronize();
         grads.fillBytesAsync(0, stream);
         firstMoments.fillBytesAsync(0, stream);
         secondMoments.fillBytesAsync(0, stream);

@@ -142,6 +142,9 @@ public final class GpuLlamaModel implements AutoCloseable {
             this.optimizerTable = buffers.lora.optimizerTable(context);
             buffers.results.fillBytesAsync(0, stream);
             buffers.lora.zero(stream, kernels.elementwise());
+            // Copies from pageable memory (weights, the optimizer table) may still be in flight on return, and the
+            // step's stream does not wait for them: wait for the whole context once.
+            context.synchronize();
         } catch (RuntimeException e) {
             memory.close();
             throw e;

@@ -34,10 +34,6 @@ final class MemoryCarver {
         return new MemoryCarver(allocation);
     }
 
-    boolean isPlanning() {
-        return allocation == null;
-    }
-
     /** A buffer of {@code bytes} for {@code use}; null while planning. */
     DeviceBuffer take(MemoryUse use, String name, long bytes) {
         if (bytes <= 0) {

@@ -2,7 +2,6 @@ package org.jtune.model.gpu;
 
 import org.jtune.cuda.DeviceBuffer;
 import org.jtune.model.LoraConfig;
-import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
 import org.jtune.ops.cuda.FlashAttention;
 import org.jtune.ops.cuda.FusedCrossEntropy;
@@ -108,10 +107,5 @@ final class StepBuffers {
 
     LayerActivations state(int layer) {
         return saved.get(saved.size() == 1 ? 0 : layer);
-    }
-
-    /** Whether adapters touch {@code t} (the LoRA GEMMs run only then). */
-    boolean adapted(LoraTarget t) {
-        return lora.config.targets().contains(t);
     }
 }
