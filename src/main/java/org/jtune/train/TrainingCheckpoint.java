@@ -23,7 +23,9 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
@@ -52,9 +54,10 @@ final class TrainingCheckpoint {
      *
      * @param batchesInEpoch micro-batches taken from the current epoch so far
      * @param logLossSum     sum of the step losses since the last log line, and {@code logSteps}, {@code logTokens}
+     * @param logMetricSums  sums of the objective's further metrics since the last log line (empty for SFT)
      */
     record State(long globalStep, int epoch, long batchesInEpoch, String dataState, long seed, double logLossSum,
-                 long logSteps, long logTokens) {}
+                 long logSteps, long logTokens, Map<String, Double> logMetricSums) {}
 
     private TrainingCheckpoint() {}
 
@@ -179,6 +182,8 @@ final class TrainingCheckpoint {
         n.put("log_loss_sum", s.logLossSum());
         n.put("log_steps", s.logSteps());
         n.put("log_tokens", s.logTokens());
+        ObjectNode sums = n.putObject("log_metric_sums");
+        s.logMetricSums().forEach(sums::put);
         return n;
     }
 
@@ -189,9 +194,12 @@ final class TrainingCheckpoint {
                 throw new IOException(file + ": missing \"" + key + "\"");
             }
         }
+        // absent in checkpoints of runs without further metrics
+        Map<String, Double> sums = new LinkedHashMap<>();
+        n.path("log_metric_sums").properties().forEach(e -> sums.put(e.getKey(), e.getValue().asDouble()));
         return new State(n.get("global_step").asLong(), n.get("epoch").asInt(), n.get("batches_in_epoch").asLong(),
                 n.get("data_state").asText(), n.get("seed").asLong(), n.get("log_loss_sum").asDouble(),
-                n.get("log_steps").asLong(), n.get("log_tokens").asLong());
+                n.get("log_steps").asLong(), n.get("log_tokens").asLong(), sums);
     }
 
     private static JsonNode readJson(Path file) throws IOException {
