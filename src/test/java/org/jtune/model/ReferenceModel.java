@@ -14,14 +14,14 @@ import static org.jtune.ops.GradCheck.toDoubles;
  * The whole Llama/Mistral forward in double precision, written from the HF definitions with {@link Reference};
  * LoRA matrices are passed in by PEFT name so that finite differences can perturb them.
  */
-final class ReferenceModel {
+public final class ReferenceModel {
     private final ModelConfig c;
     private final LlamaWeights w;
     private final double scaling;
     private final Batch batch;
     private final float[] invFreq;
 
-    ReferenceModel(ModelConfig c, LlamaWeights w, double scaling, Batch batch) {
+    public ReferenceModel(ModelConfig c, LlamaWeights w, double scaling, Batch batch) {
         this.c = c;
         this.w = w;
         this.scaling = scaling;
@@ -111,7 +111,7 @@ final class ReferenceModel {
     }
 
     /** Per row, the sum of log p(label) over its labelled tokens (shifted as HF does). */
-    double[] sequenceLogProbs(Map<String, double[]> lora) {
+    public double[] sequenceLogProbs(Map<String, double[]> lora) {
         int n = batch.tokenCount(), len = batch.seqLen();
         double[] tokenLoss = Reference.crossEntropy(logits(lora), n, c.vocabSize(), shiftedTargets());
         double[] rows = new double[batch.batchSize()];
