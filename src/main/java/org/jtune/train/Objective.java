@@ -1,5 +1,6 @@
 package org.jtune.train;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.model.LlamaModel;
 import org.jtune.tensor.Tensor;
 
@@ -27,6 +28,12 @@ interface Objective<B> {
      * whole data that the steps then use, such as precomputed reference log-probabilities.
      */
     default void prepare(LlamaModel model, Iterator<B> trainEpoch, Iterator<B> evalEpoch) {}
+
+    /**
+     * The objective and its settings that change every step's numbers, saved in checkpoints: a run resumes only
+     * under the same ones. {@code {"objective": "sft"}} for SFT, which checkpoints without this file were.
+     */
+    ObjectNode settings();
 
     /** Model rows the batch takes. */
     int rows(B batch);

@@ -1,5 +1,7 @@
 package org.jtune.train;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.data.PreferenceBatch;
 import org.jtune.model.Batch;
 import org.jtune.model.LlamaModel;
@@ -106,6 +108,13 @@ final class PreferenceObjective implements Objective<PreferenceBatch> {
             }
         }
         return counts;
+    }
+
+    /** The loss and its parameters; where the reference comes from does not change the numbers. */
+    @Override
+    public ObjectNode settings() {
+        return JsonNodeFactory.instance.objectNode().put("objective", "dpo").put("loss_type", dpo.lossType().trlName())
+                .put("beta", dpo.beta()).put("label_smoothing", dpo.labelSmoothing());
     }
 
     @Override

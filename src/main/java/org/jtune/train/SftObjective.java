@@ -1,5 +1,6 @@
 package org.jtune.train;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.model.Batch;
 import org.jtune.model.LlamaModel;
 import org.jtune.model.LoraAdapters;
@@ -17,6 +18,11 @@ final class SftObjective implements Objective<Batch> {
     SftObjective(LoraAdapters lora) {
         // the sums live as long as the trainer that owns this objective
         this.accumulation = new GradientAccumulation(lora, Arena.ofAuto());
+    }
+
+    @Override
+    public ObjectNode settings() {
+        return TrainingCheckpoint.SFT_OBJECTIVE.deepCopy();
     }
 
     @Override

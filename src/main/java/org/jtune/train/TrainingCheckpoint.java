@@ -2,6 +2,7 @@ package org.jtune.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.io.SafetensorsFile;
 import org.jtune.io.SafetensorsWriter;
@@ -43,6 +44,9 @@ final class TrainingCheckpoint {
     static final String STATE_FILE = "trainer_state.json";
     static final String ARGS_FILE = "training_args.json";
     static final String OPTIMIZER_FILE = "optimizer.safetensors";
+    static final String OBJECTIVE_FILE = "objective.json";
+    /** The objective of checkpoints written before {@link #OBJECTIVE_FILE} existed. */
+    static final ObjectNode SFT_OBJECTIVE = JsonNodeFactory.instance.objectNode().put("objective", "sft");
     private static final String STEP_KEY = "step";
     private static final Pattern NAME = Pattern.compile("checkpoint-(\\d+)");
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -66,8 +70,8 @@ final class TrainingCheckpoint {
     }
 
     /** Writes the checkpoint; {@code state} is asked for last, once everything else is on disk. */
-    static Path write(Path outputDir, TrainingArguments args, ModelConfig model, LoraAdapters lora, AdamW adam,
-                      long step, Supplier<State> state) throws IOException {
+    static Path write(Path outputDir, TrainingArguments args, JsonNode objective, ModelConfig model,
+                      LoraAdapters lora, AdamW adam, long step, Supplier<State> state) throws IOException {
         Files.createDirectories(outputDir);
         Path target = folderFor(outputDir, step);
         Path temporary = outputDir.resolve(".checkpoint-" + step + ".tmp");
@@ -77,6 +81,7 @@ final class TrainingCheckpoint {
             AdapterFiles.save(lora, model, temporary, null);
             writeOptimizer(temporary.resolve(OPTIMIZER_FILE), lora, adam);
             writeJson(temporary.resolve(ARGS_FILE), TrainingArgumentsJson.toJson(args));
+            writeJson(temporary.resolve(OBJECTIVE_FILE), objective);
             writeJson(temporary.resolve(STATE_FILE), stateJson(state.get()));
             syncFolder(temporary);
             if (Files.exists(target)) {
@@ -120,6 +125,12 @@ final class TrainingCheckpoint {
     static TrainingArguments readArguments(Path checkpoint) throws IOException {
         Path file = checkpoint.resolve(ARGS_FILE);
         return TrainingArgumentsJson.fromJson(readJson(file), file.toString());
+    }
+
+    /** The objective settings the checkpoint's run used. */
+    static JsonNode readObjective(Path checkpoint) throws IOException {
+        Path file = checkpoint.resolve(OBJECTIVE_FILE);
+        return Files.exists(file) ? readJson(file) : SFT_OBJECTIVE;
     }
 
     /** Restores the adapter and optimizer from {@code checkpoint} and returns the run's state. */

@@ -1,5 +1,6 @@
 package org.jtune.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.jtune.model.LlamaModel;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
@@ -88,6 +89,11 @@ final class TrainingLoop<B> {
         if (!saved.sameStepMath(args)) {
             throw new IllegalArgumentException(checkpoint + " was trained with " + saved + "; resuming needs the same"
                     + " batch size, accumulation, optimizer, schedule and seed, but got " + args);
+        }
+        JsonNode savedObjective = TrainingCheckpoint.readObjective(checkpoint);
+        if (!savedObjective.equals(objective.settings())) {
+            throw new IllegalArgumentException(checkpoint + " was trained with " + savedObjective + "; resuming needs"
+                    + " the same objective, but got " + objective.settings());
         }
         return run(checkpoint);
     }
@@ -211,7 +217,7 @@ final class TrainingLoop<B> {
     }
 
     private Path save(AdamW adam, Position at) throws IOException {
-        return TrainingCheckpoint.write(requireOutputDir(), args, config, lora, adam, at.step,
+        return TrainingCheckpoint.write(requireOutputDir(), args, objective.settings(), config, lora, adam, at.step,
                 () -> new TrainingCheckpoint.State(at.step, at.epoch, at.batchesInEpoch, train.state(), args.seed(),
                         at.logLossSum, at.logSteps, at.logTokens, Map.copyOf(at.logMetricSums)));
     }

@@ -235,6 +235,21 @@ class DpoTrainingTest {
         }
     }
 
+    @Test
+    void resumeRefusesOtherDpoSettings() throws IOException {
+        PreferenceDataset data = demoPairs();
+        Path out = temp.resolve("a");
+        TrainingArguments a = args(out).maxSteps(2).saveSteps(2).evalSteps(0).build();
+        run(a, DpoArguments.defaults(), data, new PreferenceBatchSource(data, 4, true), null);
+        for (DpoArguments other : List.of(DpoArguments.defaults().withBeta(0.2),
+                DpoArguments.defaults().withLossType(DpoLossType.HINGE))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run(a, other, data,
+                    new PreferenceBatchSource(data, 4, true), out.resolve("checkpoint-2")));
+            assertTrue(e.getMessage().contains("checkpoint-2") && e.getMessage().contains("objective"),
+                    e.getMessage());
+        }
+    }
+
     private static List<List<Object>> numbers(List<TrainingListener.TrainLog> logs) {
         return logs.stream().map(l -> List.<Object>of(l.step(), l.epoch(), l.loss(), l.gradNorm(), l.learningRate(),
                 l.metrics())).toList();
