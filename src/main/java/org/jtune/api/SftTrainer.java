@@ -1,5 +1,6 @@
 package org.jtune.api;
 
+import org.jtune.model.Batch;
 import org.jtune.model.LlamaWeights;
 import org.jtune.train.BatchSource;
 import org.jtune.train.TrainResult;
@@ -15,7 +16,8 @@ public final class SftTrainer {
     private final Trainer trainer;
 
     /** @param evalDataset the eval split, or null */
-    public SftTrainer(PeftModel model, BatchSource trainDataset, BatchSource evalDataset, TrainingArguments args) {
+    public SftTrainer(PeftModel model, BatchSource<Batch> trainDataset, BatchSource<Batch> evalDataset,
+                      TrainingArguments args) {
         LanguageModel base = model.base();
         this.trainer = new Trainer(base.config(), LlamaWeights.load(base.config(), base.weights()), model.adapters(),
                 base.ops(), base.maxSeqLength(), args, trainDataset, evalDataset);

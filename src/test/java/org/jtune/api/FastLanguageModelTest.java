@@ -110,7 +110,7 @@ class FastLanguageModelTest {
         float[] trained;
         try (PeftModel peft = FastLanguageModel.getPeftModel(base, 4, List.of("q_proj", "v_proj", "up_proj"), 8, 0,
                 seed, true)) {
-            TrainResult r = new SftTrainer(peft, new ListBatchSource(data, true), null, args).train();
+            TrainResult r = new SftTrainer(peft, new ListBatchSource<>(data, true), null, args).train();
             assertEquals(4, r.globalStep());
             assertEquals(out.resolve("checkpoint-4"), r.lastCheckpoint());
             assertTrue(Files.exists(out.resolve("loss_curve.png")) && Files.exists(out.resolve("metrics.jsonl")));
@@ -128,7 +128,7 @@ class FastLanguageModelTest {
         Folders.deleteFolder(out.resolve("checkpoint-4"));
         try (PeftModel peft = FastLanguageModel.getPeftModel(base, 4, List.of("q_proj", "v_proj", "up_proj"), 8, 0,
                 seed + 1, true)) {
-            TrainResult r = new SftTrainer(peft, new ListBatchSource(data, true), null, args).train(true);
+            TrainResult r = new SftTrainer(peft, new ListBatchSource<>(data, true), null, args).train(true);
             assertEquals(4, r.globalStep());
             assertArrayEquals(trained, peft.adapters().tensor(peft.adapters().names().get(3)).toFloatArray(), 0f,
                     "seed " + seed);
