@@ -44,14 +44,17 @@ import static org.junit.jupiter.api.Assertions.fail;
  * independent, unbiased roundings of relative size u: its error stays well under u/2 of the loss. A LoRA gradient
  * element is a sum over tokens of products whose factors went through ~10 to 30 roundings (a layer's backward
  * and, for layer 0, the layer above): independent errors add in quadrature, so an element's error is a few u
- * times the typical element size (the tensor's rms), not times itself (elements near zero cancel). Checked: the
- * whole tensor within 4u relative (Frobenius), every element within 16u of the tensor's rms plus 4u of itself.
+ * times the typical element size (the tensor's rms), not times itself (elements near zero cancel). Measured on
+ * the H200: the first layer's q_proj A gradient, the deepest one, differs by 4.1u to 4.6u (Frobenius) from the CPU,
+ * and by as much between one batch and the same rows split into micro-batches on the GPU, so that is bf16 noise.
+ * Checked with a factor of two over it: the whole tensor within 8u relative (Frobenius), every element within 32u
+ * of the tensor's rms plus 4u of itself. A wrong gradient is off by order one.
  */
 @GpuTest
 class GpuLlamaModelGpuTest {
     private static final double U = 0x1p-8;
     private static final double LOSS_RTOL = U / 2;
-    private static final double GRAD_NORM_RTOL = 4 * U, GRAD_ELEMENT_RMS_TOL = 16 * U, GRAD_ELEMENT_RTOL = 4 * U;
+    private static final double GRAD_NORM_RTOL = 8 * U, GRAD_ELEMENT_RMS_TOL = 32 * U, GRAD_ELEMENT_RTOL = 4 * U;
 
     private final Arena arena = Arena.ofShared();
     private final long seed = System.nanoTime();
