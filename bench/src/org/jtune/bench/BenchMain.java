@@ -13,7 +13,8 @@ import org.jtune.cuda.Device;
 
 /**
  * Runs a GPU benchmark by name and writes its records as JSON lines:
- * {@code BenchMain NAME [--out FILE] [--peer FILE] [--baseline FILE]}. A peer file holds JSON lines of the same
+ * {@code BenchMain NAME [--only PART] [--out FILE] [--peer FILE] [--baseline FILE]} (--only: the benchmark's parts
+ * whose names start with PART, where the benchmark has parts, e.g. train's "llama3_8b.nf4"). A peer file holds JSON lines of the same
  * names measured by the peer (e.g. torch) in the same run; matching records get the peer's value and ratio.
  * A baseline file holds recorded results: the run fails (exit status 3) if any measurement is more than 5% worse
  * than the last one recorded under its name on the same GPU. The commit comes from the JTUNE_COMMIT environment
@@ -24,6 +25,11 @@ public final class BenchMain {
     /** A benchmark: measures and returns records made with the given context. */
     interface Benchmark {
         List<BenchRecord> run(RecordMaker records) throws Exception;
+
+        /** Runs only the parts whose name starts with {@code only}; benchmarks without parts refuse a filter. */
+        default List<BenchRecord> run(RecordMaker records, String only) throws Exception {
+            throw new IllegalArgumentException("this benchmark has no parts to choose with --only");
+        }
     }
 
     /** Makes records stamped with the GPU, commit, date and command of this run. */
@@ -45,17 +51,19 @@ public final class BenchMain {
     public static void main(String[] args) throws Exception {
         if (args.length == 0 || !BENCHMARKS.containsKey(args[0])) {
             System.err.println("usage: BenchMain " + BENCHMARKS.keySet()
-                    + " [--out FILE.jsonl] [--peer PEER.jsonl] [--baseline RECORDED.jsonl]");
+                    + " [--only PART] [--out FILE.jsonl] [--peer PEER.jsonl] [--baseline RECORDED.jsonl]");
             System.exit(2);
         }
         Path out = null;
         Path peer = null;
         Path baseline = null;
+        String only = null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--peer" -> peer = Path.of(args[++i]);
                 case "--baseline" -> baseline = Path.of(args[++i]);
+                case "--only" -> only = args[++i];
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -64,7 +72,8 @@ public final class BenchMain {
         String commit = System.getenv().getOrDefault("JTUNE_COMMIT", "unknown");
         RecordMaker maker = new RecordMaker(gpu, commit, LocalDate.now().toString(),
                 "bin/jtune-bench " + String.join(" ", args));
-        List<BenchRecord> records = BENCHMARKS.get(args[0]).run(maker);
+        Benchmark benchmark = BENCHMARKS.get(args[0]);
+        List<BenchRecord> records = only == null ? benchmark.run(maker) : benchmark.run(maker, only);
         if (peer != null) {
             records = withPeer(records, readRecords(peer));
         }

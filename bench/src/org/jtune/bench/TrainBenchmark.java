@@ -29,17 +29,29 @@ import org.jtune.tensor.Tensor;
  * projections, gradient checkpointing on, AdamW, clipping at 1, batch 2 x 2048 tokens (one document per row).
  * Records tokens per second over timed steps after warm-up steps, and the device memory of the step (its
  * planned allocation: weights, LoRA state, activations and workspace). Llama-3-8B is also run without
- * checkpointing, with offloaded checkpoints, and on an NF4 base (QLoRA; these have no peer).
+ * checkpointing, with offloaded checkpoints, and on an NF4 base (QLoRA; these have no peer), and at long context:
+ * NF4 base, offloaded checkpoints, one row of 32,768 tokens, timed over fewer steps as each takes seconds (no peer:
+ * the peer's run at that length would not be comparable). Besides the planned bytes, each variant records the
+ * driver's used-memory growth after creating the step and after its steps. {@code --only NAME} runs the variants
+ * whose "shape.variant" name starts with NAME, e.g. {@code --only llama3_8b.nf4.gc_offloaded.t32768}.
  */
 final class TrainBenchmark implements BenchMain.Benchmark {
-    private static final int WARMUP_STEPS = 2, TIMED_STEPS = 5;
     private static final int ROWS = 2, SEQ_LEN = 2048;
+    private static final Steps STANDARD_STEPS = new Steps(2, 5);
+    /** A step over 32k tokens takes seconds: fewer steps keep the run within minutes. */
+    private static final Steps LONG_CONTEXT_STEPS = new Steps(1, 3);
     private static final double GIB = 1024.0 * 1024 * 1024;
     private static final LoraConfig LORA = LoraConfig.allProjections(16, 16, false);
 
     private record Shape(String name, ModelConfig config) {}
 
-    private record Variant(String name, boolean nf4, Checkpointing mode) {}
+    private record Steps(int warmup, int timed) {}
+
+    private record Variant(String name, boolean nf4, Checkpointing mode, int rows, int seqLen, Steps steps) {
+        Variant(String name, boolean nf4, Checkpointing mode) {
+            this(name, nf4, mode, ROWS, SEQ_LEN, STANDARD_STEPS);
+        }
+    }
 
     private static final List<Shape> SHAPES = List.of(
             new Shape("llama2_7b", config("LlamaForCausalLM", "llama", 32000, 11008, 32, 4096, 10000, "")),
@@ -63,57 +75,94 @@ final class TrainBenchmark implements BenchMain.Benchmark {
             variants.add(new Variant("bf16.no_gc", false, Checkpointing.OFF));
             variants.add(new Variant("bf16.gc_offloaded", false, Checkpointing.OFFLOADED));
             variants.add(new Variant("nf4.gc", true, Checkpointing.ON));
+            variants.add(new Variant("nf4.gc_offloaded.t32768", true, Checkpointing.OFFLOADED, 1, 32768,
+                    LONG_CONTEXT_STEPS));
         }
         return variants;
     }
 
     @Override
     public List<BenchRecord> run(BenchMain.RecordMaker records) {
+        return run(records, "");
+    }
+
+    /** Runs the variants whose "shape.variant" name starts with {@code only} ("" for all). */
+    @Override
+    public List<BenchRecord> run(BenchMain.RecordMaker records, String only) {
         Context context = Context.primary(Device.get(0));
         List<BenchRecord> out = new ArrayList<>();
         for (Shape shape : SHAPES) {
+            List<Variant> chosen = variants(shape).stream()
+                    .filter(v -> (shape.name() + "." + v.name()).startsWith(only)).toList();
+            if (chosen.isEmpty()) {
+                continue;
+            }
             ModelConfig c = shape.config();
             try (Arena arena = Arena.ofShared()) {
                 WeightSource source = sharedRandomWeights(c, arena);
-                for (Variant variant : variants(shape)) {
-                    LlamaWeights weights = variant.nf4()
-                            ? LlamaWeights.load(c, source, quantizedOncePerShape(arena))
-                            : LlamaWeights.load(c, source);
-                    String prefix = "train." + shape.name() + "." + variant.name() + ".";
-                    try (GpuLlamaModel model = GpuLlamaModel.create(context, c, weights, LORA,
-                            new StepShape(ROWS, SEQ_LEN, 1), variant.mode())) {
-                        System.out.println(prefix + " " + model.memoryReport());
-                        LoraAdapters adapters = new LoraAdapters(c, LORA, arena);
-                        adapters.initPeftDefault(1);
-                        model.loadAdapters(adapters);
-                        double tokensPerSecond = tokensPerSecond(model, batch(c.vocabSize()));
-                        out.add(records.make(prefix + "tokens_per_s", tokensPerSecond, "tokens/s", true));
-                        out.add(records.make(prefix + "peak_gib", model.memoryPlan().totalBytes() / GIB, "GiB",
-                                false));
-                    }
+                for (Variant variant : chosen) {
+                    out.addAll(runVariant(context, records, shape, variant, source, arena));
                 }
             }
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("no train variant starts with \"" + only + "\"");
         }
         return out;
     }
 
+    private static List<BenchRecord> runVariant(Context context, BenchMain.RecordMaker records, Shape shape,
+                                                Variant variant, WeightSource source, Arena arena) {
+        ModelConfig c = shape.config();
+        LlamaWeights weights = variant.nf4()
+                ? LlamaWeights.load(c, source, quantizedOncePerShape(arena))
+                : LlamaWeights.load(c, source);
+        String prefix = "train." + shape.name() + "." + variant.name() + ".";
+        long usedBefore = used(context);
+        try (GpuLlamaModel model = GpuLlamaModel.create(context, c, weights, LORA,
+                new StepShape(variant.rows(), variant.seqLen(), 1), variant.mode())) {
+            long usedCreated = used(context);
+            System.out.println(prefix + " " + model.memoryReport());
+            LoraAdapters adapters = new LoraAdapters(c, LORA, arena);
+            adapters.initPeftDefault(1);
+            model.loadAdapters(adapters);
+            Batch batch = batch(c.vocabSize(), variant.rows(), variant.seqLen());
+            double tokensPerSecond = tokensPerSecond(model, batch, variant.steps());
+            long usedAfterSteps = used(context);
+            System.out.println(prefix + " timed over " + variant.steps().timed() + " steps after "
+                    + variant.steps().warmup() + " warm-up");
+            return List.of(records.make(prefix + "tokens_per_s", tokensPerSecond, "tokens/s", true),
+                    records.make(prefix + "peak_gib", model.memoryPlan().totalBytes() / GIB, "GiB", false),
+                    records.make(prefix + "driver_used_after_create_gib", (usedCreated - usedBefore) / GIB, "GiB",
+                            false),
+                    records.make(prefix + "driver_used_after_steps_gib", (usedAfterSteps - usedBefore) / GIB,
+                            "GiB", false));
+        }
+    }
+
+    /** Device memory in use as the driver reports it (all processes; the GPU is expected to be otherwise idle). */
+    private static long used(Context context) {
+        Context.MemoryInfo info = context.memoryInfo();
+        return info.total() - info.free();
+    }
+
     /** Wall-clock tokens per second over the timed steps (each step waits for its loss, as a trainer logs it). */
-    private static double tokensPerSecond(GpuLlamaModel model, Batch batch) {
+    private static double tokensPerSecond(GpuLlamaModel model, Batch batch, Steps steps) {
         AdamWKernels.Hyper hyper = new AdamWKernels.Hyper(1e-4, 0.9, 0.999, 1e-8, 0.0);
-        for (int i = 0; i < WARMUP_STEPS; i++) {
+        for (int i = 0; i < steps.warmup(); i++) {
             model.trainStep(List.of(batch), hyper, 1f);
         }
         long start = System.nanoTime();
-        for (int i = 0; i < TIMED_STEPS; i++) {
+        for (int i = 0; i < steps.timed(); i++) {
             model.trainStep(List.of(batch), hyper, 1f);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        return (double) TIMED_STEPS * batch.tokenCount() / seconds;
+        return (double) steps.timed() * batch.tokenCount() / seconds;
     }
 
-    private static Batch batch(int vocab) {
+    private static Batch batch(int vocab, int rows, int seqLen) {
         SplittableRandom random = new SplittableRandom(7);
-        int[][] tokens = new int[ROWS][SEQ_LEN];
+        int[][] tokens = new int[rows][seqLen];
         for (int[] row : tokens) {
             for (int t = 0; t < row.length; t++) {
                 row[t] = random.nextInt(vocab);

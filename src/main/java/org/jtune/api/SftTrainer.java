@@ -1,5 +1,7 @@
 package org.jtune.api;
 
+import org.jtune.cuda.Context;
+import org.jtune.cuda.Device;
 import org.jtune.model.Batch;
 import org.jtune.model.LlamaWeights;
 import org.jtune.train.BatchSource;
@@ -11,16 +13,34 @@ import org.jtune.train.TrainingListener;
 import java.io.IOException;
 import java.nio.file.Path;
 
-/** TRL-style supervised fine-tuning of a {@link PeftModel}'s adapters on batches from a {@link BatchSource}. */
+/**
+ * TRL-style supervised fine-tuning of a {@link PeftModel}'s adapters on batches from a {@link BatchSource}, on the
+ * GPU where one is usable ({@link BackendChoice}), else on the CPU. A GPU run cannot be resumed from a checkpoint:
+ * the GPU step cannot restore the optimizer's moments, so the {@code train} methods that resume refuse.
+ */
 public final class SftTrainer {
     private final Trainer trainer;
 
-    /** @param evalDataset the eval split, or null */
+    /**
+     * Trains on the backend {@link BackendChoice#choose()} picks.
+     *
+     * @param evalDataset the eval split, or null
+     */
     public SftTrainer(PeftModel model, BatchSource<Batch> trainDataset, BatchSource<Batch> evalDataset,
                       TrainingArguments args) {
+        this(model, trainDataset, evalDataset, args, BackendChoice.choose());
+    }
+
+    /** @param evalDataset the eval split, or null */
+    public SftTrainer(PeftModel model, BatchSource<Batch> trainDataset, BatchSource<Batch> evalDataset,
+                      TrainingArguments args, BackendChoice backend) {
         LanguageModel base = model.base();
-        this.trainer = new Trainer(base.config(), LlamaWeights.load(base.config(), base.weights()), model.adapters(),
-                base.ops(), base.maxSeqLength(), args, trainDataset, evalDataset);
+        LlamaWeights weights = LlamaWeights.load(base.config(), base.weights());
+        this.trainer = backend.isCuda()
+                ? Trainer.onGpu(Context.primary(Device.get(0)), base.config(), weights, model.adapters(),
+                        base.maxSeqLength(), args, trainDataset, evalDataset)
+                : new Trainer(base.config(), weights, model.adapters(), base.ops(), base.maxSeqLength(), args,
+                        trainDataset, evalDataset);
     }
 
     /** Adds a listener that sees every step, log line and evaluation. */

@@ -1,6 +1,7 @@
 package org.jtune.cli;
 
 import java.io.PrintStream;
+import org.jtune.api.BackendChoice;
 import org.jtune.cuda.Cuda;
 import org.jtune.cuda.Device;
 

@@ -1,9 +1,14 @@
 package org.jtune.train;
 
+import org.jtune.cuda.Context;
 import org.jtune.model.Batch;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
+import org.jtune.model.gpu.BaseFormat;
+import org.jtune.model.gpu.Checkpointing;
+import org.jtune.model.gpu.GpuLlamaModel;
+import org.jtune.model.gpu.StepShape;
 import org.jtune.ops.Ops;
 
 import java.io.IOException;
@@ -13,7 +18,8 @@ import java.nio.file.Path;
  * Supervised fine-tuning of the LoRA adapters of a model: micro-batches from a {@link BatchSource}, gradient
  * accumulation over all labelled tokens of a step ({@link GradientAccumulation}), clipping, AdamW with a
  * transformers learning-rate schedule, periodic evaluation, logging (console, {@code metrics.jsonl}, a loss-curve
- * PNG at the end) and atomic checkpoints that {@link #resume} continues bit for bit on the CPU.
+ * PNG at the end) and atomic checkpoints that {@link #resume} continues bit for bit on the CPU. {@link #onGpu} runs
+ * the steps on the GPU instead; its checkpoints cannot be resumed (see {@link GpuSftEngine}).
  */
 public final class Trainer {
     private final TrainingLoop<Batch> loop;
@@ -25,8 +31,32 @@ public final class Trainer {
      */
     public Trainer(ModelConfig config, LlamaWeights weights, LoraAdapters lora, Ops ops, int maxSeqLength,
                    TrainingArguments args, BatchSource<Batch> train, BatchSource<Batch> eval) {
-        this.loop = new TrainingLoop<>(config, weights, lora, ops, args.perDeviceTrainBatchSize(), maxSeqLength, args,
-                train, eval, new SftObjective(lora));
+        this(new TrainingLoop<>(config, weights, lora, ops, args.perDeviceTrainBatchSize(), maxSeqLength, args,
+                train, eval, new SftObjective(lora)));
+    }
+
+    private Trainer(TrainingLoop<Batch> loop) {
+        this.loop = loop;
+    }
+
+    /**
+     * A trainer whose steps run on the GPU of {@code context} ({@link GpuLlamaModel}, sized for the batch size,
+     * {@code maxSeqLength} and the accumulation steps); the adapters are copied back into {@code lora} at every
+     * checkpoint and at the end. The resume methods refuse: the GPU step cannot restore optimizer moments.
+     *
+     * @throws IllegalArgumentException if the GPU step does not support the model or adapters
+     * @throws IllegalStateException    if the step does not fit the GPU's free memory (when training starts)
+     */
+    public static Trainer onGpu(Context context, ModelConfig config, LlamaWeights weights, LoraAdapters lora,
+                                int maxSeqLength, TrainingArguments args, BatchSource<Batch> train,
+                                BatchSource<Batch> eval) {
+        int rows = args.perDeviceTrainBatchSize();
+        // Fails now, not when training starts, for a model or adapters the GPU step cannot run.
+        GpuLlamaModel.plan(config, BaseFormat.of(weights), lora.config(), new StepShape(rows, maxSeqLength,
+                args.gradientAccumulationSteps()), args.gradientCheckpointing() ? Checkpointing.ON : Checkpointing.OFF);
+        return new Trainer(new TrainingLoop<>(config, lora, rows, maxSeqLength, args, train, eval,
+                new SftObjective(lora), GpuSftEngine.factory(context, config, weights, lora, rows, maxSeqLength,
+                args)));
     }
 
     /** Adds a listener that sees every step, log line and evaluation. */

@@ -37,6 +37,8 @@ import java.util.stream.Stream;
  * A resumable training checkpoint, folder {@code checkpoint-<step>} in the output folder: the adapter in PEFT's
  * format, {@code optimizer.safetensors} (AdamW moments per LoRA matrix, step count in the metadata),
  * {@code trainer_state.json} (step, epoch, data position, seed, the logging window) and {@code training_args.json}.
+ * A checkpoint of a GPU run has no optimizer file (the GPU step cannot hand out its AdamW moments) and cannot be
+ * resumed; its adapter can still be exported or trained on in a new run.
  * It is written into a hidden temporary folder that is renamed into place when complete, so an interrupted write
  * leaves the earlier checkpoints as they were and no half-written one under a checkpoint name.
  */
@@ -69,7 +71,10 @@ final class TrainingCheckpoint {
         return outputDir.resolve("checkpoint-" + step);
     }
 
-    /** Writes the checkpoint; {@code state} is asked for last, once everything else is on disk. */
+    /**
+     * Writes the checkpoint; {@code state} is asked for last, once everything else is on disk. {@code adam} null
+     * (a GPU run) writes no optimizer file.
+     */
     static Path write(Path outputDir, TrainingArguments args, JsonNode objective, ModelConfig model,
                       LoraAdapters lora, AdamW adam, long step, Supplier<State> state) throws IOException {
         Files.createDirectories(outputDir);
@@ -79,7 +84,9 @@ final class TrainingCheckpoint {
         Files.createDirectories(temporary);
         try {
             AdapterFiles.save(lora, model, temporary, null);
-            writeOptimizer(temporary.resolve(OPTIMIZER_FILE), lora, adam);
+            if (adam != null) {
+                writeOptimizer(temporary.resolve(OPTIMIZER_FILE), lora, adam);
+            }
             writeJson(temporary.resolve(ARGS_FILE), TrainingArgumentsJson.toJson(args));
             writeJson(temporary.resolve(OBJECTIVE_FILE), objective);
             writeJson(temporary.resolve(STATE_FILE), stateJson(state.get()));
@@ -140,6 +147,10 @@ final class TrainingCheckpoint {
             throw new IOException(checkpoint + " is not a complete checkpoint: it has no " + STATE_FILE);
         }
         State state = parseState(readJson(stateFile), stateFile);
+        if (!Files.exists(checkpoint.resolve(OPTIMIZER_FILE))) {
+            throw new IOException(checkpoint + " has no " + OPTIMIZER_FILE + ": it was written by a GPU run, which"
+                    + " does not save the AdamW moments, so it cannot be resumed (its adapter can start a new run)");
+        }
         AdapterFiles.loadInto(checkpoint, lora, model);
         readOptimizer(checkpoint.resolve(OPTIMIZER_FILE), lora, adam);
         return state;

@@ -1,14 +1,12 @@
 package org.jtune.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.ops.Ops;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -21,21 +19,20 @@ import java.util.NoSuchElementException;
  * The optimizer loop shared by SFT and DPO: windows of micro-batches from a {@link BatchSource}, the objective's
  * gradient, clipping, AdamW with a transformers learning-rate schedule, periodic evaluation, logging (console,
  * {@code metrics.jsonl}, a loss-curve PNG at the end) and atomic checkpoints that {@link #resume} continues bit for
- * bit on the CPU.
+ * bit on the CPU. The steps themselves run on a {@link StepEngine}: the CPU engine, or the GPU for SFT.
  *
  * @param <B> the micro-batch type of the objective
  */
 final class TrainingLoop<B> {
     private final ModelConfig config;
-    private final LlamaWeights weights;
     private final LoraAdapters lora;
-    private final Ops ops;
     private final int maxRows;
     private final int maxSeqLength;
     private final TrainingArguments args;
     private final BatchSource<B> train;
     private final BatchSource<B> eval;
     private final Objective<B> objective;
+    private final StepEngine.Factory<B> engines;
     private final List<TrainingListener> listeners = new ArrayList<>();
 
     /**
@@ -45,19 +42,28 @@ final class TrainingLoop<B> {
      */
     TrainingLoop(ModelConfig config, LlamaWeights weights, LoraAdapters lora, Ops ops, int maxRows, int maxSeqLength,
                  TrainingArguments args, BatchSource<B> train, BatchSource<B> eval, Objective<B> objective) {
+        this(config, lora, maxRows, maxSeqLength, args, train, eval, objective,
+                CpuStepEngine.factory(config, weights, lora, ops, maxRows, maxSeqLength, args, objective));
+    }
+
+    /**
+     * A loop whose steps run on {@code engines}' engines; {@code objective} still gives the batch shapes and the
+     * settings checkpoints record.
+     */
+    TrainingLoop(ModelConfig config, LoraAdapters lora, int maxRows, int maxSeqLength, TrainingArguments args,
+                 BatchSource<B> train, BatchSource<B> eval, Objective<B> objective, StepEngine.Factory<B> engines) {
         if (maxSeqLength <= 0) {
             throw new IllegalArgumentException("max sequence length must be positive, got " + maxSeqLength);
         }
         this.config = config;
-        this.weights = weights;
         this.lora = lora;
-        this.ops = ops;
         this.maxRows = maxRows;
         this.maxSeqLength = maxSeqLength;
         this.args = args;
         this.train = train;
         this.eval = eval;
         this.objective = objective;
+        this.engines = engines;
     }
 
     void addListener(TrainingListener listener) {
@@ -85,6 +91,9 @@ final class TrainingLoop<B> {
     }
 
     TrainResult resume(Path checkpoint) throws IOException {
+        if (engines.resumeRefusal() != null) {
+            throw new UnsupportedOperationException("cannot resume " + checkpoint + ": " + engines.resumeRefusal());
+        }
         TrainingArguments saved = TrainingCheckpoint.readArguments(checkpoint);
         if (!saved.sameStepMath(args)) {
             throw new IllegalArgumentException(checkpoint + " was trained with " + saved + "; resuming needs the same"
@@ -128,16 +137,14 @@ final class TrainingLoop<B> {
         long warmup = LrSchedule.warmupSteps(args.warmupSteps(), args.warmupRatio(), total);
         List<TrainingListener> all = new ArrayList<>();
         MetricsFile metrics = null;
-        try (Arena arena = Arena.ofShared();
-             LlamaModel model = new LlamaModel(config, weights, lora, ops, maxRows, maxSeqLength,
-                     args.gradientCheckpointing())) {
-            AdamW adam = new AdamW(AdapterFiles.tensors(lora), args.adamSettings(), arena);
-            objective.prepare(model, oneEpoch(train, "training"), eval == null ? null : oneEpoch(eval, "eval"));
+        try (StepEngine<B> engine = engines.open()) {
+            engine.prepare(oneEpoch(train, "training"), eval == null ? null : oneEpoch(eval, "eval"));
             Position at = new Position();
             if (checkpoint == null) {
                 train.startEpoch(0, args.seed());
             } else {
-                TrainingCheckpoint.State s = TrainingCheckpoint.restore(checkpoint, config, lora, adam);
+                TrainingCheckpoint.State s = TrainingCheckpoint.restore(checkpoint, config, lora,
+                        engine.optimizer().orElseThrow());
                 train.restore(s.dataState());
                 at.step = s.globalStep();
                 at.epoch = s.epoch();
@@ -162,11 +169,10 @@ final class TrainingLoop<B> {
             double runLossSum = 0, lastEval = Double.NaN;
             Path lastCheckpoint = null;
             while (at.step < total) {
-                Objective.Step w = objective.step(model, window(at));
-                double gradNorm = GradientClipping.clipByGlobalNorm(objective.gradients(),
-                        args.maxGradNorm() > 0 ? args.maxGradNorm() : Double.POSITIVE_INFINITY);
                 double lr = args.learningRate() * args.lrSchedulerType().multiplier(at.step, warmup, total);
-                adam.step(objective.gradients(), lr);
+                StepEngine.Update update = engine.step(window(at), lr);
+                Objective.Step w = update.step();
+                double gradNorm = update.gradNorm();
                 at.step++;
                 at.logLossSum += w.loss();
                 at.logSteps++;
@@ -196,7 +202,7 @@ final class TrainingLoop<B> {
                     logStart = System.nanoTime();
                 }
                 if (eval != null && at.step % evalEvery == 0) {
-                    Objective.Eval e = objective.evaluate(model, oneEpoch(eval, "eval"));
+                    Objective.Eval e = engine.evaluate(oneEpoch(eval, "eval"));
                     TrainingListener.EvalLog log = new TrainingListener.EvalLog(at.step, epochProgress(at), e.loss(),
                             e.labelledTokens(), e.metrics());
                     lastEval = log.loss();
@@ -204,9 +210,10 @@ final class TrainingLoop<B> {
                 }
                 if (args.outputDir() != null && args.saveSteps() > 0
                         && (at.step % args.saveSteps() == 0 || at.step == total)) {
-                    lastCheckpoint = save(adam, at);
+                    lastCheckpoint = save(engine, at);
                 }
             }
+            engine.storeAdapters();
             all.forEach(TrainingListener::onEnd);
             if (metrics != null) {
                 LossCurvePlot.write(args.outputDir().resolve(LossCurvePlot.FILE_NAME), metrics);
@@ -216,8 +223,10 @@ final class TrainingLoop<B> {
         }
     }
 
-    private Path save(AdamW adam, Position at) throws IOException {
-        return TrainingCheckpoint.write(requireOutputDir(), args, objective.settings(), config, lora, adam, at.step,
+    private Path save(StepEngine<B> engine, Position at) throws IOException {
+        engine.storeAdapters();
+        return TrainingCheckpoint.write(requireOutputDir(), args, objective.settings(), config, lora,
+                engine.optimizer().orElse(null), at.step,
                 () -> new TrainingCheckpoint.State(at.step, at.epoch, at.batchesInEpoch, train.state(), args.seed(),
                         at.logLossSum, at.logSteps, at.logTokens, Map.copyOf(at.logMetricSums)));
     }

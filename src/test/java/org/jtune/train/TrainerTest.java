@@ -201,6 +201,17 @@ class TrainerTest {
         assertTrue(e.getMessage().contains("checkpoint-2"), e.getMessage());
     }
 
+    /** A checkpoint without optimizer state (as a GPU run writes) is refused, not resumed with fresh moments. */
+    @Test
+    void resumeRefusesACheckpointWithoutOptimizerState() throws IOException {
+        Path out = temp.resolve("a");
+        run(args(out).maxSteps(2).build(), new ListBatchSource<>(trainBatches, true), null);
+        Files.delete(out.resolve("checkpoint-2").resolve(TrainingCheckpoint.OPTIMIZER_FILE));
+        IOException e = assertThrows(IOException.class, () -> run(args(out).build(),
+                new ListBatchSource<>(trainBatches, true), out.resolve("checkpoint-2")));
+        assertTrue(e.getMessage().contains("checkpoint-2") && e.getMessage().contains("GPU"), e.getMessage());
+    }
+
     private static List<JsonNode> lines(Path file) throws IOException {
         ObjectMapper json = new ObjectMapper();
         List<JsonNode> out = new ArrayList<>();

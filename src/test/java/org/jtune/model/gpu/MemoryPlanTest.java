@@ -57,6 +57,27 @@ class MemoryPlanTest {
         assertEquals(18 * elements, plan.bytes(MemoryUse.LORA), "LoRA bytes of Llama-3-8B at r=16");
     }
 
+    /**
+     * Long context (Llama-3-8B, one row of 32,768 tokens, offloaded checkpoints): sizes past 2^31 bytes are counted
+     * in long, the device keeps two layer-input slots and one recomputed layer, the host the 32 layer inputs.
+     */
+    @Test
+    void longContextSizesAreCountedWithoutOverflow() {
+        ModelConfig c = TestConfigs.LLAMA3_8B;
+        long n = 32768, d = c.hiddenSize(), r = TestConfigs.LORA.rank();
+        MemoryPlan plan = plan(c, NF4, new StepShape(1, 32768, 1), Checkpointing.OFFLOADED);
+        long recomputedLayer = 4 * n + 2 * n * c.qWidth() * 2 + 2 * 2 * n * c.kvWidth() + 4 * n * c.numHeads()
+                + 2 * n * d + 4 * n + 2 * 2 * n * c.intermediateSize()
+                + TestConfigs.LORA.targets().size() * 2 * n * r;
+        assertEquals(2 * 2 * n * d + recomputedLayer, plan.bytes(MemoryUse.ACTIVATIONS), "activations at 32k");
+        assertEquals(2 * n * d * c.numLayers(), plan.pinnedHostBytes(), "offloaded layer inputs at 32k");
+        MemoryPlan.Region swiglu = plan.regions().stream().filter(x -> x.name().equals("SwiGLU output"))
+                .findFirst().orElseThrow();
+        assertEquals(2 * n * c.intermediateSize(), swiglu.bytes(), "SwiGLU output at 32k");
+        assertTrue(plan.totalBytes() > plan.bytes(MemoryUse.ACTIVATIONS) + plan.bytes(MemoryUse.WEIGHTS),
+                "total " + plan.totalBytes() + " below its parts");
+    }
+
     @Test
     void weightsAreBf16OrNf4WithTheirQuantState() {
         ModelConfig c = TestConfigs.LLAMA3_8B;
