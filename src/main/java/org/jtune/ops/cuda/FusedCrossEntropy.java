@@ -8,7 +8,8 @@ import org.jtune.cuda.Stream;
 
 /**
  * Mean cross-entropy of the LM head's logits and the gradient of the final hidden states, with the logits
- * computed a chunk of tokens at a time so that only chunk x vocab of them ever exists (cross_entropy.ptx).
+ * computed a chunk of tokens at a time so that only chunk x vocab of them ever exists (cross_entropy.ptx); for DPO,
+ * the same chunks give per-sequence sums of log p and the gradient of a weighted sum of them.
  * <p>Targets are already shifted, one per hidden row: {@code targets[t]} is the token that position t predicts
  * (HF's {@code labels[t + 1]}; the caller shifts, and marks the last position of each document and every
  * unsupervised position with -100, which is ignored).
