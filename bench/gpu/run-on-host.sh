@@ -2,12 +2,12 @@
 # Runs jtune's image on a GPU host that has no JDK: unpack, info, the test suite, and benchmarks with
 # their peers, writing logs and JSON records under OUT_DIR.
 #   bench/gpu/run-on-host.sh IMAGE.tar.xz OUT_DIR [STEP...]     steps: info tests bench-runtime bench-kernels
-#   bench-attention bench-loss bench-train (default: all)
+#   bench-attention bench-loss bench-train bench-dpo (default: all)
 # JTUNE_COMMIT names the commit the image was built from (recorded with every measurement).
 # bench-train also fails on a regression of more than 5% against the newest bench/results/*-train.jsonl.
 set -uo pipefail
 image=$1; out=$2; shift 2
-steps=${*:-info tests bench-runtime bench-kernels bench-attention bench-loss bench-train}
+steps=${*:-info tests bench-runtime bench-kernels bench-attention bench-loss bench-train bench-dpo}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 tar -xJf "$image" -C "$work" || { echo "cannot unpack $image"; exit 1; }
@@ -28,7 +28,7 @@ for step in $steps; do
       peer_args=(); [ -s "$out/runtime-peer.jsonl" ] && peer_args=(--peer "$out/runtime-peer.jsonl")
       CUDA_CACHE_DISABLE=1 "$jt/bin/jtune-bench" runtime --out "$out/runtime.jsonl" "${peer_args[@]}" 2>&1 | tee "$out/bench-runtime.log"
       [ ${PIPESTATUS[0]} -ne 0 ] && status=1 ;;
-    bench-kernels|bench-attention|bench-loss)
+    bench-kernels|bench-attention|bench-loss|bench-dpo)
       name=${step#bench-}
       python3 "$here/bench/peer/${name}_peer.py" "$out/$name-peer.jsonl" > "$out/$name-peer.log" 2>&1 \
         || { echo "peer failed:"; tail -5 "$out/$name-peer.log"; }

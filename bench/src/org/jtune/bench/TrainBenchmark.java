@@ -40,8 +40,8 @@ final class TrainBenchmark implements BenchMain.Benchmark {
     private static final Steps STANDARD_STEPS = new Steps(2, 5);
     /** A step over 32k tokens takes seconds: fewer steps keep the run within minutes. */
     private static final Steps LONG_CONTEXT_STEPS = new Steps(1, 3);
-    private static final double GIB = 1024.0 * 1024 * 1024;
-    private static final LoraConfig LORA = LoraConfig.allProjections(16, 16, false);
+    static final double GIB = 1024.0 * 1024 * 1024;
+    static final LoraConfig LORA = LoraConfig.allProjections(16, 16, false);
 
     private record Shape(String name, ModelConfig config) {}
 
@@ -59,7 +59,7 @@ final class TrainBenchmark implements BenchMain.Benchmark {
                     ", \"sliding_window\": 4096")),
             new Shape("llama3_8b", config("LlamaForCausalLM", "llama", 128256, 14336, 8, 8192, 500000, "")));
 
-    private static ModelConfig config(String arch, String type, int vocab, int inter, int kvHeads, int maxPos,
+    static ModelConfig config(String arch, String type, int vocab, int inter, int kvHeads, int maxPos,
                                       double theta, String extra) {
         return ModelConfig.parse("""
                 {"architectures": ["%s"], "model_type": "%s", "vocab_size": %d, "hidden_size": 4096,
@@ -175,7 +175,7 @@ final class TrainBenchmark implements BenchMain.Benchmark {
      * Random bf16 weights of the config's shapes, std 0.02 (norms 1): one tensor per distinct shape, shared by every
      * layer, so that making them takes seconds and little host memory. Speed does not depend on the values.
      */
-    private static WeightSource sharedRandomWeights(ModelConfig c, Arena arena) {
+    static WeightSource sharedRandomWeights(ModelConfig c, Arena arena) {
         SplittableRandom random = new SplittableRandom(3);
         Map<String, Tensor> byShape = new HashMap<>();
         Map<String, Tensor> w = new HashMap<>();

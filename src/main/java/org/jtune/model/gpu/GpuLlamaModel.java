@@ -15,6 +15,7 @@ import org.jtune.ops.cuda.AdamWKernels;
 import org.jtune.ops.cuda.FlashAttention;
 import org.jtune.ops.cuda.GemmKernels;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.List;
@@ -22,7 +23,8 @@ import java.util.List;
 /**
  * The LoRA / QLoRA training step of a Llama/Mistral model on one GPU: forward to the loss, the hand-derived
  * backward to the LoRA gradients, gradient accumulation over micro-batches and the AdamW update, all queued on one
- * stream with no device allocation after construction.
+ * stream with no device allocation after construction. For DPO it also gives per-row sequence log-probabilities,
+ * of the policy and of the reference (adapters off), and backpropagates weighted sums of them.
  *
  * <p>It mirrors {@link LlamaModel} (same layer structure, same saved state, same recomputation under gradient
  * checkpointing), which stays the oracle, rather than running LlamaModel on a CUDA {@code Ops} backend: the GPU
@@ -36,6 +38,8 @@ import java.util.List;
  * products accumulate in fp32, gradients are written in fp32, and AdamW updates the masters.
  */
 public final class GpuLlamaModel implements AutoCloseable {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private final Context context;
     private final ModelConfig config;
     private final StepShape shape;
@@ -48,7 +52,7 @@ public final class GpuLlamaModel implements AutoCloseable {
     private final Stream stream;
     private final StepInputs inputs;
     private final LayerInputs layerInputs;
-    private final PinnedBuffer hostResults;
+    private final PinnedBuffer hostResults, hostLogProbs;
     private final AdamWKernels.TensorTable optimizerTable;
     private final FlashAttention.Heads heads;
     private final float scaling;
@@ -56,6 +60,10 @@ public final class GpuLlamaModel implements AutoCloseable {
     private int optimizerSteps;
     // the micro-batch being run
     private StepInputs.Loaded batch;
+    /** False while the reference forward of DPO runs: every projection skips its LoRA branch. */
+    private boolean adaptersEnabled = true;
+    /** The batch whose policy log-probabilities {@link #backward(double[])} may backpropagate; null if none. */
+    private Batch pendingLogProbs;
 
     /** Loss of a window of micro-batches, the global norm of its gradient (before clipping), and its token count. */
     public record StepResult(float loss, float gradNorm, long labelledTokens) {}
@@ -139,6 +147,7 @@ public final class GpuLlamaModel implements AutoCloseable {
             this.layerInputs = new LayerInputs(context, buffers.residual, config.numLayers(),
                     2L * shape.maxTokens() * config.hiddenSize(), mode == Checkpointing.OFFLOADED);
             this.hostResults = context.allocatePinned(buffers.results.bytes());
+            this.hostLogProbs = context.allocatePinned(buffers.sequenceLogProbs.bytes());
             this.optimizerTable = buffers.lora.optimizerTable(context);
             buffers.results.fillBytesAsync(0, stream);
             buffers.lora.zero(stream, kernels.elementwise());
@@ -203,6 +212,7 @@ public final class GpuLlamaModel implements AutoCloseable {
             labelled[i] = StepInputs.labelledTokens(microBatches.get(i), config.vocabSize());
             total += labelled[i];
         }
+        pendingLogProbs = null;
         buffers.results.fillBytesAsync(0, stream);
         buffers.lora.zeroGradients(stream);
         for (int i = 0; i < labelled.length; i++) {
@@ -216,17 +226,110 @@ public final class GpuLlamaModel implements AutoCloseable {
         buffers.results.copyToHostAsync(hostResults.segment(), stream);
         stream.synchronize();
         var results = hostResults.segment();
-        ValueLayout.OfFloat f32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-        ValueLayout.OfInt i32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-        if (results.get(i32, 8) != 0) {
-            throw new IllegalStateException("embedding gather met token id " + results.get(i32, 12)
-                    + " outside the vocabulary [0, " + config.vocabSize() + ")");
-        }
+        requireNoEmbeddingError(results);
         double loss = 0;
         for (int i = 0; i < labelled.length; i++) {
-            loss += results.get(f32, StepBuffers.lossOffset(i));
+            loss += results.get(F32, StepBuffers.lossOffset(i));
         }
-        return new StepResult((float) loss, results.get(f32, 0), total);
+        return new StepResult((float) loss, results.get(F32, 0), total);
+    }
+
+    private void requireNoEmbeddingError(MemorySegment results) {
+        if (results.get(I32, 8) != 0) {
+            throw new IllegalStateException("embedding gather met token id " + results.get(I32, 12)
+                    + " outside the vocabulary [0, " + config.vocabSize() + ")");
+        }
+    }
+
+    /** Sets the LoRA gradients to zero, to start a window of DPO micro-batches ({@link #backward(double[])}). */
+    public void zeroGradients() {
+        buffers.lora.zeroGradients(stream);
+    }
+
+    /**
+     * Per batch row, the sum over its labelled tokens of {@code log p(label)} with the adapters on (HF shift; a
+     * row without labels gives 0), as {@link LlamaModel#forwardSequenceLogProbs} computes it; keeps what
+     * {@link #backward(double[])} needs. Waits for the device to read the sums.
+     */
+    public double[] forwardSequenceLogProbs(Batch b) {
+        double[] logProbs = sequenceLogProbs(b, true);
+        pendingLogProbs = b;
+        return logProbs;
+    }
+
+    /**
+     * {@link #forwardSequenceLogProbs} of the base model alone (every LoRA branch skipped): DPO's reference. No
+     * backward can follow it, so it keeps no layer inputs for one; it ends any pending policy forward.
+     */
+    public double[] referenceLogProbs(Batch b) {
+        adaptersEnabled = false;
+        try {
+            return sequenceLogProbs(b, false);
+        } finally {
+            adaptersEnabled = true;
+        }
+    }
+
+    private double[] sequenceLogProbs(Batch b, boolean forBackward) {
+        pendingLogProbs = null;
+        buffers.embeddingErrorFlag().fillBytesAsync(0, stream);
+        batch = inputs.load(b, stream);
+        forwardLayers(forBackward);
+        int n = batch.tokens(), d = config.hiddenSize();
+        kernels.rmsNorm().forward(stream, buffers.normed, buffers.rstdFinal, layerInputs.lastOutput(),
+                buffers.weights.norm, n, d, eps);
+        DeviceBuffer sums = buffers.sequenceLogProbs.slice(0, 4L * b.batchSize());
+        kernels.crossEntropy().sequenceLogProbs(stream, buffers.normed, buffers.weights.lmHead, batch.targets(), n, d,
+                config.vocabSize(), b.seqLen(), buffers.logits, buffers.rowLoss, sums);
+        sums.copyToHostAsync(hostLogProbs.segment().asSlice(0, sums.bytes()), stream);
+        buffers.results.copyToHostAsync(hostResults.segment(), stream);
+        stream.synchronize();
+        requireNoEmbeddingError(hostResults.segment());
+        double[] logProbs = new double[b.batchSize()];
+        for (int r = 0; r < logProbs.length; r++) {
+            logProbs[r] = hostLogProbs.segment().getAtIndex(F32, r);
+        }
+        return logProbs;
+    }
+
+    /**
+     * Backpropagates {@code sum_b rowCoefficients[b] · logProbs[b]} of the last {@link #forwardSequenceLogProbs},
+     * adding the LoRA gradients to those already accumulated (see {@link #zeroGradients}). Queued, not waited for.
+     *
+     * @throws IllegalStateException if no policy forward is pending (none yet, or another call came between)
+     */
+    public void backward(double[] rowCoefficients) {
+        Batch b = pendingLogProbs;
+        if (b == null) {
+            throw new IllegalStateException("backward(rowCoefficients) needs forwardSequenceLogProbs() just before it");
+        }
+        if (rowCoefficients.length != b.batchSize()) {
+            throw new IllegalArgumentException(rowCoefficients.length + " row coefficients for a batch of "
+                    + b.batchSize() + " rows");
+        }
+        pendingLogProbs = null;
+        float[] weights = new float[rowCoefficients.length];
+        for (int r = 0; r < weights.length; r++) {
+            // the row losses are -log p
+            weights[r] = (float) -rowCoefficients[r];
+        }
+        // The final norm's output and 1/rms are still those of the policy forward.
+        kernels.crossEntropy().backwardWeighted(stream, buffers.normed, buffers.weights.lmHead, batch.targets(),
+                batch.tokens(), config.hiddenSize(), config.vocabSize(), b.seqLen(), weights, buffers.logits,
+                buffers.rowLoss, buffers.dResid);
+        backwardLayers();
+    }
+
+    /**
+     * The global norm of the accumulated LoRA gradients, and the clipping scale for {@code maxGradNorm} (0 for
+     * none) that {@link #update} applies. Waits for the device.
+     */
+    public float gradientNorm(float maxGradNorm) {
+        pendingLogProbs = null;
+        kernels.adamw().gradNorm(stream, optimizerTable, buffers.gradNorm(), maxGradNorm);
+        buffers.results.copyToHostAsync(hostResults.segment(), stream);
+        stream.synchronize();
+        return hostResults.segment().get(F32, 0);
     }
 
     /**
@@ -238,36 +341,66 @@ public final class GpuLlamaModel implements AutoCloseable {
      */
     public StepResult trainStep(List<Batch> microBatches, AdamWKernels.Hyper hyper, float maxGradNorm) {
         StepResult result = accumulate(microBatches, maxGradNorm);
-        if (!Float.isFinite(result.gradNorm())) {
-            throw new ArithmeticException("the gradient norm is " + result.gradNorm() + " at optimizer step "
+        update(hyper, result.gradNorm());
+        return result;
+    }
+
+    /**
+     * One AdamW update of every adapter with the gradients clipped by the scale that the last {@link #accumulate}
+     * or {@link #gradientNorm} computed along with {@code gradNorm}, and the bf16 copies refreshed. Queued.
+     *
+     * @throws ArithmeticException if the gradient norm is NaN or infinite (the adapters are then left unchanged)
+     */
+    public void update(AdamWKernels.Hyper hyper, float gradNorm) {
+        if (!Float.isFinite(gradNorm)) {
+            throw new ArithmeticException("the gradient norm is " + gradNorm + " at optimizer step "
                     + (optimizerSteps + 1) + ": the loss or a gradient overflowed; the adapters were not updated");
         }
+        pendingLogProbs = null;
         optimizerSteps++;
         kernels.adamw().step(stream, optimizerTable, AdamWKernels.clipScaleAddress(buffers.gradNorm()),
                 hyper, optimizerSteps);
         buffers.lora.roundCopies(stream, kernels.elementwise());
-        return result;
     }
 
     /** Forward to the loss and backward to the LoRA gradients of the loaded micro-batch. */
     private void forwardBackward(int countedTokens, DeviceBuffer lossSlot) {
-        int n = batch.tokens(), d = config.hiddenSize(), layers = config.numLayers();
-        layerInputs.begin(2L * n * d);
-        kernels.embedding().gather(stream, layerInputs.input(0), buffers.weights.embedTokens, batch.tokenIds(),
-                buffers.embeddingErrorFlag(), n, config.vocabSize(), d);
-        for (int l = 0; l < layers; l++) {
-            layerInputs.beforeForward(l, stream);
-            layerForward(l, buffers.state(l), layerInputs.input(l), layerInputs.input(l + 1), false);
-        }
-        // Final norm, then the LM head, loss and dLoss/dHidden chunk by chunk; dHidden lands in dResid and the
-        // norm's backward turns it, in place, into the gradient of the last layer's output.
-        DeviceBuffer last = layerInputs.lastOutput();
-        kernels.rmsNorm().forward(stream, buffers.normed, buffers.rstdFinal, last, buffers.weights.norm, n, d, eps);
+        int n = batch.tokens(), d = config.hiddenSize();
+        forwardLayers(true);
+        // Final norm, then the LM head, loss and dLoss/dHidden chunk by chunk into dResid.
+        kernels.rmsNorm().forward(stream, buffers.normed, buffers.rstdFinal, layerInputs.lastOutput(),
+                buffers.weights.norm, n, d, eps);
         kernels.crossEntropy().run(stream, buffers.normed, buffers.weights.lmHead, batch.targets(), n, d,
                 config.vocabSize(), countedTokens, buffers.logits, buffers.rowLoss, lossSlot, buffers.dResid);
-        kernels.rmsNorm().backward(stream, buffers.dResid, buffers.dResid, last, buffers.weights.norm,
-                buffers.rstdFinal, n, d);
-        for (int l = layers - 1; l >= 0; l--) {
+        backwardLayers();
+    }
+
+    /** Embedding and decoder layers of the loaded micro-batch; layer inputs are kept only for a backward. */
+    private void forwardLayers(boolean forBackward) {
+        int n = batch.tokens(), d = config.hiddenSize();
+        layerInputs.begin(2L * n * d);
+        if (!forBackward) {
+            layerInputs.beforeForwardWithoutBackward(stream);
+        }
+        kernels.embedding().gather(stream, layerInputs.input(0), buffers.weights.embedTokens, batch.tokenIds(),
+                buffers.embeddingErrorFlag(), n, config.vocabSize(), d);
+        for (int l = 0; l < config.numLayers(); l++) {
+            if (forBackward) {
+                layerInputs.beforeForward(l, stream);
+            }
+            layerForward(l, buffers.state(l), layerInputs.input(l), layerInputs.input(l + 1), false);
+        }
+    }
+
+    /**
+     * From dResid = dLoss/d(final norm output) to the LoRA gradients: the final norm's backward turns it, in place,
+     * into the gradient of the last layer's output, then every layer backward.
+     */
+    private void backwardLayers() {
+        int n = batch.tokens(), d = config.hiddenSize();
+        kernels.rmsNorm().backward(stream, buffers.dResid, buffers.dResid, layerInputs.lastOutput(),
+                buffers.weights.norm, buffers.rstdFinal, n, d);
+        for (int l = config.numLayers() - 1; l >= 0; l--) {
             layerInputs.beforeBackward(l, stream);
             DeviceBuffer x = layerInputs.input(l);
             if (mode != Checkpointing.OFF) {
@@ -347,7 +480,7 @@ public final class GpuLlamaModel implements AutoCloseable {
                 buffers.dequantScratch);
         GemmKernels gemm = kernels.gemm();
         gemm.forward(stream, y, GemmKernels.Output.BF16, false, x, w, n, out, in, 1f);
-        DeviceLora.Adapter ad = buffers.lora.adapter(l, t);
+        DeviceLora.Adapter ad = adaptersEnabled ? buffers.lora.adapter(l, t) : null;
         if (ad != null) {
             DeviceBuffer xa = st.xa(t);
             loraDown(l, t, x, xa);
@@ -395,6 +528,7 @@ public final class GpuLlamaModel implements AutoCloseable {
         inputs.close();
         optimizerTable.close();
         hostResults.close();
+        hostLogProbs.close();
         stream.close();
         memory.close();
     }

@@ -25,7 +25,7 @@ final class LayerInputs implements AutoCloseable {
     private final Stream copyStream;
     private final PinnedBuffer host;
     private final Event[] copiedOut, copiedIn;
-    private final Event slotFree, inputReady;
+    private final Event slotFree, inputReady, copiesDone;
     private long bytes;
 
     LayerInputs(Context context, List<DeviceBuffer> device, int layers, long layerBytes, boolean offloaded) {
@@ -40,11 +40,12 @@ final class LayerInputs implements AutoCloseable {
             copiedIn = events(context, layers);
             slotFree = new Event(context);
             inputReady = new Event(context);
+            copiesDone = new Event(context);
         } else {
             copyStream = null;
             host = null;
             copiedOut = copiedIn = null;
-            slotFree = inputReady = null;
+            slotFree = inputReady = copiesDone = null;
         }
     }
 
@@ -89,6 +90,18 @@ final class LayerInputs implements AutoCloseable {
     }
 
     /**
+     * Call before queuing a forward that no backward follows (whose layers skip {@link #beforeForward}): the
+     * slots it writes may still be copied out for an earlier forward, so compute waits for the copies in flight.
+     */
+    void beforeForwardWithoutBackward(Stream compute) {
+        if (!offloaded) {
+            return;
+        }
+        copiesDone.record(copyStream);
+        compute.waitFor(copiesDone);
+    }
+
+    /**
      * Call before queuing layer l's backward (everything that reads layer l+1's slot is queued by then): waits
      * for layer l's input to be back on the device, and starts copying layer l-1's input into the other slot.
      */
@@ -126,6 +139,7 @@ final class LayerInputs implements AutoCloseable {
         }
         slotFree.close();
         inputReady.close();
+        copiesDone.close();
         host.close();
         copyStream.close();
     }

@@ -28,7 +28,7 @@ final class StepBuffers {
     final List<LayerActivations> saved = new ArrayList<>();
     // scratch reused by every layer
     final DeviceBuffer normed, act, dAct, dNormed, dAttn, dQ, dK, dV, dXa, rstdScratch, rstdFinal, dResid;
-    final DeviceBuffer dequantScratch, logits, rowLoss, attentionWorkspace;
+    final DeviceBuffer dequantScratch, logits, rowLoss, sequenceLogProbs, attentionWorkspace;
     final InputLayout inputLayout;
     final DeviceBuffer inputs, results;
     final int logitsRows;
@@ -72,6 +72,8 @@ final class StepBuffers {
         logits = carver.take(w, "logits chunk (" + logitsRows + " rows)",
                 FusedCrossEntropy.logitsBytes(logitsRows, c.vocabSize()));
         rowLoss = carver.take(w, "row losses", 4L * n);
+        // one float per batch row, for DPO; a row holds at least one token
+        sequenceLogProbs = carver.take(w, "sequence log-probabilities", 4L * n);
         FlashAttention.Heads heads = new FlashAttention.Heads(c.numHeads(), c.numKvHeads(), c.headDim(),
                 c.slidingWindow());
         attentionWorkspace = carver.take(w, "attention backward workspace",

@@ -52,8 +52,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 @GpuTest
 class GpuLlamaModelGpuTest {
-    private static final double U = 0x1p-8;
-    private static final double LOSS_RTOL = U / 2;
+    static final double U = 0x1p-8;
+    static final double LOSS_RTOL = U / 2;
     private static final double GRAD_NORM_RTOL = 8 * U, GRAD_ELEMENT_RMS_TOL = 32 * U, GRAD_ELEMENT_RTOL = 4 * U;
 
     private final Arena arena = Arena.ofShared();
@@ -361,7 +361,7 @@ class GpuLlamaModelGpuTest {
         return Math.sqrt(sum);
     }
 
-    private static void assertGradientsMatch(String what, LoraAdapters cpu, LoraAdapters gpu) {
+    static void assertGradientsMatch(String what, LoraAdapters cpu, LoraAdapters gpu) {
         for (String name : cpu.names()) {
             compare(what + ": " + name, cpu.gradient(name).toFloatArray(), gpu.gradient(name).toFloatArray(),
                     GRAD_NORM_RTOL, GRAD_ELEMENT_RMS_TOL, GRAD_ELEMENT_RTOL);
@@ -396,7 +396,7 @@ class GpuLlamaModelGpuTest {
         }
     }
 
-    private static void assertClose(String what, double expected, double actual, double tolerance) {
+    static void assertClose(String what, double expected, double actual, double tolerance) {
         if (!(Math.abs(actual - expected) <= tolerance)) {
             fail(what + " is " + actual + ", expected " + expected + " within " + tolerance);
         }

@@ -156,6 +156,73 @@ class FusedCrossEntropyGpuTest {
         }
     }
 
+    /**
+     * The DPO entry points on sequences of 50 rows with chunks of 16 (chunks straddle sequence ends), host GEMM:
+     * each sequence's log p is minus the sum of its CPU row losses, and each logit gradient row is its sequence's
+     * weight times the CPU's (softmax - onehot), within the tolerances above.
+     */
+    @Test
+    void sequenceLogProbsAndWeightedGradientMatchCpuReference() {
+        int seqLen = 50, sequences = 3, tokens = seqLen * sequences, dim = 64, vocab = 32000, chunk = 16;
+        float[] weights = {-0.7f, 0.05f, 1.3f};
+        long seed = System.nanoTime();
+        SplittableRandom random = new SplittableRandom(seed);
+        float[] hidden = FlashAttentionGpuTest.bf16Random(random, tokens * dim, 2);
+        float[] weight = FlashAttentionGpuTest.bf16Random(random, vocab * dim, 1);
+        int[] targets = new int[tokens];
+        for (int t = 0; t < tokens; t++) {
+            targets[t] = random.nextDouble() < 0.3 ? FusedCrossEntropy.IGNORE_INDEX : random.nextInt(vocab);
+        }
+        String description = "3 sequences of 50 rows, chunk 16, vocab 32000, seed " + seed;
+        Context context = Context.primary(Device.get(0));
+        RecordingGemm gemm = new RecordingGemm(context, new HostGemm(context));
+        FusedCrossEntropy crossEntropy = new FusedCrossEntropy(context, gemm);
+        try (Stream stream = context.createStream();
+             DeviceBuffer hiddenBuffer = FlashAttentionGpuTest.uploadBf16(context, hidden);
+             DeviceBuffer weightBuffer = FlashAttentionGpuTest.uploadBf16(context, weight);
+             DeviceBuffer targetBuffer = FlashAttentionGpuTest.uploadInts(context, targets);
+             DeviceBuffer logitBuffer = context.allocate(FusedCrossEntropy.logitsBytes(chunk, vocab));
+             DeviceBuffer rowLoss = context.allocate(4L * tokens);
+             DeviceBuffer logProbs = context.allocate(4L * sequences);
+             DeviceBuffer dHidden = context.allocate(2L * tokens * dim)) {
+            crossEntropy.sequenceLogProbs(stream, hiddenBuffer, weightBuffer, targetBuffer, tokens, dim, vocab, seqLen,
+                    logitBuffer, rowLoss, logProbs);
+            stream.synchronize();
+            float[] logits = gemm.logitsSeen(tokens, vocab);
+            float[] gotLogProbs = FlashAttentionGpuTest.downloadFloats(logProbs, sequences);
+            crossEntropy.backwardWeighted(stream, hiddenBuffer, weightBuffer, targetBuffer, tokens, dim, vocab, seqLen,
+                    weights, logitBuffer, rowLoss, dHidden);
+            stream.synchronize();
+            float[] gotDLogits = gemm.gradientsSeen(tokens, vocab);
+
+            float[] expectedRowLoss;
+            float[] unitDLogits;
+            try (Arena arena = Arena.ofShared()) {
+                Tensor logitTensor = Tensor.of(arena, logits, tokens, vocab);
+                Tensor rows = Tensor.f32(arena, tokens);
+                new CpuOps().crossEntropy(logitTensor, Tensor.ofInts(arena, targets), 1f, rows);
+                expectedRowLoss = rows.toFloatArray();
+                unitDLogits = logitTensor.toFloatArray();
+            }
+            for (int s = 0; s < sequences; s++) {
+                double expected = 0, bound = 0;
+                for (int t = s * seqLen; t < (s + 1) * seqLen; t++) {
+                    expected -= expectedRowLoss[t];
+                    bound += LOSS_TOL * (1 + Math.abs(expectedRowLoss[t]));
+                }
+                assertTrue(Math.abs(gotLogProbs[s] - expected) <= bound, "log p of sequence " + s + ": got "
+                        + gotLogProbs[s] + ", expected " + expected + " within " + bound + " (" + description + ")");
+            }
+            for (int i = 0; i < gotDLogits.length; i++) {
+                double expected = (double) weights[i / vocab / seqLen] * unitDLogits[i];
+                double bound = DLOGITS_ATOL + DLOGITS_RTOL * Math.abs(expected);
+                assertTrue(Math.abs(gotDLogits[i] - expected) <= bound, "weighted logit gradient at row "
+                        + i / vocab + ", token " + i % vocab + ": got " + gotDLogits[i] + ", expected " + expected
+                        + " (" + description + ")");
+            }
+        }
+    }
+
     @Test
     void aTargetOutsideTheVocabularyGivesANanLoss() {
         int tokens = 3, dim = 64, vocab = 1024;
