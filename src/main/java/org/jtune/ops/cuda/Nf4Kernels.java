@@ -79,8 +79,8 @@ public final class Nf4Kernels {
     }
 
     /**
-     * At most as many blocks as fit on the device at once (warps stride over the chunks, and each block
-     * builds its decoding table once), and no more than there are chunks for.
+     * At most as many blocks as fit on the device at once (warps stride over the chunks, and each warp
+     * loads its decoding table once), and no more than there are chunks for.
      */
     private static LaunchShape shape(long n, int residentBlocks) {
         long chunks = (n + WARP_CHUNK - 1) / WARP_CHUNK;
