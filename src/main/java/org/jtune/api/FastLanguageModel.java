@@ -1,22 +1,73 @@
 package org.jtune.api;
 
+import org.jtune.model.LoadOptions;
+import org.jtune.model.LoadedModel;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
+import org.jtune.model.ModelLoader;
+import org.jtune.ops.cpu.CpuOps;
+import org.jtune.tokenizer.Tokenizer;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 
 /**
- * unsloth-style entry point: adds LoRA adapters to a base model. Defaults as unsloth's notebooks: r 16, alpha 16,
- * dropout 0, all seven projections, random state 3407, no rsLoRA.
+ * unsloth-style entry point: loads a model folder with its tokenizer, and adds LoRA adapters to a base model.
+ * Adapter defaults as unsloth's notebooks: r 16, alpha 16, dropout 0, all seven projections, random state 3407,
+ * no rsLoRA. Models run on the CPU engine.
  */
 public final class FastLanguageModel {
     /** All seven projections of a Llama/Mistral layer. */
     public static final List<String> ALL_PROJECTIONS = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
             "up_proj", "down_proj");
 
+    /** The tokenizer file a model folder must have (the Hugging Face fast tokenizer). */
+    public static final String TOKENIZER_FILE = "tokenizer.json";
+
     private FastLanguageModel() {}
+
+    /**
+     * unsloth's {@code from_pretrained}: the model in a Hugging Face folder ({@code config.json}, safetensors
+     * weights, {@code tokenizer.json}) and its tokenizer. With {@code loadIn4bit} the seven projections of every
+     * layer are quantized to NF4 on load (QLoRA); folders already in the bnb-4bit layout load as 4-bit regardless.
+     *
+     * @param maxSeqLength the longest sequence training will use (at most the model's max_position_embeddings)
+     */
+    public static Pretrained fromPretrained(Path folder, int maxSeqLength, boolean loadIn4bit) throws IOException {
+        if (!Files.exists(folder)) {
+            throw new NoSuchFileException(folder.toString(), null, "no such model folder");
+        }
+        if (!Files.isDirectory(folder)) {
+            throw new IllegalArgumentException(folder + " is a file; give the model's folder (with config.json, "
+                    + "the *.safetensors weights and tokenizer.json)");
+        }
+        if (!Files.isRegularFile(folder.resolve(ModelLoader.CONFIG_FILE))) {
+            throw new IllegalArgumentException(folder + " is not a model folder: it has no " + ModelLoader.CONFIG_FILE);
+        }
+        if (!Files.isRegularFile(folder.resolve(TOKENIZER_FILE))) {
+            throw new IllegalArgumentException(folder + " has no " + TOKENIZER_FILE + ": the model's Hugging Face "
+                    + "tokenizer file must be in its folder (tokenizer.model alone is not read)");
+        }
+        Tokenizer tokenizer = Tokenizer.fromDirectory(folder);
+        LoadedModel loaded = ModelLoader.load(folder, loadIn4bit ? LoadOptions.in4bit() : LoadOptions.asStored());
+        try {
+            if (tokenizer.vocabSize() > loaded.config().vocabSize()) {
+                throw new IllegalArgumentException(folder + ": the tokenizer has " + tokenizer.vocabSize()
+                        + " tokens but the model's vocab_size is " + loaded.config().vocabSize());
+            }
+            LanguageModel model = new LanguageModel(loaded.config(), loaded.source(), loaded.weights(), maxSeqLength,
+                    new CpuOps(), loaded.configJson());
+            return new Pretrained(folder, model, tokenizer, loaded);
+        } catch (RuntimeException e) {
+            loaded.close();
+            throw e;
+        }
+    }
 
     /** {@link #getPeftModel(LanguageModel, int, List, double, double, long, boolean)} with unsloth's defaults. */
     public static PeftModel getPeftModel(LanguageModel model) {

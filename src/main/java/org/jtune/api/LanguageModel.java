@@ -1,6 +1,7 @@
 package org.jtune.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jtune.model.LlamaWeights;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.WeightSource;
 import org.jtune.ops.Ops;
@@ -9,9 +10,12 @@ import org.jtune.ops.Ops;
  * A base model ready for fine-tuning: its config, its frozen weights, the longest sequence it will be trained on
  * and the engine that runs it.
  *
+ * @param weights    the tensors as stored (full precision where the files are), what merged exports merge into
+ * @param frozen     the weights the model computes with: {@code weights} as they are, or with projections in NF4
  * @param configJson the model's original {@code config.json}, kept for merged exports; null if there is none
  */
-public record LanguageModel(ModelConfig config, WeightSource weights, int maxSeqLength, Ops ops, JsonNode configJson) {
+public record LanguageModel(ModelConfig config, WeightSource weights, LlamaWeights frozen, int maxSeqLength, Ops ops,
+                            JsonNode configJson) {
     public LanguageModel {
         if (maxSeqLength <= 0) {
             throw new IllegalArgumentException("max_seq_length must be positive, got " + maxSeqLength);
@@ -20,5 +24,10 @@ public record LanguageModel(ModelConfig config, WeightSource weights, int maxSeq
             throw new IllegalArgumentException("max_seq_length " + maxSeqLength + " exceeds the model's "
                     + "max_position_embeddings " + config.maxPositionEmbeddings());
         }
+    }
+
+    /** A model that computes with {@code weights} as they are. */
+    public LanguageModel(ModelConfig config, WeightSource weights, int maxSeqLength, Ops ops, JsonNode configJson) {
+        this(config, weights, LlamaWeights.load(config, weights), maxSeqLength, ops, configJson);
     }
 }

@@ -3,7 +3,6 @@ package org.jtune.api;
 import org.jtune.cuda.Context;
 import org.jtune.cuda.Device;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
 import org.jtune.train.BatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.Trainer;
@@ -35,11 +34,10 @@ public final class SftTrainer {
     public SftTrainer(PeftModel model, BatchSource<Batch> trainDataset, BatchSource<Batch> evalDataset,
                       TrainingArguments args, BackendChoice backend) {
         LanguageModel base = model.base();
-        LlamaWeights weights = LlamaWeights.load(base.config(), base.weights());
         this.trainer = backend.isCuda()
-                ? Trainer.onGpu(Context.primary(Device.get(0)), base.config(), weights, model.adapters(),
+                ? Trainer.onGpu(Context.primary(Device.get(0)), base.config(), base.frozen(), model.adapters(),
                         base.maxSeqLength(), args, trainDataset, evalDataset)
-                : new Trainer(base.config(), weights, model.adapters(), base.ops(), base.maxSeqLength(), args,
+                : new Trainer(base.config(), base.frozen(), model.adapters(), base.ops(), base.maxSeqLength(), args,
                         trainDataset, evalDataset);
     }
 

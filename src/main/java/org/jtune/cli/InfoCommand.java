@@ -1,12 +1,16 @@
 package org.jtune.cli;
 
 import java.io.PrintStream;
+import java.util.List;
 import org.jtune.api.BackendChoice;
 import org.jtune.cuda.Cuda;
 import org.jtune.cuda.Device;
 
 /** {@code info}: what this machine offers jtune: Java, CPU, CUDA driver, GPUs, and the backend chosen. */
 final class InfoCommand implements Main.Command {
+    private static final OptionParser PARSER = new OptionParser("info", "", """
+            Shows the Java version, the CPU cores, the CUDA driver, each GPU, and the backend training would use
+            (JTUNE_BACKEND=cpu or cuda overrides the choice).""", List.of(), false);
 
     @Override
     public String summary() {
@@ -15,6 +19,10 @@ final class InfoCommand implements Main.Command {
 
     @Override
     public int run(String[] args, PrintStream out) {
+        if (PARSER.parse(args).help()) {
+            PARSER.printHelp(out);
+            return 0;
+        }
         Runtime runtime = Runtime.getRuntime();
         out.println("jtune " + Version.get());
         out.printf("Java: %s (%s), max heap %d MiB%n", System.getProperty("java.version"),

@@ -18,12 +18,16 @@ public final class Main {
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
     static {
+        COMMANDS.put("sft", new SftCommand());
+        COMMANDS.put("merge", new MergeCommand());
         COMMANDS.put("info", new InfoCommand());
     }
 
     private Main() {}
 
     public static void main(String[] args) {
+        // Log records (e.g. the model loader's memory line) as bare lines, not in the two-line default layout.
+        System.setProperty("java.util.logging.SimpleFormatter.format", "%5$s%6$s%n");
         System.exit(run(args, System.out, System.err));
     }
 
@@ -45,8 +49,12 @@ public final class Main {
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         try {
             return command.run(rest, out);
-        } catch (Exception e) {
+        } catch (UsageException e) {
             err.println("jtune " + args[0] + ": " + e.getMessage());
+            err.println("(java -jar jtune.jar " + args[0] + " --help lists the options)");
+            return 2;
+        } catch (Exception e) {
+            err.println("jtune " + args[0] + ": " + message(e));
             if (System.getenv("JTUNE_STACKTRACE") != null) {
                 e.printStackTrace(err);
             } else {
@@ -56,6 +64,11 @@ public final class Main {
         }
     }
 
+    /** The exception's message, or its type where it has none (a bug rather than bad input). */
+    private static String message(Exception e) {
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getName();
+    }
+
     private static void usage(PrintStream out) {
         out.println("usage: java -jar jtune.jar COMMAND [ARGS]");
         out.println();
@@ -63,5 +76,7 @@ public final class Main {
         COMMANDS.forEach((name, command) -> out.printf("  %-8s %s%n", name, command.summary()));
         out.println();
         out.println("  --version  print the version");
+        out.println();
+        out.println("java -jar jtune.jar COMMAND --help shows the options of a command.");
     }
 }

@@ -18,16 +18,18 @@ public final class LoadedModel implements AutoCloseable {
     private final ModelConfig config;
     private final ObjectNode configJson;
     private final LlamaWeights weights;
+    private final WeightSource source;
     private final QuantizationConfig quantization;
     private final MemoryReport memory;
     private final SafetensorsCheckpoint checkpoint;
     private final Arena arena;
 
-    LoadedModel(ModelConfig config, ObjectNode configJson, LlamaWeights weights, QuantizationConfig quantization,
-                MemoryReport memory, SafetensorsCheckpoint checkpoint, Arena arena) {
+    LoadedModel(ModelConfig config, ObjectNode configJson, LlamaWeights weights, WeightSource source,
+                QuantizationConfig quantization, MemoryReport memory, SafetensorsCheckpoint checkpoint, Arena arena) {
         this.config = config;
         this.configJson = configJson;
         this.weights = weights;
+        this.source = source;
         this.quantization = quantization;
         this.memory = memory;
         this.checkpoint = checkpoint;
@@ -40,6 +42,16 @@ public final class LoadedModel implements AutoCloseable {
 
     public LlamaWeights weights() {
         return weights;
+    }
+
+    /** The tensors as stored in the folder's files (full precision even when quantized on load), e.g. to merge into. */
+    public WeightSource source() {
+        return source;
+    }
+
+    /** The model's config.json as read. */
+    public ObjectNode configJson() {
+        return configJson;
     }
 
     /** The 4-bit quantization in effect (read from config.json, or made by quantizing on load); null if none. */

@@ -47,12 +47,13 @@ public final class ModelLoader {
             LlamaWeights.DenseProjections dense = options.loadIn4bit() && stored == null
                     ? new Nf4OnLoad(options.blocksize(), options.doubleQuant(), arena)
                     : (module, weight) -> new FrozenLinearWeight.Dense(weight);
-            LlamaWeights weights = LlamaWeights.load(config, new CheckpointWeights(checkpoint), dense);
+            CheckpointWeights source = new CheckpointWeights(checkpoint);
+            LlamaWeights weights = LlamaWeights.load(config, source, dense);
             MemoryReport memory = MemoryReport.of(weights);
             QuantizationConfig quantization = stored != null || memory.quantizedProjections() == 0 ? stored
                     : new QuantizationConfig(options.doubleQuant(), computeDtype(config, weights), null);
             LOG.log(System.Logger.Level.INFO, folder + ": " + memory.line());
-            return new LoadedModel(config, configJson, weights, quantization, memory, checkpoint, arena);
+            return new LoadedModel(config, configJson, weights, source, quantization, memory, checkpoint, arena);
         } catch (RuntimeException | Error e) {
             arena.close();
             checkpoint.close();

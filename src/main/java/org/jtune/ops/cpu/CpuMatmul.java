@@ -1,19 +1,13 @@
 package org.jtune.ops.cpu;
 
-import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 /**
  * The three matrix products the model needs, over row-major 2-D tensors, accumulating in double. The right-hand
  * operand may be F32, BF16 or F16 (a frozen weight) and is read in place, row by row, so weights are never copied.
  */
 final class CpuMatmul {
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private CpuMatmul() {}
 
@@ -61,9 +55,11 @@ final class CpuMatmul {
             float[] aRow = new float[k];
             a.readRow(i, aRow);
             double[] acc = new double[n];
+            float[] bRow = new float[n];
             for (int kk = 0; kk < k; kk++) {
                 if (aRow[kk] != 0) {
-                    axpy(acc, aRow[kk], b, kk, n);
+                    b.readRow(kk, bRow);
+                    axpy(acc, aRow[kk], bRow);
                 }
             }
             store(c, i, acc, alpha, accumulate);
@@ -76,10 +72,12 @@ final class CpuMatmul {
         check(rows(b) == k && rows(c) == m && cols(c) == n, "aᵀ·b", a, b, c);
         Parallel.forEach(m, (long) n * k, i -> {
             double[] acc = new double[n];
+            float[] bRow = new float[n];
             for (int kk = 0; kk < k; kk++) {
                 float s = a.get((long) kk * m + i);
                 if (s != 0) {
-                    axpy(acc, s, b, kk, n);
+                    b.readRow(kk, bRow);
+                    axpy(acc, s, bRow);
                 }
             }
             store(c, i, acc, alpha, accumulate);
@@ -94,27 +92,14 @@ final class CpuMatmul {
         }
     }
 
-    /** acc[:] += alpha · b[row, :]. */
-    private static void axpy(double[] acc, float alpha, Tensor b, int row, int n) {
-        MemorySegment s = b.segment();
-        long base = (long) row * n;
-        if (b.dtype() == DType.F32) {
-            for (int j = 0; j < n; j++) {
-                acc[j] += (double) alpha * s.getAtIndex(F32, base + j);
-            }
-        } else if (b.dtype() == DType.BF16) {
-            for (int j = 0; j < n; j++) {
-                acc[j] += (double) alpha * bf16(s, base + j);
-            }
-        } else {
-            for (int j = 0; j < n; j++) {
-                acc[j] += (double) alpha * b.get(base + j);
-            }
+    /**
+     * acc[:] += alpha · row. The row is read in bulk first: element-wise reads of a shared-arena segment check the
+     * segment's liveness on every access, which cost more than the arithmetic.
+     */
+    private static void axpy(double[] acc, float alpha, float[] row) {
+        for (int j = 0; j < acc.length; j++) {
+            acc[j] += (double) alpha * row[j];
         }
-    }
-
-    private static float bf16(MemorySegment s, long index) {
-        return Float.intBitsToFloat((s.getAtIndex(I16, index) & 0xFFFF) << 16);
     }
 
     static int rows(Tensor t) {

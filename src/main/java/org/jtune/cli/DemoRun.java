@@ -1,0 +1,77 @@
+package org.jtune.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.jtune.api.PeftModel;
+import org.jtune.data.SpecialTokens;
+import org.jtune.model.ModelLoader;
+import org.jtune.tokenizer.ChatMessage;
+import org.jtune.tokenizer.ChatTemplate;
+import org.jtune.tokenizer.Tokenizer;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.zip.GZIPInputStream;
+
+/** What the demo adds to {@code sft}: its folders, its explanation, and a sample answer before and after. */
+final class DemoRun {
+    static final String MODEL_FOLDER = "demo-model";
+    static final String DATA_FOLDER = "demo-data";
+    private static final int SAMPLE_TOKENS = 40;
+
+    private DemoRun() {}
+
+    static void explain(PrintStream out) {
+        out.println("""
+                demo: no --model given, so jtune fine-tunes LoRA adapters on a tiny Llama-shaped model (2 layers,
+                  hidden size 128, 0.5 M parameters) whose weights are RANDOM: it knows nothing. The data is the
+                  3000 "define the word" conversations derived from WordNet that ship in the jar, with a small
+                  tokenizer built from them. Watch the loss fall as the adapters learn the shape and common words
+                  of the answers; do not expect correct definitions. Give --model DIR --data FILE for a real run.""");
+    }
+
+    /** A new demo run starts over: the previous demo's checkpoints in the output folder would be resumed otherwise. */
+    static void clearPreviousRun(Path output, PrintStream out) throws IOException {
+        if (!Files.isRegularFile(output.resolve(MODEL_FOLDER).resolve(ModelLoader.CONFIG_FILE))) {
+            return;
+        }
+        List<String> old = ModelFiles.checkpoints(output);
+        for (String name : old) {
+            ModelFiles.deleteTree(output.resolve(name));
+        }
+        if (!old.isEmpty()) {
+            out.println("  (starting over: removed the checkpoints of the previous demo run in " + output + ")");
+        }
+    }
+
+    /** The first conversation of the dataset: its question, rendered as a prompt, and its reference answer. */
+    record Sample(String question, String reference, int[] promptIds, int stopId, Tokenizer tokenizer) {
+
+        static Sample first(Path dataset, Tokenizer tokenizer) throws IOException {
+            JsonNode messages;
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(
+                    new GZIPInputStream(Files.newInputStream(dataset)), StandardCharsets.UTF_8))) {
+                messages = new ObjectMapper().readTree(in.readLine()).get("messages");
+            }
+            String question = messages.get(0).get("content").asText();
+            String prompt = ChatTemplate.of(tokenizer, null).render(List.of(ChatMessage.user(question)), true);
+            return new Sample(question, messages.get(1).get("content").asText(), tokenizer.encodeIds(prompt, false),
+                    SpecialTokens.of(tokenizer).eos(), tokenizer);
+        }
+
+        /** Greedy answer of the model as it is now. */
+        void show(String when, PeftModel model, PrintStream out) {
+            String answer = tokenizer.decode(model.generate(promptIds, SAMPLE_TOKENS, stopId), true);
+            out.println("sample " + when + ":");
+            out.println("  question:  " + question);
+            out.println("  reference: " + reference);
+            out.println("  model:     " + answer.strip());
+        }
+    }
+}

@@ -1,0 +1,241 @@
+package org.jtune.cli;
+
+import org.jtune.api.FastLanguageModel;
+import org.jtune.data.RecordFormat;
+import org.jtune.model.LoraTarget;
+import org.jtune.tokenizer.BuiltinChatTemplate;
+import org.jtune.train.LrSchedule;
+import org.jtune.train.TrainingArguments;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import static org.jtune.cli.OptionParser.Kind.FLAG;
+import static org.jtune.cli.OptionParser.Kind.LIST;
+import static org.jtune.cli.OptionParser.Kind.VALUE;
+
+/**
+ * The settings of {@code sft}, from the command line and config file, with the defaults of unsloth's notebooks
+ * (LoRA r 16, alpha 16, dropout 0 on all seven projections; batch 2 x 4 accumulation; learning rate 2e-4 with a
+ * linear schedule after 5 warmup steps; weight decay 0.01; seed 3407). Without {@code --model} the demo's defaults
+ * apply where the help says so (a higher learning rate for a short run on a random base, shorter rows, ...).
+ *
+ * @param model     the base model folder; null for the demo
+ * @param format    the record format, or null to detect it
+ * @param template  a built-in chat template, or null for the tokenizer's own
+ * @param evalSteps evaluate every this many steps; 0 for ten evaluations over the run
+ */
+record SftSettings(Path model, List<Path> data, RecordFormat format, BuiltinChatTemplate template,
+                   boolean trainOnAllTokens, int maxSeqLength, boolean packing, boolean skipBadRecords,
+                   boolean loadIn4bit, int loraR, double loraAlpha, List<String> targetModules, boolean rslora,
+                   double evalSplit, long evalSteps, Path output, boolean resume, TrainingArguments training) {
+
+    static final OptionParser PARSER = new OptionParser("sft", "[--model DIR --data FILE...] [OPTIONS]",
+            """
+            Supervised fine-tuning of LoRA adapters (QLoRA with --load-in-4bit). Without --model it runs the demo:
+            a tiny random-initialized model learns the shipped WordNet definitions dataset in about a minute.
+            Writes OUTPUT/adapter (a PEFT adapter), OUTPUT/checkpoint-N, OUTPUT/metrics.jsonl and
+            OUTPUT/loss_curve.png.""",
+            List.of(
+                    new OptionParser.Option("model", VALUE, "DIR", false,
+                            "Hugging Face model folder (config.json, *.safetensors, tokenizer.json); "
+                                    + "default: the demo model"),
+                    new OptionParser.Option("data", LIST, "FILE", false,
+                            "training data: .jsonl or .json, optionally .gz/.bz2/.xz/.zst; repeat for several "
+                                    + "files; default: the demo dataset"),
+                    new OptionParser.Option("format", VALUE, "NAME", false,
+                            "text | prompt-completion | messages | alpaca; default: detected from the first record"),
+                    new OptionParser.Option("chat-template", VALUE, "NAME", false,
+                            "llama2 | llama3 | mistral | chatml, for tokenizers that ship none; default: the "
+                                    + "tokenizer's own"),
+                    new OptionParser.Option("train-on-all-tokens", FLAG, null, false,
+                            "compute the loss on prompts and user turns too (default: completions and assistant "
+                                    + "turns only)"),
+                    new OptionParser.Option("max-seq-length", VALUE, "N", false,
+                            "longest example in tokens (longer ones keep their start) and packed row length; "
+                                    + "default 2048 (demo 256)"),
+                    new OptionParser.Option("packing", FLAG, null, true,
+                            "pack several examples into each row, attention kept within each (default on)"),
+                    new OptionParser.Option("batch-size", VALUE, "N", false,
+                            "rows per micro-batch (per_device_train_batch_size); default 2 (demo 4)"),
+                    new OptionParser.Option("grad-accum", VALUE, "N", false,
+                            "micro-batches per optimizer step; default 4 (demo 1)"),
+                    new OptionParser.Option("epochs", VALUE, "N", false, "passes over the data; default 1"),
+                    new OptionParser.Option("max-steps", VALUE, "N", false,
+                            "optimizer steps; wins over --epochs when given"),
+                    new OptionParser.Option("lr", VALUE, "X", false, "peak learning rate; default 2e-4 (demo 1e-2: small adapters on a random base)"),
+                    new OptionParser.Option("scheduler", VALUE, "NAME", false,
+                            "linear | cosine | constant | constant_with_warmup; default linear"),
+                    new OptionParser.Option("warmup-steps", VALUE, "N", false, "warmup steps; default 5 (demo 10)"),
+                    new OptionParser.Option("warmup-ratio", VALUE, "X", false,
+                            "warmup as a fraction of the steps, instead of --warmup-steps"),
+                    new OptionParser.Option("weight-decay", VALUE, "X", false, "AdamW weight decay; default 0.01"),
+                    new OptionParser.Option("max-grad-norm", VALUE, "X", false,
+                            "clip the gradient to this norm, 0 for none; default 1.0"),
+                    new OptionParser.Option("seed", VALUE, "N", false,
+                            "seed of the LoRA init, shuffling and eval split; default 3407"),
+                    new OptionParser.Option("eval-split", VALUE, "FRACTION", false,
+                            "hold out this fraction of the examples to evaluate on; default 0 (none)"),
+                    new OptionParser.Option("eval-steps", VALUE, "N", false,
+                            "evaluate every N steps; default: ten evaluations over the run"),
+                    new OptionParser.Option("logging-steps", VALUE, "N", false,
+                            "a metrics line every N steps; default 1 (demo 10)"),
+                    new OptionParser.Option("save-steps", VALUE, "N", false,
+                            "a checkpoint every N steps and at the end, 0 for none; default 500 (demo 50)"),
+                    new OptionParser.Option("output", VALUE, "DIR", false,
+                            "where adapter, checkpoints and metrics go; default outputs (demo jtune-demo)"),
+                    new OptionParser.Option("resume", FLAG, null, false,
+                            "continue from the latest checkpoint in the output folder"),
+                    new OptionParser.Option("load-in-4bit", FLAG, null, false,
+                            "quantize the base model's projections to NF4 on load (QLoRA)"),
+                    new OptionParser.Option("skip-bad-records", FLAG, null, false,
+                            "skip records that cannot be used, and count them, instead of stopping at the first"),
+                    new OptionParser.Option("lora-r", VALUE, "N", false, "LoRA rank; default 16"),
+                    new OptionParser.Option("lora-alpha", VALUE, "X", false, "LoRA alpha; default 16"),
+                    new OptionParser.Option("target-modules", VALUE, "LIST", false,
+                            "comma-separated projections to adapt, or all-linear; default all seven: "
+                                    + String.join(",", FastLanguageModel.ALL_PROJECTIONS)),
+                    new OptionParser.Option("rslora", FLAG, null, false, "rank-stabilized LoRA: scale by alpha/sqrt(r)"),
+                    new OptionParser.Option("gradient-checkpointing", FLAG, null, true,
+                            "recompute activations in backward to save memory (default on; demo off)")),
+            true);
+
+    /** The settings in {@code parsed}; bad values are {@link UsageException}s naming the option. */
+    static SftSettings from(OptionParser.Parsed p) {
+        boolean demo = !p.has("model");
+        Path model = demo ? null : Path.of(p.string("model", null));
+        List<Path> data = p.list("data").stream().map(Path::of).toList();
+        if (demo && !data.isEmpty()) {
+            throw new UsageException("--data needs --model: without --model, sft runs the demo on its own dataset");
+        }
+        if (!demo && data.isEmpty()) {
+            throw new UsageException("--data FILE is required with --model");
+        }
+        int maxSeqLength = positive(p, "max-seq-length", demo ? 256 : 2048);
+        int loraR = positive(p, "lora-r", 16);
+        double loraAlpha = p.decimal("lora-alpha", 16);
+        if (!(loraAlpha > 0)) {
+            throw new UsageException(p.origin("lora-alpha") + " must be positive, got " + loraAlpha);
+        }
+        double evalSplit = p.decimal("eval-split", 0);
+        if (evalSplit < 0 || evalSplit >= 1) {
+            throw new UsageException(p.origin("eval-split") + " must be a fraction in [0, 1), got " + evalSplit);
+        }
+        long evalSteps = p.longValue("eval-steps", 0);
+        if (evalSteps < 0) {
+            throw new UsageException(p.origin("eval-steps") + " must be positive, got " + evalSteps);
+        }
+        Path output = Path.of(p.string("output", demo ? "jtune-demo" : "outputs"));
+        return new SftSettings(model, data, format(p), template(p), p.flag("train-on-all-tokens", false),
+                maxSeqLength, p.flag("packing", true), p.flag("skip-bad-records", false),
+                p.flag("load-in-4bit", false), loraR, loraAlpha, targets(p), p.flag("rslora", false), evalSplit,
+                evalSteps, output, p.flag("resume", false), training(p, demo, output));
+    }
+
+    boolean demo() {
+        return model == null;
+    }
+
+    private static TrainingArguments training(OptionParser.Parsed p, boolean demo, Path output) {
+        if (p.has("warmup-steps") && p.has("warmup-ratio")) {
+            throw new UsageException("give " + p.origin("warmup-steps") + " or " + p.origin("warmup-ratio")
+                    + ", not both");
+        }
+        TrainingArguments.Builder b = TrainingArguments.builder()
+                .outputDir(output)
+                .perDeviceTrainBatchSize(positive(p, "batch-size", demo ? 4 : 2))
+                .gradientAccumulationSteps(positive(p, "grad-accum", demo ? 1 : 4))
+                .numTrainEpochs(positive(p, "epochs", 1))
+                .maxSteps(p.has("max-steps") ? positive(p, "max-steps", 0) : -1)
+                .learningRate(nonNegative(p, "lr", demo ? 1e-2 : 2e-4))
+                .weightDecay(nonNegative(p, "weight-decay", 0.01))
+                .maxGradNorm(nonNegative(p, "max-grad-norm", 1.0))
+                .seed(p.longValue("seed", 3407))
+                .loggingSteps(positive(p, "logging-steps", demo ? 10 : 1))
+                .saveSteps(p.longValue("save-steps", demo ? 50 : 500))
+                .gradientCheckpointing(p.flag("gradient-checkpointing", !demo))
+                .progressBar(false); // the command adds its own, on its output stream
+        if (p.has("warmup-ratio")) {
+            double ratio = p.decimal("warmup-ratio", 0);
+            if (ratio < 0 || ratio > 1) {
+                throw new UsageException(p.origin("warmup-ratio") + " must be in [0, 1], got " + ratio);
+            }
+            b.warmupSteps(0).warmupRatio(ratio);
+        } else {
+            b.warmupSteps(p.longValue("warmup-steps", demo ? 10 : 5));
+        }
+        try {
+            b.lrSchedulerType(LrSchedule.fromName(p.string("scheduler", "linear")));
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    private static RecordFormat format(OptionParser.Parsed p) {
+        String name = p.string("format", null);
+        if (name == null) {
+            return null;
+        }
+        return switch (name) {
+            case "text" -> RecordFormat.TEXT;
+            case "prompt-completion" -> RecordFormat.PROMPT_COMPLETION;
+            case "messages" -> RecordFormat.MESSAGES;
+            case "alpaca" -> RecordFormat.ALPACA;
+            default -> throw new UsageException(p.origin("format") + ": unknown format '" + name
+                    + "' (text, prompt-completion, messages, alpaca)");
+        };
+    }
+
+    private static BuiltinChatTemplate template(OptionParser.Parsed p) {
+        String name = p.string("chat-template", null);
+        if (name == null) {
+            return null;
+        }
+        for (BuiltinChatTemplate t : BuiltinChatTemplate.values()) {
+            if (t.name().toLowerCase(Locale.ROOT).equals(name)) {
+                return t;
+            }
+        }
+        throw new UsageException(p.origin("chat-template") + ": unknown chat template '" + name
+                + "' (llama2, llama3, mistral, chatml)");
+    }
+
+    private static List<String> targets(OptionParser.Parsed p) {
+        String given = p.string("target-modules", null);
+        if (given == null || given.strip().equals("all-linear")) {
+            return FastLanguageModel.ALL_PROJECTIONS;
+        }
+        List<String> names = new ArrayList<>();
+        for (String name : given.split(",")) {
+            String n = name.strip();
+            try {
+                LoraTarget.fromModuleName(n);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(p.origin("target-modules") + ": " + e.getMessage());
+            }
+            if (!names.contains(n)) {
+                names.add(n);
+            }
+        }
+        return List.copyOf(names);
+    }
+
+    private static int positive(OptionParser.Parsed p, String name, int otherwise) {
+        long v = p.longValue(name, otherwise);
+        if (v <= 0 || v > Integer.MAX_VALUE) {
+            throw new UsageException(p.origin(name) + " must be a positive whole number, got " + v);
+        }
+        return (int) v;
+    }
+
+    private static double nonNegative(OptionParser.Parsed p, String name, double otherwise) {
+        double v = p.decimal(name, otherwise);
+        if (v < 0) {
+            throw new UsageException(p.origin(name) + " must be >= 0, got " + v);
+        }
+        return v;
+    }
+}

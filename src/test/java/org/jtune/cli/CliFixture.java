@@ -1,0 +1,111 @@
+package org.jtune.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
+import org.apache.commons.compress.compressors.xz.XZCompressorOutputStream;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/** A tiny model folder, small data files of each format, and a way to run the command line in-process. */
+final class CliFixture {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String[] WORDS = {"cat", "dog", "river", "stone", "light", "green", "quick", "small",
+            "house", "tree", "water", "bright", "cold", "song", "bird", "road"};
+
+    /** What a run printed and returned. */
+    record Result(int exitCode, String out, String err) {
+        @Override
+        public String toString() {
+            return "exit " + exitCode + "\n--- out ---\n" + out + "\n--- err ---\n" + err;
+        }
+    }
+
+    private CliFixture() {}
+
+    static Result run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int code;
+        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+             PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+            code = Main.run(args, o, e);
+        }
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /** A random 2-layer Llama with the demo tokenizer: small enough that a step takes milliseconds. */
+    static Path tinyModel(Path folder) throws IOException {
+        ObjectNode c = DemoModel.configJson();
+        c.put("hidden_size", 32);
+        c.put("intermediate_size", 48);
+        c.put("num_hidden_layers", 2);
+        c.put("max_position_embeddings", 128);
+        DemoModel.write(folder, c);
+        return folder;
+    }
+
+    private static String phrase(Random rnd, int words) {
+        StringBuilder s = new StringBuilder();
+        for (int i = 0; i < words; i++) {
+            s.append(i == 0 ? "" : " ").append(WORDS[rnd.nextInt(WORDS.length)]);
+        }
+        return s.toString();
+    }
+
+    /** {@code count} records of a format ("text", "prompt-completion", "messages", "alpaca") as JSON lines. */
+    static List<String> records(String format, int count, long seed) {
+        Random rnd = new Random(seed);
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            ObjectNode r = JSON.createObjectNode();
+            switch (format) {
+                case "text" -> r.put("text", phrase(rnd, 4 + rnd.nextInt(8)));
+                case "prompt-completion" -> r.put("prompt", "Say " + phrase(rnd, 2) + ":")
+                        .put("completion", " " + phrase(rnd, 3 + rnd.nextInt(5)));
+                case "messages" -> {
+                    var m = r.putArray("messages");
+                    m.addObject().put("role", "user").put("content", "Tell me about " + phrase(rnd, 2) + ".");
+                    m.addObject().put("role", "assistant").put("content", phrase(rnd, 3 + rnd.nextInt(6)));
+                }
+                case "alpaca" -> r.put("instruction", "Describe " + phrase(rnd, 2)).put("input", "")
+                        .put("output", phrase(rnd, 3 + rnd.nextInt(6)));
+                default -> throw new IllegalArgumentException(format);
+            }
+            lines.add(r.toString());
+        }
+        return lines;
+    }
+
+    static Path writeLines(Path file, List<String> lines) throws IOException {
+        byte[] bytes = (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8);
+        String name = file.getFileName().toString();
+        try (OutputStream raw = Files.newOutputStream(file);
+             OutputStream out = name.endsWith(".gz") ? new GzipCompressorOutputStream(raw)
+                     : name.endsWith(".xz") ? new XZCompressorOutputStream(raw) : raw) {
+            out.write(bytes);
+        }
+        return file;
+    }
+
+    /** The training losses of metrics.jsonl, by step. */
+    static List<Double> losses(Path output) throws IOException {
+        List<Double> losses = new ArrayList<>();
+        for (String line : Files.readAllLines(output.resolve("metrics.jsonl"))) {
+            JsonNode n = JSON.readTree(line);
+            if (n.path("type").asText().equals("train")) {
+                losses.add(n.get("loss").asDouble());
+            }
+        }
+        return losses;
+    }
+}
