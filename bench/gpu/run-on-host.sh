@@ -2,11 +2,12 @@
 # Runs jtune's image on a GPU host that has no JDK: unpack, info, the test suite, and benchmarks with
 # their peers, writing logs and JSON records under OUT_DIR.
 #   bench/gpu/run-on-host.sh IMAGE.tar.xz OUT_DIR [STEP...]     steps: info tests bench-runtime bench-kernels
-#   bench-attention (default: all)
+#   bench-attention bench-loss bench-train bench-dpo (default: all)
 # JTUNE_COMMIT names the commit the image was built from (recorded with every measurement).
+# bench-train also fails on a regression of more than 5% against the newest bench/results/*-train.jsonl.
 set -uo pipefail
 image=$1; out=$2; shift 2
-steps=${*:-info tests bench-runtime bench-kernels bench-attention}
+steps=${*:-info tests bench-runtime bench-kernels bench-attention bench-loss bench-train bench-dpo}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 tar -xJf "$image" -C "$work" || { echo "cannot unpack $image"; exit 1; }
@@ -27,12 +28,21 @@ for step in $steps; do
       peer_args=(); [ -s "$out/runtime-peer.jsonl" ] && peer_args=(--peer "$out/runtime-peer.jsonl")
       CUDA_CACHE_DISABLE=1 "$jt/bin/jtune-bench" runtime --out "$out/runtime.jsonl" "${peer_args[@]}" 2>&1 | tee "$out/bench-runtime.log"
       [ ${PIPESTATUS[0]} -ne 0 ] && status=1 ;;
-    bench-kernels|bench-attention)
+    bench-kernels|bench-attention|bench-loss|bench-dpo)
       name=${step#bench-}
       python3 "$here/bench/peer/${name}_peer.py" "$out/$name-peer.jsonl" > "$out/$name-peer.log" 2>&1 \
         || { echo "peer failed:"; tail -5 "$out/$name-peer.log"; }
       peer_args=(); [ -s "$out/$name-peer.jsonl" ] && peer_args=(--peer "$out/$name-peer.jsonl")
       "$jt/bin/jtune-bench" "$name" --out "$out/$name.jsonl" "${peer_args[@]}" 2>&1 | tee "$out/bench-$name.log"
+      [ ${PIPESTATUS[0]} -ne 0 ] && status=1 ;;
+    bench-train)
+      python3 "$here/bench/peer/train_peer.py" "$out/train-peer.jsonl" > "$out/train-peer.log" 2>&1 \
+        || { echo "peer failed:"; tail -5 "$out/train-peer.log"; }
+      peer_args=(); [ -s "$out/train-peer.jsonl" ] && peer_args=(--peer "$out/train-peer.jsonl")
+      baseline=$(ls "$here"/bench/results/*-train.jsonl 2>/dev/null | sort | tail -1)
+      base_args=(); [ -n "$baseline" ] && base_args=(--baseline "$baseline")
+      "$jt/bin/jtune-bench" train --out "$out/train.jsonl" "${peer_args[@]}" "${base_args[@]}" 2>&1 \
+        | tee "$out/bench-train.log"
       [ ${PIPESTATUS[0]} -ne 0 ] && status=1 ;;
     *) echo "unknown step $step"; status=1 ;;
   esac

@@ -13,15 +13,23 @@ import org.jtune.cuda.Device;
 
 /**
  * Runs a GPU benchmark by name and writes its records as JSON lines:
- * {@code BenchMain NAME [--out FILE] [--peer FILE]}. A peer file holds JSON lines of the same names
- * measured by the peer (e.g. torch) in the same run; matching records get the peer's value and ratio.
- * The commit comes from the JTUNE_COMMIT environment variable.
+ * {@code BenchMain NAME [--only PART] [--out FILE] [--peer FILE] [--baseline FILE]} (--only: the benchmark's parts
+ * whose names start with PART, where the benchmark has parts, e.g. train's "llama3_8b.nf4"). A peer file holds JSON lines of the same
+ * names measured by the peer (e.g. torch) in the same run; matching records get the peer's value and ratio.
+ * A baseline file holds recorded results: the run fails (exit status 3) if any measurement is more than 5% worse
+ * than the last one recorded under its name on the same GPU. The commit comes from the JTUNE_COMMIT environment
+ * variable.
  */
 public final class BenchMain {
 
     /** A benchmark: measures and returns records made with the given context. */
     interface Benchmark {
         List<BenchRecord> run(RecordMaker records) throws Exception;
+
+        /** Runs only the parts whose name starts with {@code only}; benchmarks without parts refuse a filter. */
+        default List<BenchRecord> run(RecordMaker records, String only) throws Exception {
+            throw new IllegalArgumentException("this benchmark has no parts to choose with --only");
+        }
     }
 
     /** Makes records stamped with the GPU, commit, date and command of this run. */
@@ -32,21 +40,30 @@ public final class BenchMain {
     }
 
     private static final Map<String, Benchmark> BENCHMARKS = Map.of("runtime", new RuntimeBenchmark(),
-            "kernels", new KernelBenchmark(), "attention", new AttentionBenchmark());
+            "kernels", new KernelBenchmark(), "attention", new AttentionBenchmark(), "loss", new LossBenchmark(),
+            "train", new TrainBenchmark(), "dpo", new DpoBenchmark());
+
+    /** How much worse than its baseline a measurement may be before the run fails. */
+    private static final double ALLOWED_REGRESSION = 0.05;
 
     private BenchMain() {}
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0 || !BENCHMARKS.containsKey(args[0])) {
-            System.err.println("usage: BenchMain " + BENCHMARKS.keySet() + " [--out FILE.jsonl] [--peer PEER.jsonl]");
+            System.err.println("usage: BenchMain " + BENCHMARKS.keySet()
+                    + " [--only PART] [--out FILE.jsonl] [--peer PEER.jsonl] [--baseline RECORDED.jsonl]");
             System.exit(2);
         }
         Path out = null;
         Path peer = null;
+        Path baseline = null;
+        String only = null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--peer" -> peer = Path.of(args[++i]);
+                case "--baseline" -> baseline = Path.of(args[++i]);
+                case "--only" -> only = args[++i];
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -55,7 +72,8 @@ public final class BenchMain {
         String commit = System.getenv().getOrDefault("JTUNE_COMMIT", "unknown");
         RecordMaker maker = new RecordMaker(gpu, commit, LocalDate.now().toString(),
                 "bin/jtune-bench " + String.join(" ", args));
-        List<BenchRecord> records = BENCHMARKS.get(args[0]).run(maker);
+        Benchmark benchmark = BENCHMARKS.get(args[0]);
+        List<BenchRecord> records = only == null ? benchmark.run(maker) : benchmark.run(maker, only);
         if (peer != null) {
             records = withPeer(records, readRecords(peer));
         }
@@ -67,6 +85,16 @@ public final class BenchMain {
             Files.write(out, lines, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         }
         printTable(records);
+        if (baseline != null) {
+            List<String> worse = Regression.worse(records, Regression.lastOnGpu(readRecords(baseline), gpu),
+                    ALLOWED_REGRESSION);
+            if (!worse.isEmpty()) {
+                System.out.println("regressions against " + baseline + ":");
+                worse.forEach(line -> System.out.println("  " + line));
+                System.exit(3);
+            }
+            System.out.println("no regression over " + Math.round(ALLOWED_REGRESSION * 100) + "% against " + baseline);
+        }
     }
 
     static List<BenchRecord> readRecords(Path file) throws IOException {

@@ -11,6 +11,8 @@ import org.jtune.cuda.Context;
 import org.jtune.cuda.Device;
 import org.jtune.cuda.DeviceBuffer;
 import org.jtune.cuda.Event;
+import org.jtune.cuda.Kernel;
+import org.jtune.cuda.LaunchShape;
 import org.jtune.cuda.Stream;
 import org.jtune.ops.cuda.AdamWKernels;
 import org.jtune.ops.cuda.ElementwiseKernels;
@@ -33,6 +35,7 @@ import org.jtune.tensor.HalfFloats;
 final class KernelBenchmark implements BenchMain.Benchmark {
     private static final int REPEATS = 7;
     private static final int CALLS = 20;
+    private static final int WARM_UP_LAUNCHES = 20_000;
     private static final int TOKENS = 4096;
     private static final int HIDDEN = 4096;
     private static final int INTERMEDIATE = 14336;
@@ -52,6 +55,7 @@ final class KernelBenchmark implements BenchMain.Benchmark {
         Context context = Context.primary(Device.get(0));
         List<BenchRecord> out = new ArrayList<>();
         try (Stream stream = context.createStream()) {
+            warmUpLaunchPath(context, stream);
             rmsnorm(context, stream, records, out);
             swiglu(context, stream, records, out);
             rope(context, stream, records, out);
@@ -235,23 +239,49 @@ final class KernelBenchmark implements BenchMain.Benchmark {
         return records.make(name, bytes / (micros * 1e6), "TB/s", true);
     }
 
+    /**
+     * Launches a tiny kernel many times, untimed, so that the Java launch path (argument marshalling,
+     * the FFM downcall) is compiled before the first measurement: interpreted, it enqueues more slowly
+     * than short kernels run, and the first numbers would measure the host.
+     */
+    private static void warmUpLaunchPath(Context context, Stream stream) {
+        Kernel fill = context.module("fill").kernel("fill_f32");
+        try (DeviceBuffer tiny = context.allocate(256)) {
+            for (int i = 0; i < WARM_UP_LAUNCHES; i++) {
+                fill.launch(stream, LaunchShape.of(1, 32), tiny, 1L, 0f);
+            }
+            stream.synchronize();
+        }
+    }
+
     /** Median device microseconds of one call of {@code work}, timed over {@value #CALLS} back-to-back calls. */
     private static double micros(Context context, Stream stream, Runnable work) {
         work.run();
         stream.synchronize();
         double[] perCall = new double[REPEATS];
+        double[] hostPerCall = new double[REPEATS];
         try (Event start = new Event(context); Event end = new Event(context)) {
             for (int r = 0; r < REPEATS; r++) {
                 start.record(stream);
+                long t0 = System.nanoTime();
                 for (int i = 0; i < CALLS; i++) {
                     work.run();
                 }
+                hostPerCall[r] = (System.nanoTime() - t0) / 1000.0 / CALLS;
                 end.record(stream);
                 perCall[r] = Event.elapsedMillis(start, end) * 1000.0 / CALLS;
             }
         }
         Arrays.sort(perCall);
-        return perCall[REPEATS / 2];
+        Arrays.sort(hostPerCall);
+        double device = perCall[REPEATS / 2];
+        double host = hostPerCall[REPEATS / 2];
+        if (host > 0.9 * device) {
+            // The GPU waited for launches: the number is an upper bound of the kernel's time.
+            System.err.printf("warning: host-bound measurement, enqueueing took %.1f us of the %.1f us per call%n",
+                    host, device);
+        }
+        return device;
     }
 
     /** Uniform values in [-scale, scale) rounded to bf16. */

@@ -132,6 +132,15 @@ public class CudaDriver {
     public static int CU_MEMHOSTREGISTER_READ_ONLY() {
         return CU_MEMHOSTREGISTER_READ_ONLY;
     }
+    private static final int CU_TENSOR_MAP_NUM_QWORDS = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define CU_TENSOR_MAP_NUM_QWORDS 16
+     * }
+     */
+    public static int CU_TENSOR_MAP_NUM_QWORDS() {
+        return CU_TENSOR_MAP_NUM_QWORDS;
+    }
     private static final int CU_LAUNCH_PARAM_END_AS_INT = (int)0L;
     /**
      * {@snippet lang=c :
@@ -3614,6 +3623,51 @@ public class CudaDriver {
      */
     public static int CUDA_ERROR_UNKNOWN() {
         return CUDA_ERROR_UNKNOWN;
+    }
+    private static final int CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 = (int)9L;
+    /**
+     * {@snippet lang=c :
+     * enum CUtensorMapDataType_enum.CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 = 9
+     * }
+     */
+    public static int CU_TENSOR_MAP_DATA_TYPE_BFLOAT16() {
+        return CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
+    }
+    private static final int CU_TENSOR_MAP_INTERLEAVE_NONE = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum CUtensorMapInterleave_enum.CU_TENSOR_MAP_INTERLEAVE_NONE = 0
+     * }
+     */
+    public static int CU_TENSOR_MAP_INTERLEAVE_NONE() {
+        return CU_TENSOR_MAP_INTERLEAVE_NONE;
+    }
+    private static final int CU_TENSOR_MAP_SWIZZLE_128B = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum CUtensorMapSwizzle_enum.CU_TENSOR_MAP_SWIZZLE_128B = 3
+     * }
+     */
+    public static int CU_TENSOR_MAP_SWIZZLE_128B() {
+        return CU_TENSOR_MAP_SWIZZLE_128B;
+    }
+    private static final int CU_TENSOR_MAP_L2_PROMOTION_L2_256B = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum CUtensorMapL2promotion_enum.CU_TENSOR_MAP_L2_PROMOTION_L2_256B = 3
+     * }
+     */
+    public static int CU_TENSOR_MAP_L2_PROMOTION_L2_256B() {
+        return CU_TENSOR_MAP_L2_PROMOTION_L2_256B;
+    }
+    private static final int CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum CUtensorMapFloatOOBfill_enum.CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE = 0
+     * }
+     */
+    public static int CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE() {
+        return CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE;
     }
     private static final int CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH = (int)1L;
     /**
@@ -8110,6 +8164,75 @@ public class CudaDriver {
                 traceDowncall("cuOccupancyAvailableDynamicSMemPerBlock", dynamicSmemSize, func, numBlocks, blockSize);
             }
             return (int)mh$.invokeExact(dynamicSmemSize, func, numBlocks, blockSize);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuTensorMapEncodeTiled {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            CudaDriver.C_INT,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_INT,
+            CudaDriver.C_INT,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_INT,
+            CudaDriver.C_INT,
+            CudaDriver.C_INT,
+            CudaDriver.C_INT
+        );
+
+        public static final MemorySegment ADDR = CudaDriver.findOrThrow("cuTensorMapEncodeTiled");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuTensorMapEncodeTiled(CUtensorMap *tensorMap, CUtensorMapDataType tensorDataType, cuuint32_t tensorRank, void *globalAddress, const cuuint64_t *globalDim, const cuuint64_t *globalStrides, const cuuint32_t *boxDim, const cuuint32_t *elementStrides, CUtensorMapInterleave interleave, CUtensorMapSwizzle swizzle, CUtensorMapL2promotion l2Promotion, CUtensorMapFloatOOBfill oobFill)
+     * }
+     */
+    public static FunctionDescriptor cuTensorMapEncodeTiled$descriptor() {
+        return cuTensorMapEncodeTiled.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuTensorMapEncodeTiled(CUtensorMap *tensorMap, CUtensorMapDataType tensorDataType, cuuint32_t tensorRank, void *globalAddress, const cuuint64_t *globalDim, const cuuint64_t *globalStrides, const cuuint32_t *boxDim, const cuuint32_t *elementStrides, CUtensorMapInterleave interleave, CUtensorMapSwizzle swizzle, CUtensorMapL2promotion l2Promotion, CUtensorMapFloatOOBfill oobFill)
+     * }
+     */
+    public static MethodHandle cuTensorMapEncodeTiled$handle() {
+        return cuTensorMapEncodeTiled.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuTensorMapEncodeTiled(CUtensorMap *tensorMap, CUtensorMapDataType tensorDataType, cuuint32_t tensorRank, void *globalAddress, const cuuint64_t *globalDim, const cuuint64_t *globalStrides, const cuuint32_t *boxDim, const cuuint32_t *elementStrides, CUtensorMapInterleave interleave, CUtensorMapSwizzle swizzle, CUtensorMapL2promotion l2Promotion, CUtensorMapFloatOOBfill oobFill)
+     * }
+     */
+    public static MemorySegment cuTensorMapEncodeTiled$address() {
+        return cuTensorMapEncodeTiled.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuTensorMapEncodeTiled(CUtensorMap *tensorMap, CUtensorMapDataType tensorDataType, cuuint32_t tensorRank, void *globalAddress, const cuuint64_t *globalDim, const cuuint64_t *globalStrides, const cuuint32_t *boxDim, const cuuint32_t *elementStrides, CUtensorMapInterleave interleave, CUtensorMapSwizzle swizzle, CUtensorMapL2promotion l2Promotion, CUtensorMapFloatOOBfill oobFill)
+     * }
+     */
+    public static int cuTensorMapEncodeTiled(MemorySegment tensorMap, int tensorDataType, int tensorRank, MemorySegment globalAddress, MemorySegment globalDim, MemorySegment globalStrides, MemorySegment boxDim, MemorySegment elementStrides, int interleave, int swizzle, int l2Promotion, int oobFill) {
+        var mh$ = cuTensorMapEncodeTiled.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuTensorMapEncodeTiled", tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, boxDim, elementStrides, interleave, swizzle, l2Promotion, oobFill);
+            }
+            return (int)mh$.invokeExact(tensorMap, tensorDataType, tensorRank, globalAddress, globalDim, globalStrides, boxDim, elementStrides, interleave, swizzle, l2Promotion, oobFill);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -1,5 +1,8 @@
 package org.jtune.api;
 
+import org.jtune.cuda.Context;
+import org.jtune.cuda.Device;
+import org.jtune.model.Batch;
 import org.jtune.train.BatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.Trainer;
@@ -9,15 +12,33 @@ import org.jtune.train.TrainingListener;
 import java.io.IOException;
 import java.nio.file.Path;
 
-/** TRL-style supervised fine-tuning of a {@link PeftModel}'s adapters on batches from a {@link BatchSource}. */
+/**
+ * TRL-style supervised fine-tuning of a {@link PeftModel}'s adapters on batches from a {@link BatchSource}, on the
+ * GPU where one is usable ({@link BackendChoice}), else on the CPU. A GPU run cannot be resumed from a checkpoint:
+ * the GPU step cannot restore the optimizer's moments, so the {@code train} methods that resume refuse.
+ */
 public final class SftTrainer {
     private final Trainer trainer;
 
+    /**
+     * Trains on the backend {@link BackendChoice#choose()} picks.
+     *
+     * @param evalDataset the eval split, or null
+     */
+    public SftTrainer(PeftModel model, BatchSource<Batch> trainDataset, BatchSource<Batch> evalDataset,
+                      TrainingArguments args) {
+        this(model, trainDataset, evalDataset, args, BackendChoice.choose());
+    }
+
     /** @param evalDataset the eval split, or null */
-    public SftTrainer(PeftModel model, BatchSource trainDataset, BatchSource evalDataset, TrainingArguments args) {
+    public SftTrainer(PeftModel model, BatchSource<Batch> trainDataset, BatchSource<Batch> evalDataset,
+                      TrainingArguments args, BackendChoice backend) {
         LanguageModel base = model.base();
-        this.trainer = new Trainer(base.config(), base.frozen(), model.adapters(),
-                base.ops(), base.maxSeqLength(), args, trainDataset, evalDataset);
+        this.trainer = backend.isCuda()
+                ? Trainer.onGpu(Context.primary(Device.get(0)), base.config(), base.frozen(), model.adapters(),
+                        base.maxSeqLength(), args, trainDataset, evalDataset)
+                : new Trainer(base.config(), base.frozen(), model.adapters(), base.ops(), base.maxSeqLength(), args,
+                        trainDataset, evalDataset);
     }
 
     /** Adds a listener that sees every step, log line and evaluation. */

@@ -2,6 +2,7 @@ package org.jtune.cli;
 
 import java.io.PrintStream;
 import java.util.List;
+import org.jtune.api.BackendChoice;
 import org.jtune.cuda.Cuda;
 import org.jtune.cuda.Device;
 

@@ -5,6 +5,9 @@ import org.jtune.api.LanguageModel;
 import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.api.SftTrainer;
+import org.jtune.train.BatchSource;
+import org.jtune.model.Batch;
+import org.jtune.api.BackendChoice;
 import org.jtune.data.DemoDatasets;
 import org.jtune.data.SftDataset;
 import org.jtune.data.SftOptions;
@@ -47,7 +50,7 @@ final class SftCommand implements Main.Command {
         }
         SftSettings s = SftSettings.from(parsed);
         long start = System.nanoTime();
-        announceBackend(out);
+        BackendChoice backend = BackendChoice.choose();
         Path modelDir = s.model();
         List<Path> data = s.data();
         if (s.demo()) {
@@ -97,7 +100,7 @@ final class SftCommand implements Main.Command {
                     sample.show("before training (the random base model alone)", peft, out);
                 }
                 LossSummary losses = new LossSummary();
-                TrainResult result = new SftTrainer(peft, trainSource, evalSource, training)
+                TrainResult result = trainer(peft, trainSource, evalSource, training, backend, out)
                         .addListener(new ProgressBar(out, out == System.out && isTerminal()))
                         .addListener(losses)
                         .train(s.resume());
@@ -123,16 +126,26 @@ final class SftCommand implements Main.Command {
         return 0;
     }
 
-    /** The GPU engine is not part of this build yet: say so plainly when a GPU is there. */
-    private static void announceBackend(PrintStream out) {
-        BackendChoice choice = BackendChoice.choose();
-        if (choice.backend().equals("cuda")) {
-            out.println("GPU found (" + choice.reason() + "), but GPU training is not available yet: running on the "
-                    + "CPU, " + Runtime.getRuntime().availableProcessors() + " cores");
-        } else {
-            out.println("running on the CPU, " + Runtime.getRuntime().availableProcessors() + " cores ("
-                    + choice.reason() + ")");
+    /**
+     * The trainer on the chosen backend. Where the GPU step cannot run the model (e.g. a head size its attention
+     * kernels do not have), it says why and trains on the CPU.
+     */
+    private static SftTrainer trainer(PeftModel peft, BatchSource<Batch> train, BatchSource<Batch> eval,
+                                      TrainingArguments args, BackendChoice backend, PrintStream out) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (backend.isCuda()) {
+            try {
+                SftTrainer trainer = new SftTrainer(peft, train, eval, args, backend);
+                out.println("training on the GPU (" + backend.reason() + ")");
+                return trainer;
+            } catch (IllegalArgumentException e) {
+                out.println("the GPU step cannot run this model (" + e.getMessage() + "): training on the CPU, "
+                        + cores + " cores");
+                return new SftTrainer(peft, train, eval, args, BackendChoice.cpu("the GPU step cannot run this model"));
+            }
         }
+        out.println("training on the CPU, " + cores + " cores (" + backend.reason() + ")");
+        return new SftTrainer(peft, train, eval, args, backend);
     }
 
     private static boolean isTerminal() {

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jtune.bindings.CudaDriver;
 
 /**
@@ -18,6 +19,7 @@ public final class Context implements AutoCloseable {
     private final Device device;
     private final MemorySegment handle;
     private final Map<String, PtxModule> modules = new HashMap<>();
+    private final AtomicLong allocations = new AtomicLong();
     private boolean released;
 
     private Context(Device device, MemorySegment handle) {
@@ -89,6 +91,18 @@ public final class Context implements AutoCloseable {
 
     public DeviceBuffer allocate(long bytes) {
         return new DeviceBuffer(this, bytes);
+    }
+
+    /**
+     * Device allocations made through this context so far (slices are not allocations): lets a caller check
+     * that a loop which should only reuse memory allocates none.
+     */
+    public long allocationCount() {
+        return allocations.get();
+    }
+
+    void countAllocation() {
+        allocations.incrementAndGet();
     }
 
     public PinnedBuffer allocatePinned(long bytes) {

@@ -6,12 +6,16 @@ import java.lang.foreign.ValueLayout;
 import org.jtune.bindings.CudaDriver;
 
 /**
- * Device memory owned by this object and freed by {@link #close()}. A freed buffer refuses every use,
- * so a stale pointer never reaches a kernel.
+ * Device memory owned by this object and freed by {@link #close()}, or a {@link #slice} of such memory. A freed
+ * buffer (and every slice of it) refuses every use, so a stale pointer never reaches a kernel.
  */
 public final class DeviceBuffer implements AutoCloseable {
     private final Context context;
     private final long bytes;
+    /** The buffer that owns the memory of a slice; null for a buffer that owns its memory. */
+    private final DeviceBuffer owner;
+    /** Offset of a slice in its owner. */
+    private final long offset;
     private long address;
 
     DeviceBuffer(Context context, long bytes) {
@@ -20,6 +24,8 @@ public final class DeviceBuffer implements AutoCloseable {
         }
         this.context = context;
         this.bytes = bytes;
+        this.owner = null;
+        this.offset = 0;
         context.makeCurrent();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
@@ -33,11 +39,35 @@ public final class DeviceBuffer implements AutoCloseable {
             }
             CudaResults.check(result, "cuMemAlloc(" + bytes + " bytes)");
             this.address = out.get(ValueLayout.JAVA_LONG, 0);
+            context.countAllocation();
         }
     }
 
-    /** The device address; throws once the buffer is freed. */
+    private DeviceBuffer(DeviceBuffer owner, long offset, long bytes) {
+        this.context = owner.context;
+        this.bytes = bytes;
+        this.owner = owner;
+        this.offset = offset;
+    }
+
+    /**
+     * Bytes {@code [offset, offset + bytes)} of this buffer as a buffer of its own, without allocating: for carving
+     * one allocation into many. The slice is valid while the memory it was cut from is, and is not closed itself.
+     */
+    public DeviceBuffer slice(long offset, long bytes) {
+        if (offset < 0 || bytes <= 0 || offset > this.bytes - bytes) {
+            throw new IllegalArgumentException("slice of " + bytes + " bytes at offset " + offset
+                    + " does not fit a device buffer of " + this.bytes + " bytes");
+        }
+        return owner == null ? new DeviceBuffer(this, offset, bytes)
+                : new DeviceBuffer(owner, this.offset + offset, bytes);
+    }
+
+    /** The device address; throws once the buffer (or the buffer a slice was cut from) is freed. */
     public long address() {
+        if (owner != null) {
+            return owner.address() + offset;
+        }
         if (address == 0) {
             throw new IllegalStateException("device buffer of " + bytes + " bytes used after close");
         }
@@ -138,9 +168,13 @@ public final class DeviceBuffer implements AutoCloseable {
         }
     }
 
-    /** Frees the memory. A second close is an error, as is any use after it. */
+    /** Frees the memory. A second close is an error, as is any use after it, and closing a slice. */
     @Override
     public void close() {
+        if (owner != null) {
+            throw new IllegalStateException("a slice of " + bytes + " bytes owns no memory; close the buffer it was"
+                    + " cut from");
+        }
         if (address == 0) {
             throw new IllegalStateException("device buffer of " + bytes + " bytes already freed");
         }

@@ -18,9 +18,11 @@ public final class Kernel {
     private static final int MAX_PARAMS = 64;
     private static final long VALUES_OFFSET = MAX_PARAMS * 8L;
     private static final long SCRATCH_BYTES = 8192;
+    /** Alignment of byte-array arguments: a CUtensorMap is declared {@code .param .align 64 .b8 [128]}. */
+    private static final int ARRAY_ALIGNMENT = 64;
     /** Per-thread scratch for argument values and the pointer array, so launches allocate nothing. */
     private static final ThreadLocal<MemorySegment> SCRATCH =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(SCRATCH_BYTES, 16));
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(SCRATCH_BYTES, ARRAY_ALIGNMENT));
 
     private final Context context;
     private final String name;
@@ -124,7 +126,7 @@ public final class Kernel {
         long offset = VALUES_OFFSET;
         for (int i = 0; i < args.length; i++) {
             PtxSource.KernelParam param = params.get(i);
-            long align = param.array() ? 16 : param.bytes();
+            long align = param.array() ? ARRAY_ALIGNMENT : param.bytes();
             offset = (offset + align - 1) / align * align;
             if (offset + param.bytes() > SCRATCH_BYTES) {
                 throw new IllegalArgumentException("kernel " + name + ": arguments exceed " + SCRATCH_BYTES + " bytes");

@@ -16,6 +16,11 @@ import java.util.List;
  * that produces the LoRA gradients only. All activation buffers are allocated once, for the largest batch, when the
  * model is built, with one buffer into which NF4 projections are dequantized on every use. With gradient
  * checkpointing only each layer's input is kept; backward recomputes the layer.
+ *
+ * <p>Two losses: the mean cross-entropy of causal-LM training ({@link #forward(Batch)}, {@link #backward()}), and,
+ * for preference tuning, any function of the per-row sums of label log-probabilities
+ * ({@link #forwardSequenceLogProbs}, {@link #backward(double[])}). The LoRA branches can be switched off
+ * ({@link #setAdaptersEnabled}) to run the frozen base alone, the reference model of DPO, without a second copy.
  */
 public final class LlamaModel implements AutoCloseable {
     /** Upper bound on logits held at once ({@code rows × vocab}); the LM head and loss run chunk by chunk. */
@@ -46,7 +51,11 @@ public final class LlamaModel implements AutoCloseable {
     // the batch of the last forward, for backward
     private Batch batch;
     private int labelledTokens;
-    private boolean backwardReady;
+    private boolean adaptersEnabled = true;
+    /** What the last forward left ready for backward; NONE once backward ran or when there is nothing to train. */
+    private Pending pending = Pending.NONE;
+
+    private enum Pending { NONE, MEAN_LOSS, SEQUENCE_LOG_PROBS }
 
     /**
      * @param lora      the adapters (their matrices are read on each call, so they may be changed between steps);
@@ -107,6 +116,18 @@ public final class LlamaModel implements AutoCloseable {
         return config;
     }
 
+    /**
+     * Switches the LoRA branches on (the default) or off for the forwards that follow; off, the model is its frozen
+     * base (as PEFT's {@code disable_adapter()}). A forward run with them off cannot be followed by a backward.
+     */
+    public void setAdaptersEnabled(boolean enabled) {
+        this.adaptersEnabled = enabled;
+    }
+
+    public boolean adaptersEnabled() {
+        return adaptersEnabled;
+    }
+
     /** Mean cross-entropy of the batch; keeps what {@link #backward()} needs. */
     public float forward(Batch batch) {
         return forward(batch, null);
@@ -120,24 +141,54 @@ public final class LlamaModel implements AutoCloseable {
      */
     public float forward(Batch batch, Tensor logitsOut) {
         int n = batch.tokenCount();
+        if (logitsOut != null) {
+            logitsOut.requireShape("logits output", n, config.vocabSize());
+        }
+        layersForward(batch);
+        float gradScale = labelledTokens == 0 ? 0f : 1f / labelledTokens;
+        head(n, logitsOut, row -> gradScale, true);
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += rowLoss.get(i);
+        }
+        pending = adaptersEnabled ? Pending.MEAN_LOSS : Pending.NONE;
+        return labelledTokens == 0 ? 0f : (float) (sum / labelledTokens);
+    }
+
+    /**
+     * Per batch row, the sum over its labelled tokens of {@code log p(label)} (HF shift: the logits at t score the
+     * label at t+1; -100 labels are skipped, a row without labels gives 0). This is the sequence log-probability
+     * of the completion that DPO compares. Keeps what {@link #backward(double[])} needs.
+     */
+    public double[] forwardSequenceLogProbs(Batch batch) {
+        int n = batch.tokenCount(), len = batch.seqLen();
+        layersForward(batch);
+        head(n, null, row -> 0f, false);
+        double[] logProbs = new double[batch.batchSize()];
+        for (int i = 0; i < n; i++) {
+            logProbs[i / len] -= rowLoss.get(i); // the row loss is -log p(label), 0 where there is no label
+        }
+        pending = adaptersEnabled ? Pending.SEQUENCE_LOG_PROBS : Pending.NONE;
+        return logProbs;
+    }
+
+    /** Embedding and decoder layers; the last layer's output is left in the top residual buffer. */
+    private void layersForward(Batch batch) {
+        int n = batch.tokenCount();
         if (n > maxTokens) {
             throw new IllegalArgumentException("batch of " + batch.batchSize() + " x " + batch.seqLen()
                     + " tokens exceeds the " + maxTokens + " tokens this model was sized for");
         }
-        if (logitsOut != null) {
-            logitsOut.requireShape("logits output", n, config.vocabSize());
-        }
         this.batch = batch;
-        backwardReady = false;
+        pending = Pending.NONE;
         loadInputs(batch);
         Tensor x0 = rows(resid[0]);
         ops.embedding(weights.embedTokens(), rows(tokens), x0);
         for (int l = 0; l < config.numLayers(); l++) {
             layerForward(l, state(l), rows(resid[l]), rows(resid[l + 1]));
         }
-        float loss = headAndLoss(n, logitsOut);
-        backwardReady = true;
-        return loss;
+        Tensor last = rows(resid[config.numLayers()]);
+        ops.rmsNorm(last, weights.norm(), eps, rows(finalHidden), rows(invRmsFinal));
     }
 
     private LayerState state(int layer) {
@@ -178,7 +229,7 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private LoraAdapters.Adapter adapter(int layer, LoraTarget t) {
-        return lora == null ? null : lora.adapter(layer, t);
+        return lora == null || !adaptersEnabled ? null : lora.adapter(layer, t);
     }
 
     /** y = x·Wᵀ + bias, plus the LoRA branch if this projection is adapted. */
@@ -226,12 +277,20 @@ public final class LlamaModel implements AutoCloseable {
         ops.add(h, down, out);
     }
 
-    /** Final norm, LM head and loss, chunk by chunk; leaves dLoss/dFinalHidden in {@code dFinal}. */
-    private float headAndLoss(int n, Tensor logitsOut) {
-        Tensor last = rows(resid[config.numLayers()]);
-        ops.rmsNorm(last, weights.norm(), eps, rows(finalHidden), rows(invRmsFinal));
-        float gradScale = labelledTokens == 0 ? 0f : 1f / labelledTokens;
-        int chunk = Math.toIntExact(logits.dim(0));
+    /** The factor of a batch row's token losses in the loss being differentiated. */
+    @FunctionalInterface
+    private interface RowScale {
+        float of(int row);
+    }
+
+    /**
+     * LM head and cross-entropy of the final hidden states, chunk by chunk, into {@code rowLoss}; with
+     * {@code gradient}, also dLoss/dFinalHidden into {@code dFinal} for the loss {@code sum_t scale(row of t) *
+     * rowLoss[t]}. Tokens of rows with equal scales share one cross-entropy call, so a constant scale makes one call
+     * per chunk.
+     */
+    private void head(int n, Tensor logitsOut, RowScale scale, boolean gradient) {
+        int chunk = Math.toIntExact(logits.dim(0)), len = batch.seqLen();
         for (int start = 0; start < n; start += chunk) {
             int count = Math.min(chunk, n - start);
             Tensor lg = logits.rows(0, count);
@@ -240,14 +299,20 @@ public final class LlamaModel implements AutoCloseable {
             if (logitsOut != null) {
                 logitsOut.rows(start, count).copyFrom(lg);
             }
-            ops.crossEntropy(lg, targets.rows(start, count), gradScale, rowLoss.rows(start, count));
-            ops.linearBackwardInput(lg, weights.lmHead(), dFinal.rows(start, count), false);
+            for (int from = start; from < start + count; ) {
+                float s = scale.of(from / len);
+                int to = from + 1;
+                while (to < start + count && scale.of(to / len) == s) {
+                    to++;
+                }
+                ops.crossEntropy(lg.rows(from - start, to - from), targets.rows(from, to - from), s,
+                        rowLoss.rows(from, to - from));
+                from = to;
+            }
+            if (gradient) {
+                ops.linearBackwardInput(lg, weights.lmHead(), dFinal.rows(start, count), false);
+            }
         }
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            sum += rowLoss.get(i);
-        }
-        return labelledTokens == 0 ? 0f : (float) (sum / labelledTokens);
     }
 
     /**
@@ -255,10 +320,36 @@ public final class LlamaModel implements AutoCloseable {
      * tensors (call {@link LoraAdapters#zeroGradients()} first unless accumulating). Frozen weights get none.
      */
     public void backward() {
-        if (!backwardReady) {
-            throw new IllegalStateException("backward() needs a forward() first (and runs once per forward)");
+        requirePending(Pending.MEAN_LOSS, "backward()", "forward()");
+        layersBackward();
+    }
+
+    /**
+     * Backpropagates {@code sum_b rowCoefficients[b] * logProbs[b]}, {@code logProbs} being the per-row sums of the
+     * last {@link #forwardSequenceLogProbs}, and adds the LoRA gradients into the adapters' gradient tensors. For a
+     * loss that is a function of those sums, pass its partial derivatives (the chain rule does the rest).
+     * d(log p(label))/dlogits is {@code onehot - softmax}: a cross-entropy gradient scaled by {@code -c_b}, which is
+     * what the LM head's loss step computes when run again with per-row scales.
+     */
+    public void backward(double[] rowCoefficients) {
+        requirePending(Pending.SEQUENCE_LOG_PROBS, "backward(rowCoefficients)", "forwardSequenceLogProbs()");
+        if (rowCoefficients.length != batch.batchSize()) {
+            throw new IllegalArgumentException(rowCoefficients.length + " row coefficients for a batch of "
+                    + batch.batchSize() + " rows");
         }
-        backwardReady = false;
+        head(batch.tokenCount(), null, row -> (float) -rowCoefficients[row], true);
+        layersBackward();
+    }
+
+    private void requirePending(Pending needed, String call, String forward) {
+        if (pending != needed) {
+            throw new IllegalStateException(call + " needs a " + forward + " first, with the adapters enabled (and"
+                    + " runs once per forward)");
+        }
+        pending = Pending.NONE;
+    }
+
+    private void layersBackward() {
         int top = config.numLayers();
         Tensor dx = rows(dResid);
         ops.rmsNormBackward(rows(dFinal), rows(resid[top]), weights.norm(), rows(invRmsFinal), dx, false);

@@ -2,7 +2,6 @@ package org.jtune.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.jtune.model.Batch;
 
 import java.io.IOException;
 import java.util.List;
@@ -12,17 +11,17 @@ import java.util.SplittableRandom;
  * Micro-batches held in memory, in their given order or shuffled per epoch (Fisher-Yates with a generator seeded
  * from the run's seed and the epoch, so that a position is fully described by epoch, seed and index).
  */
-public final class ListBatchSource implements BatchSource {
+public final class ListBatchSource<B> implements BatchSource<B> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final List<Batch> batches;
+    private final List<B> batches;
     private final boolean shuffle;
     private int epoch;
     private long seed;
     private int[] order;
     private int next;
 
-    public ListBatchSource(List<Batch> batches, boolean shuffle) {
+    public ListBatchSource(List<B> batches, boolean shuffle) {
         if (batches.isEmpty()) {
             throw new IllegalArgumentException("a batch source needs at least one batch");
         }
@@ -57,7 +56,7 @@ public final class ListBatchSource implements BatchSource {
     }
 
     @Override
-    public Batch next() {
+    public B next() {
         return next < order.length ? batches.get(order[next++]) : null;
     }
 

@@ -11,10 +11,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
- * The run's metrics as JSON lines ({@code "type": "train"} or {@code "eval"}), appended as they come, and kept in
+ * The run's metrics as JSON lines ({@code "type": "train"} or {@code "eval"}; an objective's further metrics under
+ * their own names, {@code eval_}-prefixed in eval lines), appended as they come, and kept in
  * memory for the loss curve. A resumed run keeps the lines up to its checkpoint's step and drops any written after
  * it by the interrupted run, which the resumed run writes again.
  */
@@ -23,6 +27,11 @@ public final class MetricsFile implements TrainingListener {
     public static final String FILE_NAME = "metrics.jsonl";
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> TRAIN_KEYS = Set.of("type", "step", "epoch", "loss", "learning_rate", "grad_norm",
+            "tokens", "tokens_per_second");
+    private static final Set<String> EVAL_KEYS = Set.of("type", "step", "epoch", "eval_loss", "eval_tokens");
+    /** Eval metrics carry transformers' prefix: {@code eval_rewards/margins}. */
+    private static final String EVAL_PREFIX = "eval_";
 
     private final Path file;
     private final List<TrainLog> train = new ArrayList<>();
@@ -70,12 +79,23 @@ public final class MetricsFile implements TrainingListener {
     private void remember(JsonNode n) {
         if ("eval".equals(n.path("type").asText())) {
             eval.add(new EvalLog(n.get("step").asLong(), n.get("epoch").asDouble(), n.get("eval_loss").asDouble(),
-                    n.get("eval_tokens").asLong()));
+                    n.get("eval_tokens").asLong(), extraMetrics(n, EVAL_KEYS, EVAL_PREFIX)));
         } else {
             train.add(new TrainLog(n.get("step").asLong(), n.get("epoch").asDouble(), n.get("loss").asDouble(),
                     n.get("learning_rate").asDouble(), n.get("grad_norm").asDouble(), n.get("tokens").asLong(),
-                    n.get("tokens_per_second").asDouble()));
+                    n.get("tokens_per_second").asDouble(), extraMetrics(n, TRAIN_KEYS, "")));
         }
+    }
+
+    /** The numeric fields of a line other than the standard ones, named without the prefix. */
+    private static Map<String, Double> extraMetrics(JsonNode n, Set<String> standard, String prefix) {
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        n.properties().forEach(e -> {
+            if (!standard.contains(e.getKey()) && e.getKey().startsWith(prefix) && e.getValue().isNumber()) {
+                metrics.put(e.getKey().substring(prefix.length()), e.getValue().asDouble());
+            }
+        });
+        return metrics;
     }
 
     /** Training lines so far. */
@@ -92,16 +112,20 @@ public final class MetricsFile implements TrainingListener {
     public void onLog(TrainLog log) {
         train.add(log);
         ObjectNode n = JSON.createObjectNode().put("type", "train").put("step", log.step()).put("epoch", log.epoch())
-                .put("loss", log.loss()).put("learning_rate", log.learningRate()).put("grad_norm", log.gradNorm())
-                .put("tokens", log.tokens()).put("tokens_per_second", log.tokensPerSecond());
+                .put("loss", log.loss());
+        log.metrics().forEach(n::put);
+        n.put("learning_rate", log.learningRate()).put("grad_norm", log.gradNorm()).put("tokens", log.tokens())
+                .put("tokens_per_second", log.tokensPerSecond());
         append(n);
     }
 
     @Override
     public void onEval(EvalLog log) {
         eval.add(log);
-        append(JSON.createObjectNode().put("type", "eval").put("step", log.step()).put("epoch", log.epoch())
-                .put("eval_loss", log.loss()).put("eval_tokens", log.labelledTokens()));
+        ObjectNode n = JSON.createObjectNode().put("type", "eval").put("step", log.step()).put("epoch", log.epoch())
+                .put("eval_loss", log.loss());
+        log.metrics().forEach((name, value) -> n.put(EVAL_PREFIX + name, value));
+        append(n.put("eval_tokens", log.labelledTokens()));
     }
 
     private void append(ObjectNode line) {

@@ -2,6 +2,7 @@ package org.jtune.train;
 
 import java.io.PrintStream;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Console progress: on a terminal one line redrawn in place with {@code \r} after every step; otherwise (a file, a
@@ -40,16 +41,16 @@ public final class ProgressBar implements TrainingListener {
     @Override
     public void onLog(TrainLog log) {
         if (!terminal) {
-            out.println(String.format(Locale.ROOT, "step %d | epoch %.2f | loss %.4f | lr %.3e | grad_norm %.4f | "
-                    + "%.0f tokens/s", log.step(), log.epoch(), log.loss(), log.learningRate(), log.gradNorm(),
-                    log.tokensPerSecond()));
+            out.println(String.format(Locale.ROOT, "step %d | epoch %.2f | loss %.4f%s | lr %.3e | grad_norm %.4f | "
+                    + "%.0f tokens/s", log.step(), log.epoch(), log.loss(), metrics(log.metrics()), log.learningRate(),
+                    log.gradNorm(), log.tokensPerSecond()));
         }
     }
 
     @Override
     public void onEval(EvalLog log) {
-        String text = String.format(Locale.ROOT, "eval at step %d | loss %.4f | %d tokens", log.step(), log.loss(),
-                log.labelledTokens());
+        String text = String.format(Locale.ROOT, "eval at step %d | loss %.4f%s | %d tokens", log.step(), log.loss(),
+                metrics(log.metrics()), log.labelledTokens());
         if (terminal) {
             out.print("\r" + text + " ".repeat(Math.max(0, lastLength - text.length())) + "\n");
             lastLength = 0;
@@ -74,6 +75,13 @@ public final class ProgressBar implements TrainingListener {
         return String.format(Locale.ROOT, "%d/%d [%s%s] %3d%% | loss %.4f | lr %.2e | %.0f tok/s | ETA %s",
                 p.step(), p.totalSteps(), "#".repeat(filled), "-".repeat(BAR_WIDTH - filled),
                 Math.round(fraction * 100), p.loss(), p.learningRate(), p.tokensPerSecond(), clock(p.etaSeconds()));
+    }
+
+    /** {@code " | rewards/margins 0.1234 | ..."}, or nothing when there are no further metrics. */
+    private static String metrics(Map<String, Double> metrics) {
+        StringBuilder s = new StringBuilder();
+        metrics.forEach((name, value) -> s.append(String.format(Locale.ROOT, " | %s %.4f", name, value)));
+        return s.toString();
     }
 
     private static String clock(double seconds) {

@@ -19,7 +19,7 @@ import java.io.IOException;
  * of their batch are filled with the padding id, as a document of their own whose labels are all ignored, so that
  * padding neither sees nor is seen by real tokens and adds nothing to the loss.
  */
-public final class SftBatchSource implements BatchSource {
+public final class SftBatchSource implements BatchSource<Batch> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final SftDataset dataset;

@@ -2,6 +2,7 @@ package org.jtune.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.io.SafetensorsFile;
 import org.jtune.io.SafetensorsWriter;
@@ -23,7 +24,9 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
@@ -34,6 +37,8 @@ import java.util.stream.Stream;
  * A resumable training checkpoint, folder {@code checkpoint-<step>} in the output folder: the adapter in PEFT's
  * format, {@code optimizer.safetensors} (AdamW moments per LoRA matrix, step count in the metadata),
  * {@code trainer_state.json} (step, epoch, data position, seed, the logging window) and {@code training_args.json}.
+ * A checkpoint of a GPU run has no optimizer file (the GPU step cannot hand out its AdamW moments) and cannot be
+ * resumed; its adapter can still be exported or trained on in a new run.
  * It is written into a hidden temporary folder that is renamed into place when complete, so an interrupted write
  * leaves the earlier checkpoints as they were and no half-written one under a checkpoint name.
  */
@@ -41,6 +46,9 @@ final class TrainingCheckpoint {
     static final String STATE_FILE = "trainer_state.json";
     static final String ARGS_FILE = "training_args.json";
     static final String OPTIMIZER_FILE = "optimizer.safetensors";
+    static final String OBJECTIVE_FILE = "objective.json";
+    /** The objective of checkpoints written before {@link #OBJECTIVE_FILE} existed. */
+    static final ObjectNode SFT_OBJECTIVE = JsonNodeFactory.instance.objectNode().put("objective", "sft");
     private static final String STEP_KEY = "step";
     private static final Pattern NAME = Pattern.compile("checkpoint-(\\d+)");
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -52,9 +60,10 @@ final class TrainingCheckpoint {
      *
      * @param batchesInEpoch micro-batches taken from the current epoch so far
      * @param logLossSum     sum of the step losses since the last log line, and {@code logSteps}, {@code logTokens}
+     * @param logMetricSums  sums of the objective's further metrics since the last log line (empty for SFT)
      */
     record State(long globalStep, int epoch, long batchesInEpoch, String dataState, long seed, double logLossSum,
-                 long logSteps, long logTokens) {}
+                 long logSteps, long logTokens, Map<String, Double> logMetricSums) {}
 
     private TrainingCheckpoint() {}
 
@@ -62,9 +71,12 @@ final class TrainingCheckpoint {
         return outputDir.resolve("checkpoint-" + step);
     }
 
-    /** Writes the checkpoint; {@code state} is asked for last, once everything else is on disk. */
-    static Path write(Path outputDir, TrainingArguments args, ModelConfig model, LoraAdapters lora, AdamW adam,
-                      long step, Supplier<State> state) throws IOException {
+    /**
+     * Writes the checkpoint; {@code state} is asked for last, once everything else is on disk. {@code adam} null
+     * (a GPU run) writes no optimizer file.
+     */
+    static Path write(Path outputDir, TrainingArguments args, JsonNode objective, ModelConfig model,
+                      LoraAdapters lora, AdamW adam, long step, Supplier<State> state) throws IOException {
         Files.createDirectories(outputDir);
         Path target = folderFor(outputDir, step);
         Path temporary = outputDir.resolve(".checkpoint-" + step + ".tmp");
@@ -72,8 +84,11 @@ final class TrainingCheckpoint {
         Files.createDirectories(temporary);
         try {
             AdapterFiles.save(lora, model, temporary, null);
-            writeOptimizer(temporary.resolve(OPTIMIZER_FILE), lora, adam);
+            if (adam != null) {
+                writeOptimizer(temporary.resolve(OPTIMIZER_FILE), lora, adam);
+            }
             writeJson(temporary.resolve(ARGS_FILE), TrainingArgumentsJson.toJson(args));
+            writeJson(temporary.resolve(OBJECTIVE_FILE), objective);
             writeJson(temporary.resolve(STATE_FILE), stateJson(state.get()));
             syncFolder(temporary);
             if (Files.exists(target)) {
@@ -119,6 +134,12 @@ final class TrainingCheckpoint {
         return TrainingArgumentsJson.fromJson(readJson(file), file.toString());
     }
 
+    /** The objective settings the checkpoint's run used. */
+    static JsonNode readObjective(Path checkpoint) throws IOException {
+        Path file = checkpoint.resolve(OBJECTIVE_FILE);
+        return Files.exists(file) ? readJson(file) : SFT_OBJECTIVE;
+    }
+
     /** Restores the adapter and optimizer from {@code checkpoint} and returns the run's state. */
     static State restore(Path checkpoint, ModelConfig model, LoraAdapters lora, AdamW adam) throws IOException {
         Path stateFile = checkpoint.resolve(STATE_FILE);
@@ -126,6 +147,10 @@ final class TrainingCheckpoint {
             throw new IOException(checkpoint + " is not a complete checkpoint: it has no " + STATE_FILE);
         }
         State state = parseState(readJson(stateFile), stateFile);
+        if (!Files.exists(checkpoint.resolve(OPTIMIZER_FILE))) {
+            throw new IOException(checkpoint + " has no " + OPTIMIZER_FILE + ": it was written by a GPU run, which"
+                    + " does not save the AdamW moments, so it cannot be resumed (its adapter can start a new run)");
+        }
         AdapterFiles.loadInto(checkpoint, lora, model);
         readOptimizer(checkpoint.resolve(OPTIMIZER_FILE), lora, adam);
         return state;
@@ -179,6 +204,8 @@ final class TrainingCheckpoint {
         n.put("log_loss_sum", s.logLossSum());
         n.put("log_steps", s.logSteps());
         n.put("log_tokens", s.logTokens());
+        ObjectNode sums = n.putObject("log_metric_sums");
+        s.logMetricSums().forEach(sums::put);
         return n;
     }
 
@@ -189,9 +216,12 @@ final class TrainingCheckpoint {
                 throw new IOException(file + ": missing \"" + key + "\"");
             }
         }
+        // absent in checkpoints of runs without further metrics
+        Map<String, Double> sums = new LinkedHashMap<>();
+        n.path("log_metric_sums").properties().forEach(e -> sums.put(e.getKey(), e.getValue().asDouble()));
         return new State(n.get("global_step").asLong(), n.get("epoch").asInt(), n.get("batches_in_epoch").asLong(),
                 n.get("data_state").asText(), n.get("seed").asLong(), n.get("log_loss_sum").asDouble(),
-                n.get("log_steps").asLong(), n.get("log_tokens").asLong());
+                n.get("log_steps").asLong(), n.get("log_tokens").asLong(), sums);
     }
 
     private static JsonNode readJson(Path file) throws IOException {

@@ -1,5 +1,9 @@
 package org.jtune.train;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /** Receives a run's progress: every step, every logging step, every evaluation, and the end. */
 public interface TrainingListener {
 
@@ -14,10 +18,36 @@ public interface TrainingListener {
      * the next step's).
      */
     record TrainLog(long step, double epoch, double loss, double learningRate, double gradNorm, long tokens,
-                    double tokensPerSecond) {}
+                    double tokensPerSecond, Map<String, Double> metrics) {
+        /**
+         * @param metrics further named metrics of the objective (DPO's {@code rewards/margins}, ...), averaged like
+         *                the loss, in a fixed order; empty for SFT
+         */
+        public TrainLog {
+            metrics = Collections.unmodifiableMap(new LinkedHashMap<>(metrics));
+        }
 
-    /** An evaluation: the mean loss over all labelled tokens of the eval source. */
-    record EvalLog(long step, double epoch, double loss, long labelledTokens) {}
+        /** A log line without further metrics. */
+        public TrainLog(long step, double epoch, double loss, double learningRate, double gradNorm, long tokens,
+                        double tokensPerSecond) {
+            this(step, epoch, loss, learningRate, gradNorm, tokens, tokensPerSecond, Map.of());
+        }
+    }
+
+    /**
+     * An evaluation: the mean loss over the eval source (per labelled token for SFT, per pair for DPO), the number
+     * of labelled tokens scored, and the objective's further metrics over the whole source.
+     */
+    record EvalLog(long step, double epoch, double loss, long labelledTokens, Map<String, Double> metrics) {
+        public EvalLog {
+            metrics = Collections.unmodifiableMap(new LinkedHashMap<>(metrics));
+        }
+
+        /** An evaluation without further metrics. */
+        public EvalLog(long step, double epoch, double loss, long labelledTokens) {
+            this(step, epoch, loss, labelledTokens, Map.of());
+        }
+    }
 
     default void onStep(StepProgress progress) {}
 

@@ -33,6 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The library API end to end: adapters with unsloth's defaults, training, saving, resuming, merging. */
 class FastLanguageModelTest {
+    /** Resuming bit for bit is a CPU feature: the test trains on the CPU even where a GPU is present. */
+    private static final BackendChoice CPU = BackendChoice.cpu("resume test");
     private static final ModelConfig CONFIG = ModelConfig.parse("""
             {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 31, "hidden_size": 16,
              "intermediate_size": 20, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
@@ -110,7 +112,7 @@ class FastLanguageModelTest {
         float[] trained;
         try (PeftModel peft = FastLanguageModel.getPeftModel(base, 4, List.of("q_proj", "v_proj", "up_proj"), 8, 0,
                 seed, true)) {
-            TrainResult r = new SftTrainer(peft, new ListBatchSource(data, true), null, args).train();
+            TrainResult r = new SftTrainer(peft, new ListBatchSource<>(data, true), null, args, CPU).train();
             assertEquals(4, r.globalStep());
             assertEquals(out.resolve("checkpoint-4"), r.lastCheckpoint());
             assertTrue(Files.exists(out.resolve("loss_curve.png")) && Files.exists(out.resolve("metrics.jsonl")));
@@ -128,7 +130,7 @@ class FastLanguageModelTest {
         Folders.deleteFolder(out.resolve("checkpoint-4"));
         try (PeftModel peft = FastLanguageModel.getPeftModel(base, 4, List.of("q_proj", "v_proj", "up_proj"), 8, 0,
                 seed + 1, true)) {
-            TrainResult r = new SftTrainer(peft, new ListBatchSource(data, true), null, args).train(true);
+            TrainResult r = new SftTrainer(peft, new ListBatchSource<>(data, true), null, args, CPU).train(true);
             assertEquals(4, r.globalStep());
             assertArrayEquals(trained, peft.adapters().tensor(peft.adapters().names().get(3)).toFloatArray(), 0f,
                     "seed " + seed);

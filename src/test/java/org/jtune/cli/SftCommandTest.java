@@ -254,7 +254,7 @@ class SftCommandTest {
                 "--max-seq-length", "128");
         assertEquals(0, r.exitCode(), r.toString());
         for (String expected : List.of("RANDOM", "3000 records (messages): 3000 used", "sample before training",
-                "sample after training", "training loss:", "running on the CPU")) {
+                "sample after training", "training loss:", "training on the ")) {
             assertTrue(r.out().contains(expected), expected + "\n" + r);
         }
         assertTrue(Files.isRegularFile(temp.resolve("demo/demo-model/model.safetensors")));

@@ -42,6 +42,35 @@ class RuntimeGpuTest {
     }
 
     @Test
+    void slicesAddressTheirBytesOfTheOwnerAndAllocateNothing() {
+        Context context = GpuFixture.context();
+        long before = context.allocationCount();
+        DeviceBuffer owner = context.allocate(4096);
+        assertEquals(before + 1, context.allocationCount(), "one cuMemAlloc counted for one allocate");
+        DeviceBuffer slice = owner.slice(1024, 512);
+        DeviceBuffer inner = slice.slice(256, 256);
+        assertEquals(before + 1, context.allocationCount(), "slices are not allocations");
+        assertEquals(owner.address() + 1024, slice.address(), "slice address");
+        assertEquals(owner.address() + 1280, inner.address(), "slice of a slice address");
+        assertEquals(256, inner.bytes(), "slice size");
+        try (Stream stream = context.createStream()) {
+            owner.fillBytesAsync(0, stream);
+            inner.fillBytesAsync(7, stream);
+            stream.synchronize();
+        }
+        byte[] host = new byte[4096];
+        owner.copyToHost(MemorySegment.ofArray(host));
+        for (int i = 0; i < host.length; i++) {
+            assertEquals(i >= 1280 && i < 1536 ? 7 : 0, host[i], "byte " + i + " after filling the inner slice");
+        }
+        assertThrows(IllegalArgumentException.class, () -> owner.slice(4000, 100), "slice past the end");
+        IllegalStateException closeSlice = assertThrows(IllegalStateException.class, slice::close);
+        assertTrue(closeSlice.getMessage().contains("owns no memory"), closeSlice.getMessage());
+        owner.close();
+        assertThrows(IllegalStateException.class, inner::address, "slice of a freed buffer");
+    }
+
+    @Test
     void copiesThroughPinnedAndDeviceMemoryKeepEveryByte() {
         long seed = System.nanoTime();
         byte[] data = new byte[3 * 1024 * 1024 + 5];

@@ -64,10 +64,12 @@ class PreferenceDatasetTest {
 
     @Test
     void mixedStringsAndMessagesAreABadRecord() throws IOException {
+        // Outside assertThrows: without the fetched tokenizer the test is skipped, not a wrong exception.
+        PreferenceOptions options = options();
         BadRecordException e = assertThrows(BadRecordException.class, () -> load(
-                "{\"prompt\": \"x\", \"chosen\": [{\"role\": \"assistant\", \"content\": \"a\"}], \"rejected\": \"b\"}\n", options()));
+                "{\"prompt\": \"x\", \"chosen\": [{\"role\": \"assistant\", \"content\": \"a\"}], \"rejected\": \"b\"}\n", options));
         assertTrue(e.getMessage().contains("line 1: prompt, chosen and rejected must be all strings or all lists"), e.getMessage());
-        e = assertThrows(BadRecordException.class, () -> load("{\"prompt\": \"x\", \"chosen\": \"a\", \"rejected\": \"\"}\n", options()));
+        e = assertThrows(BadRecordException.class, () -> load("{\"prompt\": \"x\", \"chosen\": \"a\", \"rejected\": \"\"}\n", options));
         assertTrue(e.getMessage().contains("line 1: 'rejected' is empty"), e.getMessage());
     }
 

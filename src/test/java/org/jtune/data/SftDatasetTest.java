@@ -145,15 +145,19 @@ class SftDatasetTest {
     @Test
     void formatCanBeForcedAndOtherRecordsMustFollowIt() throws IOException {
         String data = "{\"text\": \"x\", \"prompt\": \"p\", \"completion\": \" c\"}\n{\"text\": \"y\"}\n";
-        SftDataset forced = load(data, options().withFormat(RecordFormat.TEXT));
+        SftOptions options = options();
+        SftDataset forced = load(data, options.withFormat(RecordFormat.TEXT));
         assertEquals(2, forced.size());
         assertEquals(RecordFormat.TEXT, forced.report().format());
-        BadRecordException e = assertThrows(BadRecordException.class, () -> load(data, options()));
+        BadRecordException e = assertThrows(BadRecordException.class, () -> load(data, options));
         assertTrue(e.getMessage().contains("line 2: missing key 'prompt' (dataset format: prompt/completion)"), e.getMessage());
     }
 
     @Test
     void badRecordsNameFileLineAndProblem() throws IOException {
+        // Outside assertThrows: without the fetched tokenizer the test is skipped, not a wrong exception.
+        Tokenizer tokenizer = tok();
+        SftOptions options = options();
         String good = "{\"prompt\": \"a\", \"completion\": \" b\"}\n";
         String[][] cases = {
                 {"{\"prompt\": \"a\", \"completion\": \" b\"", "invalid JSON"},
@@ -164,7 +168,7 @@ class SftDatasetTest {
         };
         for (String[] c : cases) {
             Path file = DataFiles.write(dir.resolve("bad.jsonl"), good + "\n" + c[0] + "\n" + good);
-            BadRecordException e = assertThrows(BadRecordException.class, () -> SftDataset.load(file, tok(), options()));
+            BadRecordException e = assertThrows(BadRecordException.class, () -> SftDataset.load(file, tokenizer, options));
             assertEquals(file + ", line 3: ", e.getMessage().substring(0, file.toString().length() + 10), e.getMessage());
             assertTrue(e.getMessage().contains(c[1]), e.getMessage());
         }
@@ -178,11 +182,11 @@ class SftDatasetTest {
         };
         for (String[] c : messageCases) {
             Path file = DataFiles.write(dir.resolve("bad-messages.jsonl"), "{\"messages\": " + c[0] + "}\n");
-            BadRecordException e = assertThrows(BadRecordException.class, () -> SftDataset.load(file, tok(), options()));
+            BadRecordException e = assertThrows(BadRecordException.class, () -> SftDataset.load(file, tokenizer, options));
             assertTrue(e.getMessage().startsWith(file + ", line 1: ") && e.getMessage().contains(c[1]), e.getMessage());
         }
         Path array = DataFiles.write(dir.resolve("bad.json"), "[{\"text\": \"a\"}, {\"text\": \"b\"}, {\"text\": null}]", Compression.XZ);
-        BadRecordException e = assertThrows(BadRecordException.class, () -> SftDataset.load(array, tok(), options()));
+        BadRecordException e = assertThrows(BadRecordException.class, () -> SftDataset.load(array, tokenizer, options));
         assertTrue(e.getMessage().startsWith(array + ", array element 2: 'text' must be a string, found null"), e.getMessage());
     }
 
@@ -239,8 +243,10 @@ class SftDatasetTest {
 
     @Test
     void preferenceRecordsAreRefusedForSft() throws IOException {
+        // Outside assertThrows: without the fetched tokenizer the test is skipped, not a wrong exception.
+        SftOptions options = options();
         DatasetException e = assertThrows(DatasetException.class,
-                () -> load("{\"prompt\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\"}\n", options()));
+                () -> load("{\"prompt\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\"}\n", options));
         assertTrue(e.getMessage().contains("PreferenceDataset"), e.getMessage());
     }
 }

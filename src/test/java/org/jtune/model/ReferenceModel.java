@@ -14,14 +14,14 @@ import static org.jtune.ops.GradCheck.toDoubles;
  * The whole Llama/Mistral forward in double precision, written from the HF definitions with {@link Reference};
  * LoRA matrices are passed in by PEFT name so that finite differences can perturb them.
  */
-final class ReferenceModel {
+public final class ReferenceModel {
     private final ModelConfig c;
     private final LlamaWeights w;
     private final double scaling;
     private final Batch batch;
     private final float[] invFreq;
 
-    ReferenceModel(ModelConfig c, LlamaWeights w, double scaling, Batch batch) {
+    public ReferenceModel(ModelConfig c, LlamaWeights w, double scaling, Batch batch) {
         this.c = c;
         this.w = w;
         this.scaling = scaling;
@@ -98,19 +98,35 @@ final class ReferenceModel {
 
     /** HF causal-LM loss: shifted labels, -100 ignored, mean over counted tokens. */
     double loss(Map<String, double[]> lora) {
-        int n = batch.tokenCount(), len = batch.seqLen();
-        int[] targets = new int[n];
+        int[] targets = shiftedTargets();
         int counted = 0;
-        for (int t = 0; t < n; t++) {
-            targets[t] = t % len < len - 1 ? batch.labels()[t + 1] : Ops.IGNORE_INDEX;
-            if (targets[t] != Ops.IGNORE_INDEX) {
-                counted++;
-            }
+        for (int t : targets) {
+            counted += t != Ops.IGNORE_INDEX ? 1 : 0;
         }
         double sum = 0;
-        for (double l : Reference.crossEntropy(logits(lora), n, c.vocabSize(), targets)) {
+        for (double l : Reference.crossEntropy(logits(lora), batch.tokenCount(), c.vocabSize(), targets)) {
             sum += l;
         }
         return sum / counted;
+    }
+
+    /** Per row, the sum of log p(label) over its labelled tokens (shifted as HF does). */
+    public double[] sequenceLogProbs(Map<String, double[]> lora) {
+        int n = batch.tokenCount(), len = batch.seqLen();
+        double[] tokenLoss = Reference.crossEntropy(logits(lora), n, c.vocabSize(), shiftedTargets());
+        double[] rows = new double[batch.batchSize()];
+        for (int t = 0; t < n; t++) {
+            rows[t / len] -= tokenLoss[t];
+        }
+        return rows;
+    }
+
+    private int[] shiftedTargets() {
+        int n = batch.tokenCount(), len = batch.seqLen();
+        int[] targets = new int[n];
+        for (int t = 0; t < n; t++) {
+            targets[t] = t % len < len - 1 ? batch.labels()[t + 1] : Ops.IGNORE_INDEX;
+        }
+        return targets;
     }
 }

@@ -143,7 +143,13 @@ class TokenizerBehaviourTest {
         var badMerge = mapper.readTree("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a b\"]}}");
         e = assertThrows(TokenizerException.class, () -> Tokenizer.fromJson(badMerge, "y.json", TokenizerConfig.EMPTY));
         assertTrue(e.getMessage().contains("merge #0") && e.getMessage().contains("'b'"), e.getMessage());
-        e = assertThrows(TokenizerException.class, () -> TestTokenizers.llama3().decode(new int[] {1 << 20}, false));
+    }
+
+    @Test
+    void decodingAnUnknownIdIsAClearError() {
+        // Outside assertThrows: without the fetched tokenizer the test is skipped, not a wrong exception.
+        Tokenizer tok = TestTokenizers.llama3();
+        TokenizerException e = assertThrows(TokenizerException.class, () -> tok.decode(new int[] {1 << 20}, false));
         assertTrue(e.getMessage().contains("1048576"), e.getMessage());
     }
 }

@@ -74,7 +74,7 @@ class AdapterFilesTest {
                     .gradientAccumulationSteps(1).maxSteps(2).warmupSteps(0).learningRate(1e-2).progressBar(false)
                     .build();
             new Trainer(config, weights, lora, new CpuOps(), batch.seqLen(), args,
-                    new ListBatchSource(List.of(batch), false), null).addListener(new TrainingListener() {
+                    new ListBatchSource<>(List.of(batch), false), null).addListener(new TrainingListener() {
                         @Override
                         public void onStep(StepProgress p) {
                             losses.add(p.loss());

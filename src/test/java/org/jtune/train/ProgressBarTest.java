@@ -53,6 +53,17 @@ class ProgressBarTest {
     }
 
     @Test
+    void furtherMetricsFollowTheLoss() {
+        ProgressBar bar = new ProgressBar(out, false);
+        bar.onLog(new TrainingListener.TrainLog(2, 1.0, 0.5, 1e-4, 0.7, 16, 10,
+                java.util.Map.of("rewards/margins", 1.25)));
+        bar.onEval(new TrainingListener.EvalLog(2, 1.0, 0.4, 30, java.util.Map.of("rewards/accuracies", 0.75)));
+        assertEquals("step 2 | epoch 1.00 | loss 0.5000 | rewards/margins 1.2500 | lr 1.000e-04 | grad_norm 0.7000 | "
+                + "10 tokens/s\neval at step 2 | loss 0.4000 | rewards/accuracies 0.7500 | 30 tokens\n",
+                text().replace(System.lineSeparator(), "\n"));
+    }
+
+    @Test
     void plotTicksAreRoundNumbersCoveringTheRange() {
         // (3.61 - 0.37) / 6 = 0.54 rounds up to the spacing 1; (2.61 - 0.37) / 6 = 0.37 to 0.5
         double[] t = LossCurvePlot.ticks(0.37, 3.61, false);

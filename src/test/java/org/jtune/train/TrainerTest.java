@@ -53,12 +53,12 @@ class TrainerTest {
     /** The step losses and final adapter values of one run. */
     private record Run(List<Float> losses, List<float[]> adapters, TrainResult result) {}
 
-    private Run run(TrainingArguments a, BatchSource source, Path resumeFrom) throws IOException {
+    private Run run(TrainingArguments a, BatchSource<Batch> source, Path resumeFrom) throws IOException {
         TinyModel m = new TinyModel(weightSeed, arena);
         LoraAdapters lora = TinyModel.initAdapters(loraSeed, arena);
         List<Float> losses = new ArrayList<>();
         Trainer trainer = new Trainer(TinyModel.CONFIG, m.weights, lora, new CpuOps(), LEN, a, source,
-                new ListBatchSource(evalBatches, false));
+                new ListBatchSource<>(evalBatches, false));
         trainer.addListener(new TrainingListener() {
             @Override
             public void onStep(StepProgress p) {
@@ -77,30 +77,30 @@ class TrainerTest {
 
     @Test
     void sameSeedSameRunBitForBit() throws IOException {
-        Run a = run(args(temp.resolve("a")).build(), new ListBatchSource(trainBatches, true), null);
-        Run b = run(args(temp.resolve("b")).build(), new ListBatchSource(trainBatches, true), null);
+        Run a = run(args(temp.resolve("a")).build(), new ListBatchSource<>(trainBatches, true), null);
+        Run b = run(args(temp.resolve("b")).build(), new ListBatchSource<>(trainBatches, true), null);
         assertEquals(6, a.losses().size());
         assertEquals(a.losses(), b.losses(), "seed " + seed);
         assertSameAdapters(a, b, "seed " + seed);
-        Run other = run(args(temp.resolve("c")).seed(12).build(), new ListBatchSource(trainBatches, true), null);
+        Run other = run(args(temp.resolve("c")).seed(12).build(), new ListBatchSource<>(trainBatches, true), null);
         assertNotEquals(a.losses(), other.losses(), "another seed shuffles the data differently");
     }
 
     @Test
     void trainingLowersTheLoss() throws IOException {
         Run r = run(args(temp.resolve("a")).maxSteps(40).learningRate(2e-2).saveSteps(0).build(),
-                new ListBatchSource(trainBatches.subList(0, 2), false), null);
+                new ListBatchSource<>(trainBatches.subList(0, 2), false), null);
         float first = r.losses().get(0), last = r.losses().get(r.losses().size() - 1);
         assertTrue(last < 0.8 * first, "seed " + seed + ": loss went from " + first + " to " + last);
     }
 
     /** Throws at a given call of next() or state(), as a crash would stop the run there. */
-    private static final class CrashingSource implements BatchSource {
-        private final BatchSource inner;
+    private static final class CrashingSource implements BatchSource<Batch> {
+        private final BatchSource<Batch> inner;
         private final int crashAtNext, crashAtState;
         private int nexts, states;
 
-        CrashingSource(BatchSource inner, int crashAtNext, int crashAtState) {
+        CrashingSource(BatchSource<Batch> inner, int crashAtNext, int crashAtState) {
             this.inner = inner;
             this.crashAtNext = crashAtNext;
             this.crashAtState = crashAtState;
@@ -142,14 +142,14 @@ class TrainerTest {
     void resumedRunEqualsTheUninterruptedOneBitForBit() throws IOException {
         // 7 micro-batches, accumulation 2: steps 1-4 are epoch 1 (step 4 takes the last micro-batch alone), steps 5-6
         // are in epoch 2, so the resumed run crosses an epoch boundary
-        Run whole = run(args(temp.resolve("whole")).build(), new ListBatchSource(trainBatches, true), null);
+        Run whole = run(args(temp.resolve("whole")).build(), new ListBatchSource<>(trainBatches, true), null);
         Path out = temp.resolve("interrupted");
         // the 9th call of next() is step 5's first (the 8th found the end of epoch 1): the run dies after checkpoint-4
         assertThrows(IllegalStateException.class,
-                () -> run(args(out).build(), new CrashingSource(new ListBatchSource(trainBatches, true), 9, 0), null));
+                () -> run(args(out).build(), new CrashingSource(new ListBatchSource<>(trainBatches, true), 9, 0), null));
         Path checkpoint = TrainingCheckpoint.latest(out).orElseThrow();
         assertEquals("checkpoint-4", checkpoint.getFileName().toString());
-        Run resumed = run(args(out).build(), new ListBatchSource(trainBatches, true), checkpoint);
+        Run resumed = run(args(out).build(), new ListBatchSource<>(trainBatches, true), checkpoint);
         assertEquals(whole.losses().subList(4, 6), resumed.losses(), "seed " + seed);
         assertSameAdapters(whole, resumed, "seed " + seed);
         assertEquals(6, resumed.result().globalStep());
@@ -167,10 +167,10 @@ class TrainerTest {
     @Test
     void aCrashWhileSavingLeavesThePreviousCheckpointIntact() throws IOException {
         Path reference = temp.resolve("reference"), out = temp.resolve("crashed");
-        run(args(reference).maxSteps(2).build(), new ListBatchSource(trainBatches, true), null);
+        run(args(reference).maxSteps(2).build(), new ListBatchSource<>(trainBatches, true), null);
         // the second checkpoint (step 4) fails after its adapter and optimizer files were written
         assertThrows(IllegalStateException.class,
-                () -> run(args(out).build(), new CrashingSource(new ListBatchSource(trainBatches, true), 0, 2), null));
+                () -> run(args(out).build(), new CrashingSource(new ListBatchSource<>(trainBatches, true), 0, 2), null));
         for (String file : List.of("adapter_model.safetensors", "adapter_config.json", "optimizer.safetensors",
                 TrainingCheckpoint.STATE_FILE)) {
             assertArrayEquals(Files.readAllBytes(reference.resolve("checkpoint-2").resolve(file)),
@@ -185,8 +185,8 @@ class TrainerTest {
                 out.resolve("checkpoint-6").resolve("adapter_config.json"));
         assertEquals(out.resolve("checkpoint-2"), TrainingCheckpoint.latest(out).orElseThrow());
 
-        Run whole = run(args(temp.resolve("whole")).build(), new ListBatchSource(trainBatches, true), null);
-        Run resumed = run(args(out).build(), new ListBatchSource(trainBatches, true), out.resolve("checkpoint-2"));
+        Run whole = run(args(temp.resolve("whole")).build(), new ListBatchSource<>(trainBatches, true), null);
+        Run resumed = run(args(out).build(), new ListBatchSource<>(trainBatches, true), out.resolve("checkpoint-2"));
         assertEquals(whole.losses().subList(2, 6), resumed.losses(), "seed " + seed);
         assertFalse(Files.exists(out.resolve(".checkpoint-4.tmp")), "a later save cleans a stale temporary folder");
     }
@@ -194,11 +194,22 @@ class TrainerTest {
     @Test
     void resumeRefusesOtherStepSettings() throws IOException {
         Path out = temp.resolve("a");
-        run(args(out).maxSteps(2).build(), new ListBatchSource(trainBatches, true), null);
+        run(args(out).maxSteps(2).build(), new ListBatchSource<>(trainBatches, true), null);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run(
-                args(out).learningRate(1e-3).build(), new ListBatchSource(trainBatches, true),
+                args(out).learningRate(1e-3).build(), new ListBatchSource<>(trainBatches, true),
                 out.resolve("checkpoint-2")));
         assertTrue(e.getMessage().contains("checkpoint-2"), e.getMessage());
+    }
+
+    /** A checkpoint without optimizer state (as a GPU run writes) is refused, not resumed with fresh moments. */
+    @Test
+    void resumeRefusesACheckpointWithoutOptimizerState() throws IOException {
+        Path out = temp.resolve("a");
+        run(args(out).maxSteps(2).build(), new ListBatchSource<>(trainBatches, true), null);
+        Files.delete(out.resolve("checkpoint-2").resolve(TrainingCheckpoint.OPTIMIZER_FILE));
+        IOException e = assertThrows(IOException.class, () -> run(args(out).build(),
+                new ListBatchSource<>(trainBatches, true), out.resolve("checkpoint-2")));
+        assertTrue(e.getMessage().contains("checkpoint-2") && e.getMessage().contains("GPU"), e.getMessage());
     }
 
     private static List<JsonNode> lines(Path file) throws IOException {
@@ -214,7 +225,7 @@ class TrainerTest {
     void metricsLinesParseAndFollowTheSchedule() throws IOException {
         Path out = temp.resolve("m");
         TrainingArguments a = args(out).maxSteps(0).numTrainEpochs(2).loggingSteps(2).evalSteps(3).build();
-        run(a, new ListBatchSource(trainBatches, false), null);
+        run(a, new ListBatchSource<>(trainBatches, false), null);
         // 7 micro-batches, accumulation 2: 4 steps per epoch (the last one takes 1 micro-batch), 8 in all
         List<JsonNode> lines = lines(out.resolve(MetricsFile.FILE_NAME));
         List<Long> trainSteps = new ArrayList<>(), evalSteps = new ArrayList<>();
@@ -244,7 +255,7 @@ class TrainerTest {
     @Test
     void writesTheLossCurve() throws IOException {
         Path out = temp.resolve("plot");
-        run(args(out).maxSteps(12).evalSteps(3).saveSteps(0).build(), new ListBatchSource(trainBatches, true), null);
+        run(args(out).maxSteps(12).evalSteps(3).saveSteps(0).build(), new ListBatchSource<>(trainBatches, true), null);
         BufferedImage image = ImageIO.read(out.resolve(LossCurvePlot.FILE_NAME).toFile());
         assertEquals(LossCurvePlot.WIDTH, image.getWidth());
         assertEquals(LossCurvePlot.HEIGHT, image.getHeight());
@@ -263,7 +274,7 @@ class TrainerTest {
     void refusesBatchesLargerThanConfigured() {
         List<Batch> tooLong = List.of(TinyModel.batch(rnd, 1, LEN + 1));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run(
-                args(temp.resolve("x")).build(), new ListBatchSource(tooLong, false), null));
+                args(temp.resolve("x")).build(), new ListBatchSource<>(tooLong, false), null));
         assertTrue(e.getMessage().contains("max sequence length"), e.getMessage());
     }
 }

@@ -15,10 +15,18 @@ import org.jtune.cuda.Stream;
  * with its clipping scale computed on the device, so no step needs a host round trip ({@code adamw.ptx}).
  */
 public final class AdamWKernels {
+    /** Threads per block; grad_sumsq_f32 relies on 256. */
     private static final int BLOCK = 256;
     /** Blocks per tensor at most: enough to spread one large tensor over the GPU. */
     private static final int MAX_BLOCKS_PER_TENSOR = 64;
     private static final int ENTRY_BYTES = 40;
+    /** Elements of one chunk of the gradient norm's work list (grad_sumsq_f32 hard-codes it). */
+    static final int NORM_CHUNK = 8192;
+    /**
+     * Blocks of the gradient norm's first pass, at most: about one resident wave on a large GPU, and a
+     * constant, so that the order of the additions does not depend on the device.
+     */
+    static final int NORM_BLOCKS = 1024;
     private static final int MAX_TENSORS = 65_535;
 
     private final Kernel step;
@@ -40,24 +48,35 @@ public final class AdamWKernels {
     /** The tensors of one optimizer in device memory, with the workspace of the norm. */
     public static final class TensorTable implements AutoCloseable {
         private final DeviceBuffer table;
+        private final DeviceBuffer chunkList;
         private final DeviceBuffer partials;
         private final int tensors;
         private final int blocksPerTensor;
+        private final int chunks;
 
-        private TensorTable(DeviceBuffer table, DeviceBuffer partials, int tensors, int blocksPerTensor) {
+        private TensorTable(DeviceBuffer table, DeviceBuffer chunkList, DeviceBuffer partials, int tensors,
+                            int blocksPerTensor, int chunks) {
             this.table = table;
+            this.chunkList = chunkList;
             this.partials = partials;
             this.tensors = tensors;
             this.blocksPerTensor = blocksPerTensor;
+            this.chunks = chunks;
         }
 
         public int tensors() {
             return tensors;
         }
 
+        /** Blocks of the gradient norm's first pass: one partial sum each. */
+        int normBlocks() {
+            return Math.min(NORM_BLOCKS, chunks);
+        }
+
         @Override
         public void close() {
             table.close();
+            chunkList.close();
             partials.close();
         }
     }
@@ -69,6 +88,7 @@ public final class AdamWKernels {
             throw new IllegalArgumentException(name + ": needs 1 to " + MAX_TENSORS + " tensors, got " + tensors.size());
         }
         long largest = 0;
+        long chunks = 0;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment host = arena.allocate((long) ENTRY_BYTES * tensors.size(), 8);
             for (int i = 0; i < tensors.size(); i++) {
@@ -86,16 +106,36 @@ public final class AdamWKernels {
                 host.set(ValueLayout.JAVA_LONG, at + 24, t.v().address());
                 host.set(ValueLayout.JAVA_LONG, at + 32, t.count());
                 largest = Math.max(largest, t.count());
+                chunks += (t.count() + NORM_CHUNK - 1) / NORM_CHUNK;
+            }
+            if (chunks > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException(name + ": " + chunks + " chunks of " + NORM_CHUNK
+                        + " elements exceed 2^31-1");
+            }
+            MemorySegment chunkEntries = arena.allocate(8 * chunks, 8);
+            long chunkAt = 0;
+            for (int i = 0; i < tensors.size(); i++) {
+                for (long c = 0; c * NORM_CHUNK < tensors.get(i).count(); c++) {
+                    chunkEntries.set(ValueLayout.JAVA_INT, chunkAt, i);
+                    chunkEntries.set(ValueLayout.JAVA_INT, chunkAt + 4, (int) c);
+                    chunkAt += 8;
+                }
             }
             int blocksPerTensor = (int) Math.min(MAX_BLOCKS_PER_TENSOR, LaunchShape.blocksFor(largest, BLOCK * 4));
+            int normBlocks = (int) Math.min(NORM_BLOCKS, chunks);
             DeviceBuffer table = context.allocate(host.byteSize());
-            DeviceBuffer partials = null;
+            DeviceBuffer chunkList = null;
             try {
                 table.copyFromHost(host);
-                partials = context.allocate(4L * blocksPerTensor * tensors.size());
-                return new TensorTable(table, partials, tensors.size(), blocksPerTensor);
+                chunkList = context.allocate(chunkEntries.byteSize());
+                chunkList.copyFromHost(chunkEntries);
+                DeviceBuffer partials = context.allocate(4L * normBlocks);
+                return new TensorTable(table, chunkList, partials, tensors.size(), blocksPerTensor, (int) chunks);
             } catch (RuntimeException e) {
                 table.close();
+                if (chunkList != null) {
+                    chunkList.close();
+                }
                 throw e;
             }
         }
@@ -131,9 +171,9 @@ public final class AdamWKernels {
      */
     public void gradNorm(Stream stream, TensorTable table, DeviceBuffer result, float maxNorm) {
         Checks.buffer("grad norm", "result", result, 8, 4);
-        sumSquares.launch(stream, shape(table), table.table, table.tensors, table.partials);
-        finalizeNorm.launch(stream, LaunchShape.of(1, 1024), table.partials, table.tensors * table.blocksPerTensor,
-                result, maxNorm);
+        sumSquares.launch(stream, LaunchShape.of(table.normBlocks(), BLOCK), table.table, table.chunkList, table.chunks,
+                table.partials);
+        finalizeNorm.launch(stream, LaunchShape.of(1, 1024), table.partials, table.normBlocks(), result, maxNorm);
     }
 
     /** The device address of the clipping scale that {@link #gradNorm} writes into {@code result}. */

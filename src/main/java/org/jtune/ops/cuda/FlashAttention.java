@@ -12,9 +12,14 @@ import org.jtune.cuda.Stream;
  * v, output and gradients, float32 log-sum-exp saved for the backward pass. Layout [tokens, heads, headDim].
  */
 public final class FlashAttention {
-    /** Query rows per block and keys per shared-memory tile of the kernels. */
+    /** Query rows per block and keys per shared-memory tile of the forward kernels, query rows per backward item. */
     static final int TILE = 64;
     static final int THREADS = 128;
+    /** Keys per backward block (16 per warp): larger key tiles mean fewer dQ atomics per unit of work. */
+    static final int BACKWARD_KEY_TILE = 128;
+    static final int BACKWARD_THREADS = 256;
+    /** The backward grid's key-tile index is its z dimension, limited to 65,535. */
+    private static final int MAX_GRID_Z = 65_535;
     /** Documents are the grid's z dimension. */
     static final int MAX_DOCUMENTS = 65_535;
 
@@ -178,8 +183,13 @@ public final class FlashAttention {
         backwardPrep.launch(stream, LaunchShape.of(LaunchShape.blocksFor(rows, 8), 256), out, dOut, delta, dqAccum,
                 rows, heads.headDim());
         Kernel kernel = heads.headDim() == 64 ? backward64 : backward128;
-        int keyTiles = (documents.maxLength() + TILE - 1) / TILE;
-        kernel.launch(stream, new LaunchShape(keyTiles, heads.kvHeads(), documents.count(), THREADS, 1, 1,
+        int keyTiles = (documents.maxLength() + BACKWARD_KEY_TILE - 1) / BACKWARD_KEY_TILE;
+        if (keyTiles > MAX_GRID_Z) {
+            throw new IllegalArgumentException("document of " + documents.maxLength() + " tokens: the attention backward"
+                    + " handles at most " + (long) MAX_GRID_Z * BACKWARD_KEY_TILE + " tokens per document");
+        }
+        // Key tiles vary slowest so that the longest ones (the first keys of each causal document) start first.
+        kernel.launch(stream, new LaunchShape(heads.kvHeads(), documents.count(), keyTiles, BACKWARD_THREADS, 1, 1,
                         backwardSharedBytes(heads.headDim())), q, k, v, dOut, lse, delta, dqAccum, dK, dV, cuSeqlens,
                 heads.heads(), heads.kvHeads(), heads.window(), heads.scale());
         long pairs = qBytes / 4;
@@ -203,11 +213,13 @@ public final class FlashAttention {
     }
 
     /**
-     * K and V tiles, two stages of Q and dO tiles (bf16), the 64x64 bf16 dS tile and two stages of the
-     * tile's 64 log-sum-exp and 64 row-sum values.
+     * 128-key K and V tiles, two stages of 64-query Q and dO tiles (bf16; a used stage also holds the block's
+     * float32 dQ part before it goes to the accumulator), the 128x64 bf16 dS tile and two stages of the item's 64
+     * log-sum-exp and 64 row-sum values.
      */
     static int backwardSharedBytes(int headDim) {
-        return 6 * TILE * headDim * 2 + TILE * TILE * 2 + 2 * 2 * TILE * 4;
+        return 2 * BACKWARD_KEY_TILE * headDim * 2 + 4 * TILE * headDim * 2 + BACKWARD_KEY_TILE * TILE * 2
+                + 2 * 2 * TILE * 4;
     }
 
     /** Checks a buffer's size and the 16-byte alignment the kernels' vector copies need. */

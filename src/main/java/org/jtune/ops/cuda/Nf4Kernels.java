@@ -12,15 +12,21 @@ import org.jtune.cuda.Stream;
  */
 public final class Nf4Kernels {
     private static final int GROUP = 32;
+    /** Elements a warp dequantizes per step: 512 bytes of codes. */
+    private static final int WARP_CHUNK = 1024;
     private static final int BLOCK = 256;
-    private static final int MAX_BLOCKS = 8192;
 
     private final Kernel plain;
     private final Kernel doubleQuant;
+    private final int plainResidentBlocks;
+    private final int doubleQuantResidentBlocks;
 
     public Nf4Kernels(Context context) {
         this.plain = context.module("nf4").kernel("nf4_dequantize_bf16");
         this.doubleQuant = context.module("nf4").kernel("nf4_dequantize_dq_bf16");
+        int multiprocessors = context.device().multiprocessors();
+        this.plainResidentBlocks = multiprocessors * plain.maxActiveBlocksPerMultiprocessor(BLOCK, 0);
+        this.doubleQuantResidentBlocks = multiprocessors * doubleQuant.maxActiveBlocksPerMultiprocessor(BLOCK, 0);
     }
 
     /**
@@ -32,7 +38,7 @@ public final class Nf4Kernels {
         String name = "nf4 dequantize";
         long blocks = checkCommon(name, out, packed, n, blocksize);
         Checks.buffer(name, "absmax", absmax, 4 * blocks, 4);
-        plain.launch(stream, shape(n), out, packed, absmax, n, log2(blocksize));
+        plain.launch(stream, shape(n, plainResidentBlocks), out, packed, absmax, n, log2(blocksize));
     }
 
     /**
@@ -48,7 +54,7 @@ public final class Nf4Kernels {
         Checks.buffer(name, "qabs", qabs, blocks, 1);
         Checks.buffer(name, "nested map", nestedMap, 4 * 256, 4);
         Checks.buffer(name, "nested absmax", nestedAbsmax, 4 * ((blocks + nestedBlocksize - 1) / nestedBlocksize), 4);
-        doubleQuant.launch(stream, shape(n), out, packed, qabs, nestedMap, nestedAbsmax, offset, n, log2(blocksize),
+        doubleQuant.launch(stream, shape(n, doubleQuantResidentBlocks), out, packed, qabs, nestedMap, nestedAbsmax, offset, n, log2(blocksize),
                 log2(nestedBlocksize));
     }
 
@@ -72,7 +78,13 @@ public final class Nf4Kernels {
         return Integer.numberOfTrailingZeros(powerOfTwo);
     }
 
-    private static LaunchShape shape(long n) {
-        return LaunchShape.of((int) Math.min(MAX_BLOCKS, LaunchShape.blocksFor(n / GROUP, BLOCK)), BLOCK);
+    /**
+     * At most as many blocks as fit on the device at once (warps stride over the chunks, and each warp
+     * loads its decoding table once), and no more than there are chunks for.
+     */
+    private static LaunchShape shape(long n, int residentBlocks) {
+        long chunks = (n + WARP_CHUNK - 1) / WARP_CHUNK;
+        long blocks = LaunchShape.blocksFor(chunks, BLOCK / 32);
+        return LaunchShape.of((int) Math.max(1, Math.min(residentBlocks, blocks)), BLOCK);
     }
 }

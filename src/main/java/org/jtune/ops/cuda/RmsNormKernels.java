@@ -12,6 +12,8 @@ import org.jtune.cuda.Stream;
  */
 public final class RmsNormKernels {
     private static final int VECTOR = 8;
+    /** Vectors each forward thread keeps in registers between its two passes (rmsnorm.ptx). */
+    private static final int FORWARD_SLOTS = 4;
 
     private final Kernel forward;
     private final Kernel backward;
@@ -36,7 +38,7 @@ public final class RmsNormKernels {
         if (!(eps >= 0)) {
             throw new IllegalArgumentException(name + ": eps must be a non-negative number, got " + eps);
         }
-        forward.launch(stream, shape(rows, d), y, rstd, x, w, rows, d, eps);
+        forward.launch(stream, forwardShape(rows, d), y, rstd, x, w, rows, d, eps);
     }
 
     /**
@@ -52,7 +54,7 @@ public final class RmsNormKernels {
         Checks.buffer(name, "x", x, 2 * elements, 16);
         Checks.buffer(name, "w", w, 2L * d, 16);
         Checks.buffer(name, "rstd", rstd, 4L * rows, 4);
-        backward.launch(stream, shape(rows, d), dx, dy, x, w, rstd, rows, d);
+        backward.launch(stream, backwardShape(rows, d), dx, dy, x, w, rstd, rows, d);
     }
 
     private static long checkShape(String name, int rows, int d) {
@@ -62,10 +64,21 @@ public final class RmsNormKernels {
         return (long) rows * d;
     }
 
+    /**
+     * One block per row; one thread per four 8-element vectors, rounded up to whole warps, at most 256:
+     * a row of up to 8192 elements stays in registers, and small blocks let many rows be in flight.
+     */
+    private static LaunchShape forwardShape(int rows, int d) {
+        int threadsNeeded = (d / VECTOR + FORWARD_SLOTS - 1) / FORWARD_SLOTS;
+        return LaunchShape.of(rows, wholeWarps(threadsNeeded, 256));
+    }
+
     /** One block per row; one thread per 8-element vector, rounded up to whole warps, at most 1024. */
-    private static LaunchShape shape(int rows, int d) {
-        int vectors = d / VECTOR;
-        int threads = Math.min(1024, Math.max(32, (vectors + 31) / 32 * 32));
-        return LaunchShape.of(rows, threads);
+    private static LaunchShape backwardShape(int rows, int d) {
+        return LaunchShape.of(rows, wholeWarps(d / VECTOR, 1024));
+    }
+
+    private static int wholeWarps(int threads, int max) {
+        return Math.min(max, Math.max(32, (threads + 31) / 32 * 32));
     }
 }

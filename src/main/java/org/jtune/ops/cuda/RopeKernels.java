@@ -13,6 +13,8 @@ import org.jtune.cuda.Stream;
  */
 public final class RopeKernels {
     private static final int MAX_HEAD_DIM = 2048;
+    /** Frequencies one thread rotates with 16-byte loads and stores. */
+    private static final int VECTOR = 8;
 
     private final Kernel rope;
 
@@ -41,7 +43,7 @@ public final class RopeKernels {
         Checks.multipleOf(name, "head dim", headDim, 2);
         if (headDim > MAX_HEAD_DIM) {
             throw new IllegalArgumentException(name + ": head dim " + headDim + " exceeds " + MAX_HEAD_DIM
-                    + " (one thread per frequency, 1024 threads a block)");
+                    + " (cos and sin of one token are computed one thread per frequency, 1024 threads a block)");
         }
         long limit = 0xFFFF_FFFFL;
         Checks.product(name, "tokens x q heads", tokens, qHeads, limit);
@@ -50,7 +52,12 @@ public final class RopeKernels {
         Checks.buffer(name, "k", k, 2L * tokens * kHeads * headDim, 2);
         Checks.buffer(name, "positions", positions, 4L * tokens, 4);
         Checks.buffer(name, "inv_freq", invFreq, 4L * (headDim / 2), 4);
-        rope.launch(stream, LaunchShape.of(tokens, headDim / 2), q, k, positions, invFreq, tokens, qHeads, kHeads,
-                headDim, backward);
+        int half = headDim / 2;
+        // 16-byte vectors of 8 frequencies where the halves and both tensors allow it, else one at a time.
+        boolean vector = half % VECTOR == 0 && q.address() % 16 == 0 && k.address() % 16 == 0;
+        long items = ((long) qHeads + kHeads) * (vector ? half / VECTOR : half);
+        int threads = (int) Math.min(1024, (Math.max(half, items) + 31) / 32 * 32);
+        rope.launch(stream, LaunchShape.of(tokens, threads), q, k, positions, invFreq, tokens, qHeads, kHeads,
+                headDim, backward, vector ? 1 : 0);
     }
 }

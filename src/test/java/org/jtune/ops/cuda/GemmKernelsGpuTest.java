@@ -3,8 +3,10 @@ package org.jtune.ops.cuda;
 import static org.jtune.ops.cuda.KernelTests.BF16_EPS;
 import static org.jtune.ops.cuda.KernelTests.F32_EPS;
 import static org.jtune.ops.cuda.KernelTests.bf16;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -19,8 +21,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * gemm_bf16.ptx against double-precision products of the same bf16 inputs, every element checked,
- * for the three LoRA layouts on ragged shapes.
+ * gemm_bf16.ptx and gemm_bf16_sm90.ptx against double-precision products of the same bf16 inputs, every
+ * element checked, for the three LoRA layouts on ragged shapes, on each kernel path the GPU runs.
  * <p>Bound per element: float32 accumulation of K products adds at most about K roundings of 2^-24
  * relative to sum |a b| (doubled to allow for tensor cores truncating instead of rounding), plus the
  * final rounding of the output: 2^-8 relative for bf16, 2^-24 for float32.
@@ -45,6 +47,9 @@ class GemmKernelsGpuTest {
         list.add(Arguments.of(GemmKernels.Layout.A_MK_B_NK, 1100, 136, 64));
         list.add(Arguments.of(GemmKernels.Layout.A_MK_B_KN, 1100, 264, 40));
         list.add(Arguments.of(GemmKernels.Layout.A_KM_B_KN, 1096, 136, 33));
+        // N not a multiple of 4: rows of C are not 8-byte aligned, so the output is written element by element.
+        list.add(Arguments.of(GemmKernels.Layout.A_MK_B_NK, 130, 37, 72));
+        list.add(Arguments.of(GemmKernels.Layout.A_MK_B_NK, 3, 301, 16));
         // A stored [K, M]: M a multiple of 8, K (tokens) anything.
         for (int m : new int[] {8, 40, 136}) {
             for (int n : columns) {
@@ -53,12 +58,30 @@ class GemmKernelsGpuTest {
                 }
             }
         }
-        return list.stream();
+        List<Arguments> everyPath = new ArrayList<>();
+        for (GemmKernels.Path path : GemmKernels.Path.values()) {
+            for (Arguments shape : list) {
+                Object[] values = shape.get();
+                everyPath.add(Arguments.of(path, values[0], values[1], values[2], values[3]));
+            }
+        }
+        return everyPath.stream();
+    }
+
+    @Test
+    void choosesTheWgmmaPathExactlyOnComputeCapability90() {
+        Context context = KernelTests.context();
+        GemmKernels.Path expected = context.device().computeCapability() == 90
+                ? GemmKernels.Path.SM90 : GemmKernels.Path.SM80;
+        assertEquals(expected, new GemmKernels(context).path());
     }
 
     @ParameterizedTest
     @MethodSource("shapes")
-    void productMatchesDoubleReference(GemmKernels.Layout layout, int m, int n, int k) {
+    void productMatchesDoubleReference(GemmKernels.Path path, GemmKernels.Layout layout, int m, int n, int k) {
+        Context context = KernelTests.context();
+        assumeTrue(GemmKernels.supportedPaths(context.device()).contains(path),
+                path + " does not run on " + context.device().name());
         long seed = System.nanoTime();
         SplittableRandom random = new SplittableRandom(seed);
         // Logical A [m, k] and B [k, n] as bf16, stored as the layout says.
@@ -70,7 +93,7 @@ class GemmKernelsGpuTest {
         int ldb = layout == GemmKernels.Layout.A_MK_B_NK ? k : n;
         float[] initial = KernelTests.randomFloats(random, m * n, 1.0);
         float alpha = (float) random.nextDouble(0.25, 2);
-        String shape = layout + " " + m + "x" + n + "x" + k + ", seed " + seed;
+        String shape = path + " " + layout + " " + m + "x" + n + "x" + k + ", seed " + seed;
 
         double[] bValues = new double[k * n];
         for (int i = 0; i < bValues.length; i++) {
@@ -91,8 +114,7 @@ class GemmKernelsGpuTest {
             }
         }
 
-        Context context = KernelTests.context();
-        GemmKernels gemm = new GemmKernels(context);
+        GemmKernels gemm = new GemmKernels(context, path);
         try (org.jtune.cuda.Stream stream = context.createStream();
              DeviceBuffer da = KernelTests.upload(context, aStored);
              DeviceBuffer db = KernelTests.upload(context, bStored);

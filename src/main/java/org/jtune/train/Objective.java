@@ -1,0 +1,52 @@
+package org.jtune.train;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.jtune.model.LlamaModel;
+import org.jtune.tensor.Tensor;
+
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a {@link TrainingLoop} optimises: how a window of micro-batches becomes the gradient of one optimizer step,
+ * and how the eval split is scored. Supervised fine-tuning and DPO differ only here.
+ *
+ * @param <B> the micro-batch type
+ */
+interface Objective<B> {
+
+    /** One optimizer step's loss, tokens seen (for throughput) and further metrics (means over the step). */
+    record Step(double loss, long tokens, Map<String, Double> metrics) {}
+
+    /** The score of the eval split: its loss, the labelled tokens scored and further metrics. */
+    record Eval(double loss, long labelledTokens, Map<String, Double> metrics) {}
+
+    /**
+     * Runs once at the start of {@link TrainingLoop#train()} and of every resume, before the first step, with one
+     * epoch (seeded as the run) of the training and the eval batches (null without an eval split); for work over the
+     * whole data that the steps then use, such as precomputed reference log-probabilities.
+     */
+    default void prepare(LlamaModel model, Iterator<B> trainEpoch, Iterator<B> evalEpoch) {}
+
+    /**
+     * The objective and its settings that change every step's numbers, saved in checkpoints: a run resumes only
+     * under the same ones. {@code {"objective": "sft"}} for SFT, which checkpoints without this file were.
+     */
+    ObjectNode settings();
+
+    /** Model rows the batch takes. */
+    int rows(B batch);
+
+    /** Tokens per row of the batch. */
+    int seqLen(B batch);
+
+    /** Computes the gradient of the window's loss into {@link #gradients()} (replacing what was there). */
+    Step step(LlamaModel model, List<B> window);
+
+    /** The step's gradients, in the order of the adapters' names; the loop clips them and the optimizer reads them. */
+    List<Tensor> gradients();
+
+    /** Scores every batch of the eval split. */
+    Eval evaluate(LlamaModel model, Iterator<B> evalEpoch);
+}
