@@ -14,9 +14,9 @@ import org.jtune.cuda.Stream;
 public final class FlashAttention {
     /** Keys per shared-memory tile of the forward kernels, query rows per backward item. */
     static final int TILE = 64;
-    /** Query rows per forward block (16 per warp): each K/V tile loaded serves this many queries. */
+    /** Query rows per forward block (32 per warp): each K/V tile loaded serves this many queries. */
     static final int FORWARD_QUERY_TILE = 128;
-    static final int FORWARD_THREADS = 256;
+    static final int FORWARD_THREADS = 128;
     /** Keys per backward block (16 per warp): larger key tiles mean fewer dQ atomics per unit of work. */
     static final int BACKWARD_KEY_TILE = 128;
     static final int BACKWARD_THREADS = 256;
