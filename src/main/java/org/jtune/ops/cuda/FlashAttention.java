@@ -12,9 +12,11 @@ import org.jtune.cuda.Stream;
  * v, output and gradients, float32 log-sum-exp saved for the backward pass. Layout [tokens, heads, headDim].
  */
 public final class FlashAttention {
-    /** Query rows per block and keys per shared-memory tile of the forward kernels, query rows per backward item. */
+    /** Keys per shared-memory tile of the forward kernels, query rows per backward item. */
     static final int TILE = 64;
-    static final int THREADS = 128;
+    /** Query rows per forward block (32 per warp): each K/V tile loaded serves this many queries. */
+    static final int FORWARD_QUERY_TILE = 128;
+    static final int FORWARD_THREADS = 128;
     /** Keys per backward block (16 per warp): larger key tiles mean fewer dQ atomics per unit of work. */
     static final int BACKWARD_KEY_TILE = 128;
     static final int BACKWARD_THREADS = 256;
@@ -146,8 +148,8 @@ public final class FlashAttention {
         requireBuffer("attention output", out, qBytes);
         requireBuffer("log-sum-exp", lse, 4L * tokens * heads.heads());
         Kernel kernel = heads.headDim() == 64 ? forward64 : forward128;
-        int queryTiles = (documents.maxLength() + TILE - 1) / TILE;
-        LaunchShape shape = new LaunchShape(queryTiles, heads.heads(), documents.count(), THREADS, 1, 1,
+        int queryTiles = (documents.maxLength() + FORWARD_QUERY_TILE - 1) / FORWARD_QUERY_TILE;
+        LaunchShape shape = new LaunchShape(queryTiles, heads.heads(), documents.count(), FORWARD_THREADS, 1, 1,
                 forwardSharedBytes(heads.headDim()));
         kernel.launch(stream, shape, q, k, v, out, lse, cuSeqlens, heads.heads(), heads.kvHeads(), heads.window(),
                 heads.scale());
@@ -207,9 +209,9 @@ public final class FlashAttention {
         return (4L * tokens * heads.heads() * heads.headDim() + 255) / 256 * 256;
     }
 
-    /** Q tile plus two stages of K and V tiles, bf16. */
+    /** The 128-row Q tile plus two stages of 64-row K and V tiles, bf16. */
     static int forwardSharedBytes(int headDim) {
-        return 5 * TILE * headDim * 2;
+        return (FORWARD_QUERY_TILE + 4 * TILE) * headDim * 2;
     }
 
     /**
