@@ -43,6 +43,15 @@ final class CliFixture {
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
+    /** A training command on {@code model} with a few-step run's options, no checkpoints unless asked. */
+    static Result train(String command, Path model, Path output, int maxLength, long seed, String... more) {
+        List<String> args = new ArrayList<>(List.of(command, "--model", model.toString(), "--output",
+                output.toString(), "--max-seq-length", String.valueOf(maxLength), "--lr", "1e-2", "--save-steps", "0",
+                "--seed", String.valueOf(seed % 10000)));
+        args.addAll(List.of(more));
+        return run(args.toArray(String[]::new));
+    }
+
     /** A random 2-layer Llama with the demo tokenizer: small enough that a step takes milliseconds. */
     static Path tinyModel(Path folder) throws IOException {
         ObjectNode c = DemoModel.configJson();
@@ -62,7 +71,10 @@ final class CliFixture {
         return s.toString();
     }
 
-    /** {@code count} records of a format ("text", "prompt-completion", "messages", "alpaca") as JSON lines. */
+    /**
+     * {@code count} records of a format ("text", "prompt-completion", "messages", "alpaca", or "preference":
+     * prompt/chosen/rejected) as JSON lines.
+     */
     static List<String> records(String format, int count, long seed) {
         Random rnd = new Random(seed);
         List<String> lines = new ArrayList<>();
@@ -79,6 +91,9 @@ final class CliFixture {
                 }
                 case "alpaca" -> r.put("instruction", "Describe " + phrase(rnd, 2)).put("input", "")
                         .put("output", phrase(rnd, 3 + rnd.nextInt(6)));
+                case "preference" -> r.put("prompt", "Name " + phrase(rnd, 2) + ":")
+                        .put("chosen", " " + phrase(rnd, 2 + rnd.nextInt(4)))
+                        .put("rejected", " " + phrase(rnd, 2 + rnd.nextInt(4)));
                 default -> throw new IllegalArgumentException(format);
             }
             lines.add(r.toString());
@@ -99,13 +114,18 @@ final class CliFixture {
 
     /** The training losses of metrics.jsonl, by step. */
     static List<Double> losses(Path output) throws IOException {
-        List<Double> losses = new ArrayList<>();
+        return trainMetric(output, "loss");
+    }
+
+    /** One metric of the training lines of metrics.jsonl, by logged step; NaN where a line lacks it. */
+    static List<Double> trainMetric(Path output, String name) throws IOException {
+        List<Double> values = new ArrayList<>();
         for (String line : Files.readAllLines(output.resolve("metrics.jsonl"))) {
             JsonNode n = JSON.readTree(line);
             if (n.path("type").asText().equals("train")) {
-                losses.add(n.get("loss").asDouble());
+                values.add(n.has(name) ? n.get(name).asDouble() : Double.NaN);
             }
         }
-        return losses;
+        return values;
     }
 }

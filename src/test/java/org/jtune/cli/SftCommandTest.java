@@ -43,10 +43,7 @@ class SftCommandTest {
 
     /** sft on the tiny model with few steps, no checkpoints unless asked. */
     private CliFixture.Result sft(Path output, String... more) {
-        List<String> args = new ArrayList<>(List.of("sft", "--model", model.toString(), "--output", output.toString(),
-                "--max-seq-length", "128", "--lr", "1e-2", "--save-steps", "0", "--seed", String.valueOf(seed % 10000)));
-        args.addAll(List.of(more));
-        return run(args.toArray(String[]::new));
+        return CliFixture.train("sft", model, output, 128, seed, more);
     }
 
     private static void assertFiniteLosses(Path output, int steps, CliFixture.Result r) throws IOException {
