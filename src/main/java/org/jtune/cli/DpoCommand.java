@@ -43,9 +43,8 @@ final class DpoCommand implements Main.Command {
 
     @Override
     public int run(String[] args, PrintStream out) throws IOException {
-        OptionParser.Parsed parsed = DpoSettings.PARSER.parse(args);
-        if (parsed.help()) {
-            DpoSettings.PARSER.printHelp(out);
+        OptionParser.Parsed parsed = DpoSettings.PARSER.parseOrHelp(args, out);
+        if (parsed == null) {
             return 0;
         }
         DpoSettings s = DpoSettings.from(parsed);
@@ -98,9 +97,7 @@ final class DpoCommand implements Main.Command {
                         .addListener(new ProgressBar(out, out == System.out && RunReport.isTerminal()))
                         .addListener(logs)
                         .train(s.resume());
-                Path adapter = s.output().resolve(RunReport.ADAPTER_FOLDER);
-                peft.saveAdapter(adapter, modelDir.toAbsolutePath().toString());
-                ModelFiles.copyTokenizerFiles(modelDir, adapter);
+                Path adapter = RunReport.saveAdapter(peft, modelDir, s.output());
                 printRewards(logs, out);
                 RunReport.printDone(result, start, s.output(), adapter, out);
             }

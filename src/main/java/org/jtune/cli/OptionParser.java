@@ -115,6 +115,16 @@ final class OptionParser {
         return o;
     }
 
+    /** As {@link #parse}, but where the arguments ask for help it prints the help and returns null. */
+    Parsed parseOrHelp(String[] args, PrintStream out) {
+        Parsed parsed = parse(args);
+        if (parsed.help()) {
+            printHelp(out);
+            return null;
+        }
+        return parsed;
+    }
+
     /** Parses the arguments, then fills what they leave unset from the {@code --config} file if one is named. */
     Parsed parse(String[] args) {
         Map<String, Object> values = new LinkedHashMap<>();

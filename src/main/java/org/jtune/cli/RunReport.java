@@ -62,6 +62,14 @@ final class RunReport {
         }
     }
 
+    /** Saves the adapter, naming its base, with the base's tokenizer files beside it; returns its folder. */
+    static Path saveAdapter(PeftModel peft, Path modelDir, Path output) throws IOException {
+        Path adapter = output.resolve(ADAPTER_FOLDER);
+        peft.saveAdapter(adapter, modelDir.toAbsolutePath().toString());
+        ModelFiles.copyTokenizerFiles(modelDir, adapter);
+        return adapter;
+    }
+
     static void printModel(Path modelDir, Pretrained pretrained, PrintStream out) {
         ModelConfig c = pretrained.model().config();
         out.println("model: " + modelDir + String.format(Locale.ROOT, " (%s, %d layers, hidden %d, vocabulary %d)",

@@ -38,9 +38,8 @@ final class SftCommand implements Main.Command {
 
     @Override
     public int run(String[] args, PrintStream out) throws IOException {
-        OptionParser.Parsed parsed = SftSettings.PARSER.parse(args);
-        if (parsed.help()) {
-            SftSettings.PARSER.printHelp(out);
+        OptionParser.Parsed parsed = SftSettings.PARSER.parseOrHelp(args, out);
+        if (parsed == null) {
             return 0;
         }
         SftSettings s = SftSettings.from(parsed);
@@ -87,9 +86,7 @@ final class SftCommand implements Main.Command {
                         .addListener(new ProgressBar(out, out == System.out && RunReport.isTerminal()))
                         .addListener(logs)
                         .train(s.resume());
-                Path adapter = s.output().resolve(RunReport.ADAPTER_FOLDER);
-                peft.saveAdapter(adapter, modelDir.toAbsolutePath().toString());
-                ModelFiles.copyTokenizerFiles(modelDir, adapter);
+                Path adapter = RunReport.saveAdapter(peft, modelDir, s.output());
                 printLosses(logs, out);
                 if (sample != null) {
                     sample.show("after training", peft, out);

@@ -16,6 +16,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.function.BiFunction;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A tiny model folder, small data files of each format, and a way to run the command line in-process. */
 final class CliFixture {
@@ -50,6 +55,33 @@ final class CliFixture {
                 "--seed", String.valueOf(seed % 10000)));
         args.addAll(List.of(more));
         return run(args.toArray(String[]::new));
+    }
+
+    /**
+     * Lines 3 (broken JSON) and 6 ({@code unusable}) of {@code lines} made bad: the run stops naming the file and line
+     * 3, without a stack trace; with {@code --skip-bad-records} it trains on the rest and names both lines.
+     *
+     * @param command runs the command with output folder and further arguments
+     * @param label   the record format as the load report names it
+     */
+    static void assertBadRecordsStopTheRunOrAreSkipped(BiFunction<Path, String[], Result> command, Path temp,
+                                                       List<String> lines, String unusable, String label)
+            throws IOException {
+        List<String> bad = new ArrayList<>(lines);
+        bad.set(2, "{\"prompt\": \"unterminated");
+        bad.set(5, unusable);
+        Path data = writeLines(temp.resolve("bad.jsonl"), bad);
+        Result r = command.apply(temp.resolve("out-bad"), new String[] {"--data", data.toString(), "--max-steps", "1"});
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains(data + ", line 3"), r.toString());
+        assertFalse(r.err().contains("\tat "), "no stack trace without JTUNE_STACKTRACE\n" + r);
+
+        r = command.apply(temp.resolve("out-skip"), new String[] {"--data", data.toString(), "--max-steps", "1",
+                "--skip-bad-records"});
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.out().contains(lines.size() + " records (" + label + "): " + (lines.size() - 2)
+                + " used, 2 skipped as bad"), r.toString());
+        assertTrue(r.out().contains("line 3") && r.out().contains("line 6"), r.toString());
     }
 
     /** A random 2-layer Llama with the demo tokenizer: small enough that a step takes milliseconds. */
@@ -99,6 +131,12 @@ final class CliFixture {
             lines.add(r.toString());
         }
         return lines;
+    }
+
+    static String[] concat(String[] a, String... b) {
+        List<String> all = new ArrayList<>(List.of(a));
+        all.addAll(List.of(b));
+        return all.toArray(String[]::new);
     }
 
     static Path writeLines(Path file, List<String> lines) throws IOException {

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.jtune.cli.CliFixture.concat;
 import static org.jtune.cli.CliFixture.records;
 import static org.jtune.cli.CliFixture.run;
 import static org.jtune.cli.CliFixture.trainMetric;
@@ -79,19 +80,8 @@ class DpoCommandTest {
 
     @Test
     void badRecordsStopTheRunWithTheirPlaceOrAreSkipped() throws IOException {
-        List<String> lines = new ArrayList<>(records("preference", 8, seed));
-        lines.set(2, "{\"prompt\": \"unterminated");
-        lines.set(5, "{\"prompt\": \"no rejected\", \"chosen\": \"yes\"}");
-        Path data = writeLines(temp.resolve("bad.jsonl"), lines);
-        CliFixture.Result r = dpo(temp.resolve("out"), "--data", data.toString(), "--max-steps", "1");
-        assertEquals(1, r.exitCode(), r.toString());
-        assertTrue(r.err().contains(data + ", line 3"), r.toString());
-        assertFalse(r.err().contains("\tat "), "no stack trace without JTUNE_STACKTRACE\n" + r);
-
-        r = dpo(temp.resolve("out-skip"), "--data", data.toString(), "--max-steps", "1", "--skip-bad-records");
-        assertEquals(0, r.exitCode(), r.toString());
-        assertTrue(r.out().contains("8 records (prompt/chosen/rejected): 6 used, 2 skipped as bad"), r.toString());
-        assertTrue(r.out().contains("line 3") && r.out().contains("line 6"), r.toString());
+        CliFixture.assertBadRecordsStopTheRunOrAreSkipped(this::dpo, temp, records("preference", 8, seed),
+                "{\"prompt\": \"no rejected\", \"chosen\": \"yes\"}", "prompt/chosen/rejected");
     }
 
     @Test
@@ -137,9 +127,4 @@ class DpoCommandTest {
         assertTrue(margins.getLast() > margins.getFirst() + 0.5, "margins " + margins + "\n" + r);
     }
 
-    private static String[] concat(String[] a, String... b) {
-        List<String> all = new ArrayList<>(List.of(a));
-        all.addAll(List.of(b));
-        return all.toArray(String[]::new);
-    }
 }
