@@ -9,6 +9,7 @@ import org.jtune.train.TrainingArguments;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.jtune.cli.OptionParser.Kind.FLAG;
 import static org.jtune.cli.OptionParser.Kind.VALUE;
@@ -28,11 +29,27 @@ record DpoSettings(Path model, List<Path> data, BuiltinChatTemplate template, in
                    double evalSplit, long evalSteps, Path output, boolean resume, TrainingArguments training,
                    DpoArguments dpo) {
 
-    /** The options of sft that dpo takes as they are. */
-    private static final List<String> SHARED = List.of("model", "chat-template", "grad-accum",
-            "max-steps", "scheduler", "max-grad-norm", "seed", "eval-split", "eval-steps", "logging-steps",
-            "resume", "load-in-4bit", "skip-bad-records", "lora-r", "lora-alpha", "target-modules", "rslora",
-            "gradient-checkpointing");
+    /** The options of sft that apply to preference pairs, in sft's order. */
+    private static final List<String> FROM_SFT = List.of("model", "data", "chat-template", "max-seq-length",
+            "batch-size", "grad-accum", "epochs", "max-steps", "lr", "scheduler", "warmup-steps", "warmup-ratio",
+            "weight-decay", "max-grad-norm", "seed", "eval-split", "eval-steps", "logging-steps", "save-steps",
+            "output", "resume", "load-in-4bit", "skip-bad-records", "lora-r", "lora-alpha", "target-modules",
+            "rslora", "gradient-checkpointing");
+
+    /** Their help where dpo reads them otherwise or has other defaults. */
+    private static final Map<String, String> OWN_HELP = Map.of(
+            "data", "preference pairs: prompt, chosen, rejected (strings or message lists), .jsonl or .json, "
+                    + "optionally .gz/.bz2/.xz/.zst; repeat for several files; default: the demo dataset",
+            "max-seq-length", "longest prompt + completion in tokens (longer ones keep their start); default 1024 "
+                    + "(demo 128)",
+            "batch-size", "preference pairs per micro-batch (two rows each); default 2 (demo 4)",
+            "epochs", "passes over the data; default 1 (demo 6, over its first " + DpoCommand.DEMO_PAIRS + " pairs)",
+            "lr", "peak learning rate; default 5e-6 (demo 3e-3: small adapters on a random base)",
+            "warmup-steps", "warmup steps, instead of --warmup-ratio (demo 10)",
+            "warmup-ratio", "warmup as a fraction of the steps; default 0.1",
+            "weight-decay", "AdamW weight decay; default 0",
+            "save-steps", "a checkpoint every N steps and at the end, 0 for none; default 500 (demo 100)",
+            "output", "where adapter, checkpoints and metrics go; default outputs (demo jtune-dpo-demo)");
 
     static final OptionParser PARSER = new OptionParser("dpo", "[--model DIR --data FILE...] [OPTIONS]",
             """
@@ -43,29 +60,11 @@ record DpoSettings(Path model, List<Path> data, BuiltinChatTemplate template, in
             options(), true);
 
     private static List<OptionParser.Option> options() {
-        OptionParser sft = SftSettings.PARSER;
         List<OptionParser.Option> list = new ArrayList<>();
-        for (String name : SHARED) {
-            list.add(sft.option(name));
+        for (String name : FROM_SFT) {
+            OptionParser.Option o = SftSettings.PARSER.option(name);
+            list.add(OWN_HELP.containsKey(name) ? o.withHelp(OWN_HELP.get(name)) : o);
         }
-        list.add(1, sft.option("data").withHelp("preference pairs: prompt, chosen, rejected (strings or message "
-                + "lists), .jsonl or .json, optionally .gz/.bz2/.xz/.zst; repeat for several files; default: the "
-                + "demo dataset"));
-        list.add(sft.option("max-seq-length").withHelp("longest prompt + completion in tokens (longer ones keep "
-                + "their start); default 1024 (demo 128)"));
-        list.add(sft.option("batch-size").withHelp("preference pairs per micro-batch (two rows each); default 2 "
-                + "(demo 4)"));
-        list.add(sft.option("epochs").withHelp("passes over the data; default 1 (demo 6, over its first "
-                + DpoCommand.DEMO_PAIRS + " pairs)"));
-        list.add(sft.option("lr").withHelp("peak learning rate; default 5e-6 (demo 3e-3: small adapters on a "
-                + "random base)"));
-        list.add(sft.option("warmup-steps").withHelp("warmup steps, instead of --warmup-ratio (demo 10)"));
-        list.add(sft.option("warmup-ratio").withHelp("warmup as a fraction of the steps; default 0.1"));
-        list.add(sft.option("weight-decay").withHelp("AdamW weight decay; default 0"));
-        list.add(sft.option("save-steps").withHelp("a checkpoint every N steps and at the end, 0 for none; "
-                + "default 500 (demo 100)"));
-        list.add(sft.option("output").withHelp("where adapter, checkpoints and metrics go; default outputs "
-                + "(demo jtune-dpo-demo)"));
         list.add(new OptionParser.Option("beta", VALUE, "X", false,
                 "temperature of the implicit reward: higher stays closer to the reference; default 0.1"));
         list.add(new OptionParser.Option("loss", VALUE, "NAME", false,
