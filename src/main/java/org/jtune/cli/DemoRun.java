@@ -19,7 +19,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
 
-/** What the demo adds to {@code sft}: its folders, its explanation, and a sample answer before and after. */
+/** What the demo adds to {@code sft} and {@code dpo}: its folders, its explanation, and a sample answer before and after. */
 final class DemoRun {
     static final String MODEL_FOLDER = "demo-model";
     static final String DATA_FOLDER = "demo-data";
@@ -34,6 +34,18 @@ final class DemoRun {
                   3000 "define the word" conversations derived from WordNet that ship in the jar, with a small
                   tokenizer built from them. Watch the loss fall as the adapters learn the shape and common words
                   of the answers; do not expect correct definitions. Give --model DIR --data FILE for a real run.""");
+    }
+
+    static void explainDpo(PrintStream out) {
+        out.println("""
+                demo: no --model given, so jtune trains LoRA adapters with DPO on a tiny Llama-shaped model (2
+                  layers, hidden size 128, 0.5 M parameters) whose weights are RANDOM: it knows nothing. The data
+                  is the 2000 "define the word" preference pairs derived from WordNet that ship in the jar: the
+                  chosen answer is the word's definition, the rejected one another word's. Knowing no words, it
+                  cannot generalize: it learns, on a few pairs seen several times, which answer is preferred.
+                  Watch rewards/accuracies (the share of pairs where the chosen answer gains more over the
+                  reference than the rejected one) and rewards/margins rise. Give --model DIR --data FILE for a
+                  real run.""");
     }
 
     /** A new demo run starts over: the previous demo's checkpoints in the output folder would be resumed otherwise. */

@@ -15,10 +15,20 @@ import java.util.SplittableRandom;
 record EvalSplit(SftDataset train, SftDataset eval) {
 
     static EvalSplit of(SftDataset all, double fraction, long seed) {
+        boolean[] isEval = heldOut(all.size(), fraction, seed);
+        List<TokenizedExample> train = new ArrayList<>(), eval = new ArrayList<>();
+        for (int i = 0; i < isEval.length; i++) {
+            (isEval[i] ? eval : train).add(all.example(i));
+        }
+        return new EvalSplit(SftDataset.of(train, all.specialTokens(), all.maxLength()),
+                SftDataset.of(eval, all.specialTokens(), all.maxLength()));
+    }
+
+    /** Which of {@code n} items are held out: a seeded random {@code fraction} of them. */
+    static boolean[] heldOut(int n, double fraction, long seed) {
         if (!(fraction > 0 && fraction < 1)) {
             throw new IllegalArgumentException("the eval fraction must be between 0 and 1, got " + fraction);
         }
-        int n = all.size();
         int held = (int) Math.round(n * fraction);
         if (held == 0 || held == n) {
             throw new IllegalArgumentException("an eval split of " + fraction + " of " + n + " examples leaves "
@@ -40,11 +50,6 @@ record EvalSplit(SftDataset train, SftDataset eval) {
         for (int i = 0; i < held; i++) {
             isEval[order[i]] = true;
         }
-        List<TokenizedExample> train = new ArrayList<>(), eval = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            (isEval[i] ? eval : train).add(all.example(i));
-        }
-        return new EvalSplit(SftDataset.of(train, all.specialTokens(), all.maxLength()),
-                SftDataset.of(eval, all.specialTokens(), all.maxLength()));
+        return isEval;
     }
 }

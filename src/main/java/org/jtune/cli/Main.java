@@ -19,6 +19,7 @@ public final class Main {
 
     static {
         COMMANDS.put("sft", new SftCommand());
+        COMMANDS.put("dpo", new DpoCommand());
         COMMANDS.put("merge", new MergeCommand());
         COMMANDS.put("info", new InfoCommand());
     }

@@ -25,7 +25,12 @@ final class OptionParser {
      * @param metavar   what the value is, for the help ("N", "DIR"); null for flags
      * @param negatable whether {@code --no-name} turns the flag off (for flags that are on by default)
      */
-    record Option(String name, Kind kind, String metavar, boolean negatable, String help) {}
+    record Option(String name, Kind kind, String metavar, boolean negatable, String help) {
+        /** The same option with another help text (another command's defaults). */
+        Option withHelp(String text) {
+            return new Option(name, kind, metavar, negatable, text);
+        }
+    }
 
     /** The values given, by option name: Boolean for flags, String for values, List of String for lists. */
     record Parsed(Map<String, Object> values, Map<String, String> origins, boolean help) {
@@ -99,6 +104,25 @@ final class OptionParser {
         for (Option o : list) {
             options.put(o.name(), o);
         }
+    }
+
+    /** The option of that name, for a command that shares it; an unknown name is a bug. */
+    Option option(String name) {
+        Option o = options.get(name);
+        if (o == null) {
+            throw new IllegalArgumentException("no option --" + name + " in " + command);
+        }
+        return o;
+    }
+
+    /** As {@link #parse}, but where the arguments ask for help it prints the help and returns null. */
+    Parsed parseOrHelp(String[] args, PrintStream out) {
+        Parsed parsed = parse(args);
+        if (parsed.help()) {
+            printHelp(out);
+            return null;
+        }
+        return parsed;
     }
 
     /** Parses the arguments, then fills what they leave unset from the {@code --config} file if one is named. */

@@ -2,15 +2,11 @@ package org.jtune.cli;
 
 import org.jtune.api.FastLanguageModel;
 import org.jtune.data.RecordFormat;
-import org.jtune.model.LoraTarget;
 import org.jtune.tokenizer.BuiltinChatTemplate;
-import org.jtune.train.LrSchedule;
 import org.jtune.train.TrainingArguments;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 import static org.jtune.cli.OptionParser.Kind.FLAG;
 import static org.jtune.cli.OptionParser.Kind.LIST;
@@ -103,6 +99,13 @@ record SftSettings(Path model, List<Path> data, RecordFormat format, BuiltinChat
                             "recompute activations in backward to save memory (default on; demo off)")),
             true);
 
+    /** unsloth's notebook defaults: batch 2 x 4, lr 2e-4, 5 warmup steps, weight decay 0.01. */
+    private static final RunOptions.TrainingDefaults TRAINING = new RunOptions.TrainingDefaults(2, 4, 1, 2e-4, 5, 0,
+            0.01, 1, 500, true);
+    /** The demo's: a short run on a random base wants a higher learning rate and fewer log lines. */
+    private static final RunOptions.TrainingDefaults DEMO_TRAINING = new RunOptions.TrainingDefaults(4, 1, 1, 1e-2, 10,
+            0, 0.01, 10, 50, false);
+
     /** The settings in {@code parsed}; bad values are {@link UsageException}s naming the option. */
     static SftSettings from(OptionParser.Parsed p) {
         boolean demo = !p.has("model");
@@ -114,65 +117,18 @@ record SftSettings(Path model, List<Path> data, RecordFormat format, BuiltinChat
         if (!demo && data.isEmpty()) {
             throw new UsageException("--data FILE is required with --model");
         }
-        int maxSeqLength = positive(p, "max-seq-length", demo ? 256 : 2048);
-        int loraR = positive(p, "lora-r", 16);
-        double loraAlpha = p.decimal("lora-alpha", 16);
-        if (!(loraAlpha > 0)) {
-            throw new UsageException(p.origin("lora-alpha") + " must be positive, got " + loraAlpha);
-        }
-        double evalSplit = p.decimal("eval-split", 0);
-        if (evalSplit < 0 || evalSplit >= 1) {
-            throw new UsageException(p.origin("eval-split") + " must be a fraction in [0, 1), got " + evalSplit);
-        }
-        long evalSteps = p.longValue("eval-steps", 0);
-        if (evalSteps < 0) {
-            throw new UsageException(p.origin("eval-steps") + " must be positive, got " + evalSteps);
-        }
+        int maxSeqLength = RunOptions.positive(p, "max-seq-length", demo ? 256 : 2048);
+        int loraR = RunOptions.positive(p, "lora-r", 16);
         Path output = Path.of(p.string("output", demo ? "jtune-demo" : "outputs"));
-        return new SftSettings(model, data, format(p), template(p), p.flag("train-on-all-tokens", false),
+        return new SftSettings(model, data, format(p), RunOptions.template(p), p.flag("train-on-all-tokens", false),
                 maxSeqLength, p.flag("packing", true), p.flag("skip-bad-records", false),
-                p.flag("load-in-4bit", false), loraR, loraAlpha, targets(p), p.flag("rslora", false), evalSplit,
-                evalSteps, output, p.flag("resume", false), training(p, demo, output));
+                p.flag("load-in-4bit", false), loraR, RunOptions.loraAlpha(p), RunOptions.targets(p),
+                p.flag("rslora", false), RunOptions.evalSplit(p), RunOptions.evalSteps(p), output,
+                p.flag("resume", false), RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output));
     }
 
     boolean demo() {
         return model == null;
-    }
-
-    private static TrainingArguments training(OptionParser.Parsed p, boolean demo, Path output) {
-        if (p.has("warmup-steps") && p.has("warmup-ratio")) {
-            throw new UsageException("give " + p.origin("warmup-steps") + " or " + p.origin("warmup-ratio")
-                    + ", not both");
-        }
-        TrainingArguments.Builder b = TrainingArguments.builder()
-                .outputDir(output)
-                .perDeviceTrainBatchSize(positive(p, "batch-size", demo ? 4 : 2))
-                .gradientAccumulationSteps(positive(p, "grad-accum", demo ? 1 : 4))
-                .numTrainEpochs(positive(p, "epochs", 1))
-                .maxSteps(p.has("max-steps") ? positive(p, "max-steps", 0) : -1)
-                .learningRate(nonNegative(p, "lr", demo ? 1e-2 : 2e-4))
-                .weightDecay(nonNegative(p, "weight-decay", 0.01))
-                .maxGradNorm(nonNegative(p, "max-grad-norm", 1.0))
-                .seed(p.longValue("seed", 3407))
-                .loggingSteps(positive(p, "logging-steps", demo ? 10 : 1))
-                .saveSteps(p.longValue("save-steps", demo ? 50 : 500))
-                .gradientCheckpointing(p.flag("gradient-checkpointing", !demo))
-                .progressBar(false); // the command adds its own, on its output stream
-        if (p.has("warmup-ratio")) {
-            double ratio = p.decimal("warmup-ratio", 0);
-            if (ratio < 0 || ratio > 1) {
-                throw new UsageException(p.origin("warmup-ratio") + " must be in [0, 1], got " + ratio);
-            }
-            b.warmupSteps(0).warmupRatio(ratio);
-        } else {
-            b.warmupSteps(p.longValue("warmup-steps", demo ? 10 : 5));
-        }
-        try {
-            b.lrSchedulerType(LrSchedule.fromName(p.string("scheduler", "linear")));
-            return b.build();
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
     }
 
     private static RecordFormat format(OptionParser.Parsed p) {
@@ -188,55 +144,5 @@ record SftSettings(Path model, List<Path> data, RecordFormat format, BuiltinChat
             default -> throw new UsageException(p.origin("format") + ": unknown format '" + name
                     + "' (text, prompt-completion, messages, alpaca)");
         };
-    }
-
-    private static BuiltinChatTemplate template(OptionParser.Parsed p) {
-        String name = p.string("chat-template", null);
-        if (name == null) {
-            return null;
-        }
-        for (BuiltinChatTemplate t : BuiltinChatTemplate.values()) {
-            if (t.name().toLowerCase(Locale.ROOT).equals(name)) {
-                return t;
-            }
-        }
-        throw new UsageException(p.origin("chat-template") + ": unknown chat template '" + name
-                + "' (llama2, llama3, mistral, chatml)");
-    }
-
-    private static List<String> targets(OptionParser.Parsed p) {
-        String given = p.string("target-modules", null);
-        if (given == null || given.strip().equals("all-linear")) {
-            return FastLanguageModel.ALL_PROJECTIONS;
-        }
-        List<String> names = new ArrayList<>();
-        for (String name : given.split(",")) {
-            String n = name.strip();
-            try {
-                LoraTarget.fromModuleName(n);
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(p.origin("target-modules") + ": " + e.getMessage());
-            }
-            if (!names.contains(n)) {
-                names.add(n);
-            }
-        }
-        return List.copyOf(names);
-    }
-
-    private static int positive(OptionParser.Parsed p, String name, int otherwise) {
-        long v = p.longValue(name, otherwise);
-        if (v <= 0 || v > Integer.MAX_VALUE) {
-            throw new UsageException(p.origin(name) + " must be a positive whole number, got " + v);
-        }
-        return (int) v;
-    }
-
-    private static double nonNegative(OptionParser.Parsed p, String name, double otherwise) {
-        double v = p.decimal(name, otherwise);
-        if (v < 0) {
-            throw new UsageException(p.origin(name) + " must be >= 0, got " + v);
-        }
-        return v;
     }
 }

@@ -45,6 +45,12 @@ public final class PreferenceDataset {
         return new PreferenceDataset(List.copyOf(pairs), report, SpecialTokens.of(tokenizer));
     }
 
+    /** A dataset of pairs already encoded (e.g. a split of a loaded one). */
+    public static PreferenceDataset of(List<PreferencePair> pairs, SpecialTokens specialTokens) {
+        LoadReport report = new LoadReport(RecordFormat.PREFERENCE, pairs.size(), pairs.size(), 0, 0, 0, List.of());
+        return new PreferenceDataset(List.copyOf(pairs), report, specialTokens);
+    }
+
     public int size() {
         return pairs.size();
     }

@@ -16,6 +16,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.function.BiFunction;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A tiny model folder, small data files of each format, and a way to run the command line in-process. */
 final class CliFixture {
@@ -43,6 +48,42 @@ final class CliFixture {
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
+    /** A training command on {@code model} with a few-step run's options, no checkpoints unless asked. */
+    static Result train(String command, Path model, Path output, int maxLength, long seed, String... more) {
+        List<String> args = new ArrayList<>(List.of(command, "--model", model.toString(), "--output",
+                output.toString(), "--max-seq-length", String.valueOf(maxLength), "--lr", "1e-2", "--save-steps", "0",
+                "--seed", String.valueOf(seed % 10000)));
+        args.addAll(List.of(more));
+        return run(args.toArray(String[]::new));
+    }
+
+    /**
+     * Lines 3 (broken JSON) and 6 ({@code unusable}) of {@code lines} made bad: the run stops naming the file and line
+     * 3, without a stack trace; with {@code --skip-bad-records} it trains on the rest and names both lines.
+     *
+     * @param command runs the command with output folder and further arguments
+     * @param label   the record format as the load report names it
+     */
+    static void assertBadRecordsStopTheRunOrAreSkipped(BiFunction<Path, String[], Result> command, Path temp,
+                                                       List<String> lines, String unusable, String label)
+            throws IOException {
+        List<String> bad = new ArrayList<>(lines);
+        bad.set(2, "{\"prompt\": \"unterminated");
+        bad.set(5, unusable);
+        Path data = writeLines(temp.resolve("bad.jsonl"), bad);
+        Result r = command.apply(temp.resolve("out-bad"), new String[] {"--data", data.toString(), "--max-steps", "1"});
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains(data + ", line 3"), r.toString());
+        assertFalse(r.err().contains("\tat "), "no stack trace without JTUNE_STACKTRACE\n" + r);
+
+        r = command.apply(temp.resolve("out-skip"), new String[] {"--data", data.toString(), "--max-steps", "1",
+                "--skip-bad-records"});
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.out().contains(lines.size() + " records (" + label + "): " + (lines.size() - 2)
+                + " used, 2 skipped as bad"), r.toString());
+        assertTrue(r.out().contains("line 3") && r.out().contains("line 6"), r.toString());
+    }
+
     /** A random 2-layer Llama with the demo tokenizer: small enough that a step takes milliseconds. */
     static Path tinyModel(Path folder) throws IOException {
         ObjectNode c = DemoModel.configJson();
@@ -62,7 +103,10 @@ final class CliFixture {
         return s.toString();
     }
 
-    /** {@code count} records of a format ("text", "prompt-completion", "messages", "alpaca") as JSON lines. */
+    /**
+     * {@code count} records of a format ("text", "prompt-completion", "messages", "alpaca", or "preference":
+     * prompt/chosen/rejected) as JSON lines.
+     */
     static List<String> records(String format, int count, long seed) {
         Random rnd = new Random(seed);
         List<String> lines = new ArrayList<>();
@@ -79,11 +123,20 @@ final class CliFixture {
                 }
                 case "alpaca" -> r.put("instruction", "Describe " + phrase(rnd, 2)).put("input", "")
                         .put("output", phrase(rnd, 3 + rnd.nextInt(6)));
+                case "preference" -> r.put("prompt", "Name " + phrase(rnd, 2) + ":")
+                        .put("chosen", " " + phrase(rnd, 2 + rnd.nextInt(4)))
+                        .put("rejected", " " + phrase(rnd, 2 + rnd.nextInt(4)));
                 default -> throw new IllegalArgumentException(format);
             }
             lines.add(r.toString());
         }
         return lines;
+    }
+
+    static String[] concat(String[] a, String... b) {
+        List<String> all = new ArrayList<>(List.of(a));
+        all.addAll(List.of(b));
+        return all.toArray(String[]::new);
     }
 
     static Path writeLines(Path file, List<String> lines) throws IOException {
@@ -99,13 +152,18 @@ final class CliFixture {
 
     /** The training losses of metrics.jsonl, by step. */
     static List<Double> losses(Path output) throws IOException {
-        List<Double> losses = new ArrayList<>();
+        return trainMetric(output, "loss");
+    }
+
+    /** One metric of the training lines of metrics.jsonl, by logged step; NaN where a line lacks it. */
+    static List<Double> trainMetric(Path output, String name) throws IOException {
+        List<Double> values = new ArrayList<>();
         for (String line : Files.readAllLines(output.resolve("metrics.jsonl"))) {
             JsonNode n = JSON.readTree(line);
             if (n.path("type").asText().equals("train")) {
-                losses.add(n.get("loss").asDouble());
+                values.add(n.has(name) ? n.get(name).asDouble() : Double.NaN);
             }
         }
-        return losses;
+        return values;
     }
 }

@@ -21,12 +21,12 @@ import java.util.List;
 import java.util.Random;
 
 import static org.jtune.cli.CliFixture.losses;
+import static org.jtune.cli.CliFixture.concat;
 import static org.jtune.cli.CliFixture.records;
 import static org.jtune.cli.CliFixture.run;
 import static org.jtune.cli.CliFixture.writeLines;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code sft} and {@code merge} end to end on the CPU, on a tiny model and a few steps. */
@@ -43,10 +43,7 @@ class SftCommandTest {
 
     /** sft on the tiny model with few steps, no checkpoints unless asked. */
     private CliFixture.Result sft(Path output, String... more) {
-        List<String> args = new ArrayList<>(List.of("sft", "--model", model.toString(), "--output", output.toString(),
-                "--max-seq-length", "128", "--lr", "1e-2", "--save-steps", "0", "--seed", String.valueOf(seed % 10000)));
-        args.addAll(List.of(more));
-        return run(args.toArray(String[]::new));
+        return CliFixture.train("sft", model, output, 128, seed, more);
     }
 
     private static void assertFiniteLosses(Path output, int steps, CliFixture.Result r) throws IOException {
@@ -122,19 +119,8 @@ class SftCommandTest {
 
     @Test
     void badRecordsStopTheRunWithTheirPlaceOrAreSkipped() throws IOException {
-        List<String> lines = new ArrayList<>(records("prompt-completion", 8, seed));
-        lines.set(2, "{\"prompt\": \"unterminated");
-        lines.set(5, "{\"prompt\": \"no completion\"}");
-        Path data = writeLines(temp.resolve("bad.jsonl"), lines);
-        CliFixture.Result r = sft(temp.resolve("out"), "--data", data.toString(), "--max-steps", "1");
-        assertEquals(1, r.exitCode(), r.toString());
-        assertTrue(r.err().contains(data + ", line 3"), r.toString());
-        assertFalse(r.err().contains("\tat "), "no stack trace without JTUNE_STACKTRACE\n" + r);
-
-        r = sft(temp.resolve("out-skip"), "--data", data.toString(), "--max-steps", "1", "--skip-bad-records");
-        assertEquals(0, r.exitCode(), r.toString());
-        assertTrue(r.out().contains("8 records (prompt/completion): 6 used, 2 skipped as bad"), r.toString());
-        assertTrue(r.out().contains("line 3") && r.out().contains("line 6"), r.toString());
+        CliFixture.assertBadRecordsStopTheRunOrAreSkipped(this::sft, temp, records("prompt-completion", 8, seed),
+                "{\"prompt\": \"no completion\"}", "prompt/completion");
     }
 
     /** A run stopped after a checkpoint and resumed makes exactly the steps of the uninterrupted run. */
@@ -162,12 +148,6 @@ class SftCommandTest {
         r = sft(cut, args);
         assertEquals(1, r.exitCode(), r.toString());
         assertTrue(r.err().contains("--resume"), r.toString());
-    }
-
-    private static String[] concat(String[] a, String... b) {
-        List<String> all = new ArrayList<>(List.of(a));
-        all.addAll(List.of(b));
-        return all.toArray(String[]::new);
     }
 
     /** The adapter loads back; the merged folder loads as a model that computes what base + adapter compute. */

@@ -1,0 +1,129 @@
+package org.jtune.cli;
+
+import org.jtune.api.PeftModel;
+import org.jtune.api.Pretrained;
+import org.jtune.data.DemoDatasets;
+import org.jtune.model.ModelConfig;
+import org.jtune.train.TrainResult;
+import org.jtune.train.TrainingArguments;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/** What the training commands ({@code sft}, {@code dpo}) share around the run: checks, step counts, printed lines. */
+final class RunReport {
+    static final String ADAPTER_FOLDER = "adapter";
+
+    private RunReport() {}
+
+    /** A fresh run in a folder that holds another run's checkpoints would mix the two: refuse. */
+    private static void refuseOldCheckpoints(Path output) throws IOException {
+        List<String> found = ModelFiles.checkpoints(output);
+        if (!found.isEmpty()) {
+            throw new IllegalStateException(output + " already holds checkpoints of a run (" + String.join(", ", found)
+                    + "): add --resume to continue it, or give another --output");
+        }
+    }
+
+    /** A run's model folder and data files. */
+    record Inputs(Path modelDir, List<Path> data) {}
+
+    /**
+     * The given model and data; with no model, the demo's (explained first), written fresh into the output folder
+     * (a new demo run, not --resume, drops the previous one's checkpoints). A fresh run refuses a folder with
+     * another run's checkpoints.
+     */
+    static Inputs inputs(Path model, List<Path> data, Path output, boolean resume, DemoDatasets demoData,
+                         Consumer<PrintStream> explainDemo, PrintStream out) throws IOException {
+        if (model != null) {
+            if (!resume) {
+                refuseOldCheckpoints(output);
+            }
+            return new Inputs(model, data);
+        }
+        explainDemo.accept(out);
+        Path modelDir = output.resolve(DemoRun.MODEL_FOLDER);
+        if (!resume) {
+            DemoRun.clearPreviousRun(output, out);
+        }
+        DemoModel.write(modelDir);
+        return new Inputs(modelDir, List.of(demoData.copyTo(output.resolve(DemoRun.DATA_FOLDER))));
+    }
+
+    /** The first and last value of a logged number, as the closing summary shows it; nothing where it is absent. */
+    static void printChange(PrintStream out, String name, Double first, long firstStep, Double last, long lastStep) {
+        if (first != null && last != null) {
+            out.printf(Locale.ROOT, "%-25s %.4f at step %d -> %.4f at step %d%n", name + ":", first, firstStep, last,
+                    lastStep);
+        }
+    }
+
+    /** Saves the adapter, naming its base, with the base's tokenizer files beside it; returns its folder. */
+    static Path saveAdapter(PeftModel peft, Path modelDir, Path output) throws IOException {
+        Path adapter = output.resolve(ADAPTER_FOLDER);
+        peft.saveAdapter(adapter, modelDir.toAbsolutePath().toString());
+        ModelFiles.copyTokenizerFiles(modelDir, adapter);
+        return adapter;
+    }
+
+    static void printModel(Path modelDir, Pretrained pretrained, PrintStream out) {
+        ModelConfig c = pretrained.model().config();
+        out.println("model: " + modelDir + String.format(Locale.ROOT, " (%s, %d layers, hidden %d, vocabulary %d)",
+                c.architecture(), c.numLayers(), c.hiddenSize(), c.vocabSize()));
+        out.println("  " + pretrained.memory().line());
+    }
+
+    static void printLora(PeftModel peft, int r, double alpha, boolean rslora, List<String> targets,
+                          PrintStream out) {
+        out.printf(Locale.ROOT, "LoRA: r %d, alpha %s%s on %s: %,d trainable parameters%n", r, number(alpha),
+                rslora ? " (rsLoRA)" : "", String.join(", ", targets),
+                peft.adapters().names().stream().mapToLong(n -> peft.adapters().tensor(n).size()).sum());
+    }
+
+    /** The learning rate and its schedule, as the training line shows them. */
+    static String schedule(TrainingArguments a) {
+        return "lr " + number(a.learningRate()) + " " + a.lrSchedulerType().hfName() + ", warmup "
+                + (a.warmupSteps() > 0 ? a.warmupSteps() + " steps" : "ratio " + number(a.warmupRatio()));
+    }
+
+    /** The arguments, evaluating ten times over the run unless {@code evalSteps} says otherwise. */
+    static TrainingArguments withEvalSteps(TrainingArguments a, long evalSteps, long batchesPerEpoch) {
+        long every = evalSteps > 0 ? evalSteps : Math.max(1, (totalSteps(a, batchesPerEpoch) + 9) / 10);
+        return a.toBuilder().evalSteps(every).build();
+    }
+
+    /** As the trainer counts them: max steps, else epochs x ceil(batches / accumulation). */
+    static long totalSteps(TrainingArguments a, long batchesPerEpoch) {
+        if (a.maxSteps() > 0) {
+            return a.maxSteps();
+        }
+        long accum = a.gradientAccumulationSteps();
+        return Math.max(1, (batchesPerEpoch + accum - 1) / accum) * a.numTrainEpochs();
+    }
+
+    static boolean isTerminal() {
+        java.io.Console console = System.console();
+        return console != null && console.isTerminal();
+    }
+
+    /** The closing lines: steps and time, where the outputs are, how to merge. */
+    static void printDone(TrainResult result, long startNanos, Path output, Path adapter, PrintStream out) {
+        out.printf(Locale.ROOT, "done: %d steps in %.0f s%n", result.globalStep(), (System.nanoTime() - startNanos) / 1e9);
+        out.println("  adapter:    " + adapter);
+        if (result.lastCheckpoint() != null) {
+            out.println("  checkpoint: " + result.lastCheckpoint());
+        }
+        out.println("  metrics:    " + output.resolve("metrics.jsonl"));
+        out.println("  loss curve: " + output.resolve("loss_curve.png"));
+        out.println("merge it into the base model with: java -jar jtune.jar merge --adapter " + adapter
+                + " --output " + output.resolve("merged"));
+    }
+
+    static String number(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e6 ? String.valueOf((long) v) : String.valueOf(v);
+    }
+}
