@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.jtune.cuda.Context;
@@ -45,7 +44,7 @@ final class AttentionBenchmark implements BenchMain.Benchmark {
             long qElements = (long) tokens * HEADS * HEAD_DIM, kvElements = (long) tokens * KV_HEADS * HEAD_DIM;
             SplittableRandom random = new SplittableRandom(seqLen);
             try (Stream stream = context.createStream();
-                 DeviceBuffer cu = upload(context, offsets);
+                 DeviceBuffer cu = BenchUtil.upload(context, offsets);
                  DeviceBuffer q = randomBf16(context, random, qElements);
                  DeviceBuffer k = randomBf16(context, random, kvElements);
                  DeviceBuffer v = randomBf16(context, random, kvElements);
@@ -72,7 +71,7 @@ final class AttentionBenchmark implements BenchMain.Benchmark {
                 double backwardFlops = 2.5 * forwardFlops;
                 String prefix = String.format("attention.b%d_t%d_h%d_kv%d_d%d.", batch, seqLen, HEADS, KV_HEADS,
                         HEAD_DIM);
-                double fwdMs = median(fwd), bwdMs = median(bwd);
+                double fwdMs = BenchUtil.median(fwd), bwdMs = BenchUtil.median(bwd);
                 out.add(records.make(prefix + "fwd.ms", fwdMs, "ms", false));
                 out.add(records.make(prefix + "bwd.ms", bwdMs, "ms", false));
                 out.add(records.make(prefix + "fwd_bwd.ms", fwdMs + bwdMs, "ms", false));
@@ -109,17 +108,4 @@ final class AttentionBenchmark implements BenchMain.Benchmark {
         return buffer;
     }
 
-    private static DeviceBuffer upload(Context context, int[] values) {
-        DeviceBuffer buffer = context.allocate(4L * values.length);
-        try (Arena arena = Arena.ofConfined()) {
-            buffer.copyFromHost(arena.allocateFrom(ValueLayout.JAVA_INT, values));
-        }
-        return buffer;
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
-    }
 }

@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.jtune.cuda.Context;
@@ -51,7 +50,7 @@ final class LossBenchmark implements BenchMain.Benchmark {
                 long logitsBytes = FusedCrossEntropy.logitsBytes(chunk, VOCAB);
                 long extraBytes = logitsBytes + 4L * tokens + 16 + 2L * tokens * DIM;
                 try (DeviceBuffer hidden = randomBf16(context, random, (long) tokens * DIM, 1f);
-                     DeviceBuffer targetBuffer = upload(context, targets)) {
+                     DeviceBuffer targetBuffer = BenchUtil.upload(context, targets)) {
                     long freeBefore = context.memoryInfo().free();
                     try (DeviceBuffer logits = context.allocate(logitsBytes);
                          DeviceBuffer rowLoss = context.allocate(4L * tokens);
@@ -65,7 +64,7 @@ final class LossBenchmark implements BenchMain.Benchmark {
                         }
                         long driverExtra = freeBefore - context.memoryInfo().free();
                         String prefix = String.format("loss.t%d_v%d_d%d.", tokens, VOCAB, DIM);
-                        out.add(records.make(prefix + "ms", median(ms), "ms", false));
+                        out.add(records.make(prefix + "ms", BenchUtil.median(ms), "ms", false));
                         out.add(records.make(prefix + "extra.mib", extraBytes / MIB, "MiB", false));
                         out.add(records.make(prefix + "extra_driver.mib", driverExtra / MIB, "MiB", false));
                         out.add(records.make(prefix + "chunk_rows", chunk, "rows", true));
@@ -102,17 +101,4 @@ final class LossBenchmark implements BenchMain.Benchmark {
         return buffer;
     }
 
-    private static DeviceBuffer upload(Context context, int[] values) {
-        DeviceBuffer buffer = context.allocate(4L * values.length);
-        try (Arena arena = Arena.ofConfined()) {
-            buffer.copyFromHost(arena.allocateFrom(ValueLayout.JAVA_INT, values));
-        }
-        return buffer;
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
-    }
 }

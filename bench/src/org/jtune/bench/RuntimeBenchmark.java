@@ -1,7 +1,6 @@
 package org.jtune.bench;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.jtune.cuda.Context;
 import org.jtune.cuda.CudaGraph;
@@ -47,8 +46,8 @@ final class RuntimeBenchmark implements BenchMain.Benchmark {
                 plainHost[r] = timing.hostMicros / LAUNCHES;
                 plainDevice[r] = timing.deviceMicros / LAUNCHES;
             }
-            out.add(records.make("launch.plain.host_enqueue", median(plainHost), "us", false));
-            out.add(records.make("launch.plain.back_to_back", median(plainDevice), "us", false));
+            out.add(records.make("launch.plain.host_enqueue", BenchUtil.median(plainHost), "us", false));
+            out.add(records.make("launch.plain.back_to_back", BenchUtil.median(plainDevice), "us", false));
 
             try (CudaGraph graph = CudaGraph.capture(stream, () -> {
                 for (int i = 0; i < GRAPH_KERNELS; i++) {
@@ -64,7 +63,7 @@ final class RuntimeBenchmark implements BenchMain.Benchmark {
                     });
                     replay[r] = timing.deviceMicros / (GRAPH_KERNELS * (double) GRAPH_REPLAYS);
                 }
-                out.add(records.make("launch.graph_replay.per_kernel", median(replay), "us", false));
+                out.add(records.make("launch.graph_replay.per_kernel", BenchUtil.median(replay), "us", false));
             }
 
             try (PinnedBuffer host = context.allocatePinned(HOST_COPY_BYTES);
@@ -78,8 +77,8 @@ final class RuntimeBenchmark implements BenchMain.Benchmark {
                     toHost[r] = gbPerSecond(HOST_COPY_BYTES,
                             time(context, stream, () -> device.copyToHostAsync(host.segment(), stream)).deviceMicros);
                 }
-                out.add(records.make("copy.pinned_host_to_device", median(toDevice), "GB/s", true));
-                out.add(records.make("copy.device_to_pinned_host", median(toHost), "GB/s", true));
+                out.add(records.make("copy.pinned_host_to_device", BenchUtil.median(toDevice), "GB/s", true));
+                out.add(records.make("copy.device_to_pinned_host", BenchUtil.median(toHost), "GB/s", true));
             }
 
             try (DeviceBuffer a = context.allocate(DEVICE_COPY_BYTES); DeviceBuffer b = context.allocate(DEVICE_COPY_BYTES)) {
@@ -90,7 +89,7 @@ final class RuntimeBenchmark implements BenchMain.Benchmark {
                     copy[r] = gbPerSecond(2 * DEVICE_COPY_BYTES,
                             time(context, stream, () -> b.copyFromAsync(a, DEVICE_COPY_BYTES, stream)).deviceMicros);
                 }
-                out.add(records.make("copy.device_to_device", median(copy), "GB/s", true));
+                out.add(records.make("copy.device_to_device", BenchUtil.median(copy), "GB/s", true));
             }
         }
         // Run with CUDA_CACHE_DISABLE=1 so that every load compiles instead of hitting the driver's cache.
@@ -104,8 +103,8 @@ final class RuntimeBenchmark implements BenchMain.Benchmark {
                     jit[r] = module.jitMillis();
                 }
             }
-            out.add(records.make("ptx_load." + name, median(load), "ms", false));
-            out.add(records.make("ptx_jit_driver_reported." + name, median(jit), "ms", false));
+            out.add(records.make("ptx_load." + name, BenchUtil.median(load), "ms", false));
+            out.add(records.make("ptx_jit_driver_reported." + name, BenchUtil.median(jit), "ms", false));
         }
         return out;
     }
@@ -129,11 +128,5 @@ final class RuntimeBenchmark implements BenchMain.Benchmark {
 
     private static double gbPerSecond(long bytes, double micros) {
         return bytes / (micros * 1e3);
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
     }
 }
