@@ -14,8 +14,8 @@ import java.nio.file.Path;
 
 /**
  * TRL-style supervised fine-tuning of a {@link PeftModel}'s adapters on batches from a {@link BatchSource}, on the
- * GPU where one is usable ({@link BackendChoice}), else on the CPU. A GPU run cannot be resumed from a checkpoint:
- * the GPU step cannot restore the optimizer's moments, so the {@code train} methods that resume refuse.
+ * GPU where one is usable ({@link BackendChoice}), else on the CPU. Either resumes from its checkpoints (the CPU bit
+ * for bit, the GPU within its bf16 rounding); a checkpoint of an older GPU run, without optimizer state, is refused.
  */
 public final class SftTrainer {
     private final Trainer trainer;

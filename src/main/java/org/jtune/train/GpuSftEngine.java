@@ -10,6 +10,7 @@ import org.jtune.model.gpu.GpuLlamaModel;
 import org.jtune.model.gpu.StepShape;
 import org.jtune.ops.cuda.AdamWKernels;
 
+import java.lang.foreign.Arena;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -20,17 +21,19 @@ import java.util.Optional;
  * as {@link GradientAccumulation}), clips it and updates the adapters with AdamW on the device; the adapters come
  * back to the run's {@link LoraAdapters} for checkpoints and at the end.
  *
- * <p>The GPU step starts its optimizer from zero moments when adapters are loaded and cannot take saved ones, so a
- * GPU run's checkpoints hold no optimizer state and cannot be resumed: restarting the moments would not continue
- * the run as it was.
+ * <p>Checkpoints save the device's AdamW moments and step count in the CPU optimizer's file format, through a host
+ * copy of them, so a resume continues the run's bias correction and moments rather than restarting them.
  */
 final class GpuSftEngine implements StepEngine<Batch> {
-    static final String RESUME_REFUSAL = "the GPU trainer cannot restore AdamW moments (its checkpoints save none);"
-            + " train from the start, or start a new run from the checkpoint's adapter";
-
+    private final Arena arena = Arena.ofShared();
     private final GpuLlamaModel model;
     private final LoraAdapters lora;
     private final AdamW.Settings adam;
+    /**
+     * The host copy of the device optimizer's state that checkpoints write and restore; it never steps. Taken once
+     * here, so that a checkpoint allocates only its staging copy.
+     */
+    private final AdamW hostOptimizer;
     private final float maxGradNorm;
 
     private GpuSftEngine(Context context, ModelConfig config, LlamaWeights weights, LoraAdapters lora, int maxRows,
@@ -40,8 +43,10 @@ final class GpuSftEngine implements StepEngine<Batch> {
                 args.gradientCheckpointing() ? Checkpointing.ON : Checkpointing.OFF);
         try {
             model.loadAdapters(lora);
+            this.hostOptimizer = new AdamW(AdapterFiles.tensors(lora), args.adamSettings(), arena);
         } catch (RuntimeException e) {
             model.close();
+            arena.close();
             throw e;
         }
         this.lora = lora;
@@ -50,7 +55,7 @@ final class GpuSftEngine implements StepEngine<Batch> {
         this.maxGradNorm = (float) args.maxGradNorm();
     }
 
-    /** Opens GPU engines on {@code context}. */
+    /** Opens GPU engines on {@code context}; their checkpoints resume within the GPU's rounding. */
     static Factory<Batch> factory(Context context, ModelConfig config, LlamaWeights weights, LoraAdapters lora,
                                   int maxRows, int maxSeqLength, TrainingArguments args) {
         return new Factory<>() {
@@ -61,7 +66,7 @@ final class GpuSftEngine implements StepEngine<Batch> {
 
             @Override
             public String resumeRefusal() {
-                return RESUME_REFUSAL;
+                return null;
             }
         };
     }
@@ -105,11 +110,32 @@ final class GpuSftEngine implements StepEngine<Batch> {
 
     @Override
     public Optional<AdamW> optimizer() {
-        return Optional.empty();
+        return Optional.of(hostOptimizer);
+    }
+
+    @Override
+    public void storeOptimizer() {
+        int steps = model.storeOptimizerState(hostOptimizer.firstMoments(), hostOptimizer.secondMoments());
+        hostOptimizer.restoreStepCount(steps);
+    }
+
+    /** The restored adapters and moments to the device; loading the adapters resets the moments, so they go first. */
+    @Override
+    public void loadRestored() {
+        long steps = hostOptimizer.stepCount();
+        if (steps > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("optimizer step count " + steps + " exceeds what the GPU step counts");
+        }
+        model.loadAdapters(lora);
+        model.loadOptimizerState(hostOptimizer.firstMoments(), hostOptimizer.secondMoments(), (int) steps);
     }
 
     @Override
     public void close() {
-        model.close();
+        try {
+            model.close();
+        } finally {
+            arena.close();
+        }
     }
 }

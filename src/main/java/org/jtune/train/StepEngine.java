@@ -41,6 +41,18 @@ interface StepEngine<B> extends AutoCloseable {
     /** The optimizer whose moments checkpoints save; empty where the backend cannot hand them out. */
     Optional<AdamW> optimizer();
 
+    /**
+     * Copies the optimizer's state into {@link #optimizer()} before a checkpoint saves it; nothing to do where that
+     * is the optimizer itself.
+     */
+    default void storeOptimizer() {}
+
+    /**
+     * Takes up the adapters and optimizer state that a checkpoint restored into the run's adapters and
+     * {@link #optimizer()}; nothing to do where the engine trains those in place.
+     */
+    default void loadRestored() {}
+
     @Override
     void close();
 }

@@ -19,7 +19,7 @@ import java.nio.file.Path;
  * accumulation over all labelled tokens of a step ({@link GradientAccumulation}), clipping, AdamW with a
  * transformers learning-rate schedule, periodic evaluation, logging (console, {@code metrics.jsonl}, a loss-curve
  * PNG at the end) and atomic checkpoints that {@link #resume} continues bit for bit on the CPU. {@link #onGpu} runs
- * the steps on the GPU instead; its checkpoints cannot be resumed (see {@link GpuSftEngine}).
+ * the steps on the GPU instead; its checkpoints resume within the GPU's rounding (see {@link GpuSftEngine}).
  */
 public final class Trainer {
     private final TrainingLoop<Batch> loop;
@@ -42,7 +42,7 @@ public final class Trainer {
     /**
      * A trainer whose steps run on the GPU of {@code context} ({@link GpuLlamaModel}, sized for the batch size,
      * {@code maxSeqLength} and the accumulation steps); the adapters are copied back into {@code lora} at every
-     * checkpoint and at the end. The resume methods refuse: the GPU step cannot restore optimizer moments.
+     * checkpoint and at the end, with the AdamW moments at every checkpoint, which the resume methods restore.
      *
      * @throws IllegalArgumentException if the GPU step does not support the model or adapters
      * @throws IllegalStateException    if the step does not fit the GPU's free memory (when training starts)

@@ -37,8 +37,8 @@ import java.util.stream.Stream;
  * A resumable training checkpoint, folder {@code checkpoint-<step>} in the output folder: the adapter in PEFT's
  * format, {@code optimizer.safetensors} (AdamW moments per LoRA matrix, step count in the metadata),
  * {@code trainer_state.json} (step, epoch, data position, seed, the logging window) and {@code training_args.json}.
- * A checkpoint of a GPU run has no optimizer file (the GPU step cannot hand out its AdamW moments) and cannot be
- * resumed; its adapter can still be exported or trained on in a new run.
+ * GPU runs write the same optimizer file (their moments copied from the device); a checkpoint of an older GPU run
+ * has none and cannot be resumed, though its adapter can still be exported or trained on in a new run.
  * It is written into a hidden temporary folder that is renamed into place when complete, so an interrupted write
  * leaves the earlier checkpoints as they were and no half-written one under a checkpoint name.
  */
@@ -73,7 +73,7 @@ final class TrainingCheckpoint {
 
     /**
      * Writes the checkpoint; {@code state} is asked for last, once everything else is on disk. {@code adam} null
-     * (a GPU run) writes no optimizer file.
+     * (an engine without optimizer state to hand out) writes no optimizer file.
      */
     static Path write(Path outputDir, TrainingArguments args, JsonNode objective, ModelConfig model,
                       LoraAdapters lora, AdamW adam, long step, Supplier<State> state) throws IOException {

@@ -19,7 +19,7 @@ import java.util.NoSuchElementException;
  * The optimizer loop shared by SFT and DPO: windows of micro-batches from a {@link BatchSource}, the objective's
  * gradient, clipping, AdamW with a transformers learning-rate schedule, periodic evaluation, logging (console,
  * {@code metrics.jsonl}, a loss-curve PNG at the end) and atomic checkpoints that {@link #resume} continues bit for
- * bit on the CPU. The steps themselves run on a {@link StepEngine}: the CPU engine, or the GPU for SFT.
+ * bit on the CPU (on the GPU within its rounding: its attention backward sums with atomics). The steps themselves run on a {@link StepEngine}: the CPU engine, or the GPU for SFT.
  *
  * @param <B> the micro-batch type of the objective
  */
@@ -145,6 +145,7 @@ final class TrainingLoop<B> {
             } else {
                 TrainingCheckpoint.State s = TrainingCheckpoint.restore(checkpoint, config, lora,
                         engine.optimizer().orElseThrow());
+                engine.loadRestored();
                 train.restore(s.dataState());
                 at.step = s.globalStep();
                 at.epoch = s.epoch();
@@ -225,6 +226,7 @@ final class TrainingLoop<B> {
 
     private Path save(StepEngine<B> engine, Position at) throws IOException {
         engine.storeAdapters();
+        engine.storeOptimizer();
         return TrainingCheckpoint.write(requireOutputDir(), args, objective.settings(), config, lora,
                 engine.optimizer().orElse(null), at.step,
                 () -> new TrainingCheckpoint.State(at.step, at.epoch, at.batchesInEpoch, train.state(), args.seed(),

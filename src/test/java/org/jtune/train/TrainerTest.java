@@ -201,7 +201,7 @@ class TrainerTest {
         assertTrue(e.getMessage().contains("checkpoint-2"), e.getMessage());
     }
 
-    /** A checkpoint without optimizer state (as a GPU run writes) is refused, not resumed with fresh moments. */
+    /** A checkpoint without optimizer state (as older GPU runs wrote) is refused, not resumed with fresh moments. */
     @Test
     void resumeRefusesACheckpointWithoutOptimizerState() throws IOException {
         Path out = temp.resolve("a");

@@ -9,6 +9,7 @@ import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
 import org.jtune.ops.cuda.AdamWKernels;
 import org.jtune.ops.cuda.ElementwiseKernels;
+import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 
 import java.lang.foreign.Arena;
@@ -130,6 +131,76 @@ final class DeviceLora {
                 MemorySegment.copy(staging, 4 * p.aOffset, a.apply(h).segment(), 0, 4 * p.aCount);
                 MemorySegment.copy(staging, 4 * p.bOffset, b.apply(h).segment(), 0, 4 * p.bCount);
             }
+        }
+    }
+
+    /**
+     * Copies the AdamW moments into host tensors, one per LoRA matrix in the order of {@link LoraAdapters#names()}
+     * (layer by layer, targets in {@link LoraTarget} order, A then B: the order of the device regions). Waits for
+     * the stream first; the staging copy is taken here, at checkpoint time, never during a step.
+     */
+    void downloadMoments(List<Tensor> first, List<Tensor> second, Stream stream) {
+        requireMomentTensors(first, "first");
+        requireMomentTensors(second, "second");
+        stream.synchronize();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment staging = arena.allocate(4 * count, 16);
+            firstMoments.copyToHost(staging);
+            scatter(staging, first);
+            secondMoments.copyToHost(staging);
+            scatter(staging, second);
+        }
+    }
+
+    /** Copies host moments (as {@link #downloadMoments} gives them) to the device. */
+    void uploadMoments(List<Tensor> first, List<Tensor> second, Stream stream) {
+        requireMomentTensors(first, "first");
+        requireMomentTensors(second, "second");
+        stream.synchronize();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment staging = arena.allocate(4 * count, 16);
+            gather(first, staging);
+            firstMoments.copyFromHost(staging);
+            gather(second, staging);
+            secondMoments.copyFromHost(staging);
+        }
+        // As in upload: a copy from pageable memory may still be in flight on return.
+        stream.context().synchronize();
+    }
+
+    private void scatter(MemorySegment staging, List<Tensor> tensors) {
+        for (int i = 0; i < placements.size(); i++) {
+            Placement p = placements.get(i);
+            MemorySegment.copy(staging, 4 * p.aOffset, tensors.get(2 * i).segment(), 0, 4 * p.aCount);
+            MemorySegment.copy(staging, 4 * p.bOffset, tensors.get(2 * i + 1).segment(), 0, 4 * p.bCount);
+        }
+    }
+
+    private void gather(List<Tensor> tensors, MemorySegment staging) {
+        for (int i = 0; i < placements.size(); i++) {
+            Placement p = placements.get(i);
+            MemorySegment.copy(tensors.get(2 * i).segment(), 0, staging, 4 * p.aOffset, 4 * p.aCount);
+            MemorySegment.copy(tensors.get(2 * i + 1).segment(), 0, staging, 4 * p.bOffset, 4 * p.bCount);
+        }
+    }
+
+    /** One fp32 tensor per matrix, of its size: anything else would copy moments onto the wrong elements. */
+    private void requireMomentTensors(List<Tensor> tensors, String which) {
+        if (tensors.size() != 2 * placements.size()) {
+            throw new IllegalArgumentException(tensors.size() + " " + which + "-moment tensors for "
+                    + 2 * placements.size() + " LoRA matrices");
+        }
+        for (int i = 0; i < placements.size(); i++) {
+            Placement p = placements.get(i);
+            requireMoment(tensors.get(2 * i), p.aCount, which, p, "A");
+            requireMoment(tensors.get(2 * i + 1), p.bCount, which, p, "B");
+        }
+    }
+
+    private static void requireMoment(Tensor t, long count, String which, Placement p, String matrix) {
+        if (t.dtype() != DType.F32 || t.size() != count) {
+            throw new IllegalArgumentException(which + "-moment tensor of layer " + p.layer + " " + p.target + " "
+                    + matrix + " is " + t + "; it needs " + count + " fp32 values");
         }
     }
 

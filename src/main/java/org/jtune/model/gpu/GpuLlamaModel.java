@@ -14,6 +14,7 @@ import org.jtune.model.ModelConfig;
 import org.jtune.ops.cuda.AdamWKernels;
 import org.jtune.ops.cuda.FlashAttention;
 import org.jtune.ops.cuda.GemmKernels;
+import org.jtune.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -190,7 +191,34 @@ public final class GpuLlamaModel implements AutoCloseable {
         buffers.lora.downloadGradients(adapters, stream);
     }
 
-    /** Optimizer updates done since the adapters were loaded. */
+    /**
+     * Copies the AdamW state into host tensors, to save it: the fp32 first and second moments of every LoRA matrix,
+     * one tensor each in the order of {@link LoraAdapters#names()} (as the CPU optimizer keeps them), and returns
+     * the update count that the bias correction uses. Waits for the device; stages through host memory taken for
+     * the call.
+     *
+     * @throws IllegalArgumentException if the tensors do not match the matrices in number, type or size
+     */
+    public int storeOptimizerState(List<Tensor> firstMoments, List<Tensor> secondMoments) {
+        buffers.lora.downloadMoments(firstMoments, secondMoments, stream);
+        return optimizerSteps;
+    }
+
+    /**
+     * Restores the AdamW state {@link #storeOptimizerState} gave, after {@link #loadAdapters} (which starts a fresh
+     * optimizer): the next update is number {@code steps + 1}, bias-corrected as the run it continues would be.
+     *
+     * @throws IllegalArgumentException if the tensors do not match the matrices, or {@code steps} is negative
+     */
+    public void loadOptimizerState(List<Tensor> firstMoments, List<Tensor> secondMoments, int steps) {
+        if (steps < 0) {
+            throw new IllegalArgumentException("optimizer step count must be >= 0, got " + steps);
+        }
+        buffers.lora.uploadMoments(firstMoments, secondMoments, stream);
+        optimizerSteps = steps;
+    }
+
+    /** Optimizer updates done since the adapters were loaded, or since the count {@link #loadOptimizerState} set. */
     public int optimizerSteps() {
         return optimizerSteps;
     }
