@@ -38,8 +38,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * optimizer step counts in both final checkpoints must be exactly {@value #STEPS}; and both final AdamW moments must
  * agree per tensor within 10% relative L2 distance. A resume that restarted the moments would lose the first
  * {@value #K} steps' share of them (for the first moment 0.9^6, about half of its weight; for the second, the
- * early steps with the largest gradients), far beyond that; a norm is used rather than per-element bounds because single moment elements of noisy gradients can
- * differ by more than their size between two GPU runs.
+ * early steps with the largest gradients), far beyond that. A norm is used rather than per-element bounds because
+ * single moment elements of noisy gradients can differ by more than their size between two GPU runs.
  */
 @GpuTest
 class SftTrainerGpuResumeTest {
