@@ -118,7 +118,7 @@ class SftTrainerGpuResumeTest {
             assertTrue(gap <= tolerance, "step " + (s + 1) + " loss " + continued.get(s) + " (interrupted at " + K
                     + ", resumed) vs " + full.steps.get(s) + " uninterrupted (tolerance " + tolerance + "); " + what);
         }
-        assertTrue(full.steps.get(STEPS - 1) < full.steps.get(0) - 0.5, "training did not lower the loss; " + what);
+        assertTrue(full.steps.get(STEPS - 1) < full.steps.get(0), "training did not lower the loss; " + what);
 
         assertEquals(Integer.toString(K), optimizerStep(cutOut.resolve("checkpoint-" + K)), what);
         assertEquals(Integer.toString(STEPS), optimizerStep(fullOut.resolve("checkpoint-" + STEPS)), what);
