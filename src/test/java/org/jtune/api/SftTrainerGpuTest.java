@@ -118,7 +118,7 @@ class SftTrainerGpuTest {
             }
         }
         // The last checkpoint holds the adapters the run ended with, copied back from the device, and the optimizer
-        // state (SftTrainerGpuResumeTest resumes from it).
+        // state that a resume restores (see SftTrainerGpuResumeTest).
         Path last = gpuOut.resolve("checkpoint-" + STEPS);
         assertTrue(Files.exists(last.resolve("optimizer.safetensors")), "a GPU checkpoint without optimizer state");
         LoraAdapters saved = AdapterFiles.load(last, CONFIG, arena);
