@@ -19,7 +19,7 @@ import java.util.NoSuchElementException;
  * The optimizer loop shared by SFT and DPO: windows of micro-batches from a {@link BatchSource}, the objective's
  * gradient, clipping, AdamW with a transformers learning-rate schedule, periodic evaluation, logging (console,
  * {@code metrics.jsonl}, a loss-curve PNG at the end) and atomic checkpoints that {@link #resume} continues bit for
- * bit on the CPU. The steps themselves run on a {@link StepEngine}: the CPU engine, or the GPU for SFT.
+ * bit on the CPU. The steps themselves run on a {@link StepEngine}: the CPU engine, or the GPU step.
  *
  * @param <B> the micro-batch type of the objective
  */
