@@ -1,8 +1,9 @@
 package org.jtune.api;
 
+import org.jtune.cuda.Context;
+import org.jtune.cuda.Device;
 import org.jtune.data.PreferenceBatch;
 import org.jtune.data.PreferenceDataset;
-import org.jtune.model.LlamaWeights;
 import org.jtune.train.BatchSource;
 import org.jtune.train.DpoArguments;
 import org.jtune.train.PreferenceBatchSource;
@@ -17,13 +18,16 @@ import java.nio.file.Path;
 /**
  * TRL-style DPO of a {@link PeftModel}'s adapters on preference pairs; the reference model is the same base with
  * the adapters switched off (TRL's choice for a PEFT model without a separate reference), so no second copy exists.
+ * Trains on the GPU where one is usable ({@link BackendChoice}), else on the CPU; a GPU run cannot be resumed from a
+ * checkpoint (the GPU step cannot restore the optimizer's moments), so the {@code train} methods that resume refuse.
  */
 public final class DpoTrainer {
     private final PreferenceTrainer trainer;
 
     /**
      * Pairs from datasets: the training pairs shuffled every epoch from {@code args.seed()}, the eval pairs in order;
-     * {@code per_device_train_batch_size} pairs per micro-batch.
+     * {@code per_device_train_batch_size} pairs per micro-batch. Trains on the backend {@link BackendChoice#choose()}
+     * picks.
      *
      * @param evalDataset the eval split, or null
      */
@@ -34,12 +38,29 @@ public final class DpoTrainer {
                         : new PreferenceBatchSource(evalDataset, args.perDeviceTrainBatchSize(), false), args, dpo);
     }
 
-    /** Pairs from any batch source (at most {@code per_device_train_batch_size} pairs per batch). */
+    /**
+     * Pairs from any batch source (at most {@code per_device_train_batch_size} pairs per batch), on the backend
+     * {@link BackendChoice#choose()} picks.
+     */
     public DpoTrainer(PeftModel model, BatchSource<PreferenceBatch> trainBatches,
                       BatchSource<PreferenceBatch> evalBatches, TrainingArguments args, DpoArguments dpo) {
+        this(model, trainBatches, evalBatches, args, dpo, BackendChoice.choose());
+    }
+
+    /**
+     * Pairs from any batch source, on the given backend.
+     *
+     * @throws IllegalArgumentException on the GPU, if its step does not support the model or adapters
+     */
+    public DpoTrainer(PeftModel model, BatchSource<PreferenceBatch> trainBatches,
+                      BatchSource<PreferenceBatch> evalBatches, TrainingArguments args, DpoArguments dpo,
+                      BackendChoice backend) {
         LanguageModel base = model.base();
-        this.trainer = new PreferenceTrainer(base.config(), LlamaWeights.load(base.config(), base.weights()),
-                model.adapters(), base.ops(), base.maxSeqLength(), args, dpo, trainBatches, evalBatches);
+        this.trainer = backend.isCuda()
+                ? PreferenceTrainer.onGpu(Context.primary(Device.get(0)), base.config(), base.frozen(),
+                        model.adapters(), base.maxSeqLength(), args, dpo, trainBatches, evalBatches)
+                : new PreferenceTrainer(base.config(), base.frozen(), model.adapters(), base.ops(),
+                        base.maxSeqLength(), args, dpo, trainBatches, evalBatches);
     }
 
     /** Adds a listener that sees every step, log line and evaluation. */

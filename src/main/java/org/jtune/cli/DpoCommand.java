@@ -1,15 +1,19 @@
 package org.jtune.cli;
 
+import org.jtune.api.BackendChoice;
 import org.jtune.api.DpoTrainer;
 import org.jtune.api.FastLanguageModel;
 import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.data.DemoDatasets;
+import org.jtune.data.PreferenceBatch;
 import org.jtune.data.PreferenceDataset;
 import org.jtune.data.PreferenceOptions;
 import org.jtune.data.PreferencePair;
 import org.jtune.tokenizer.ChatTemplate;
 import org.jtune.tokenizer.Tokenizer;
+import org.jtune.train.BatchSource;
+import org.jtune.train.DpoArguments;
 import org.jtune.train.PreferenceBatchSource;
 import org.jtune.train.ProgressBar;
 import org.jtune.train.TrainResult;
@@ -49,6 +53,7 @@ final class DpoCommand implements Main.Command {
         }
         DpoSettings s = DpoSettings.from(parsed);
         long start = System.nanoTime();
+        BackendChoice backend = BackendChoice.choose();
         RunReport.Inputs inputs = RunReport.inputs(s.model(), s.data(), s.output(), s.resume(),
                 DemoDatasets.DEFINITIONS_DPO, DemoRun::explainDpo, out);
         Path modelDir = inputs.modelDir();
@@ -89,11 +94,8 @@ final class DpoCommand implements Main.Command {
                         s.dpo().lossType().trlName(), RunReport.number(s.dpo().beta()),
                         s.dpo().labelSmoothing() > 0 ? ", label smoothing " + s.dpo().labelSmoothing() : "",
                         s.dpo().precomputeRefLogProbs() ? ", reference log-probs precomputed" : "");
-                // the model loads with the CPU ops, and the GPU step has no DPO objective yet
-                out.println("training on the CPU, " + Runtime.getRuntime().availableProcessors()
-                        + " cores (DPO does not run on the GPU yet)");
                 RunLogs logs = new RunLogs();
-                TrainResult result = new DpoTrainer(peft, trainSource, evalSource, training, s.dpo())
+                TrainResult result = trainer(peft, trainSource, evalSource, training, s.dpo(), backend, out)
                         .addListener(new ProgressBar(out, out == System.out && RunReport.isTerminal()))
                         .addListener(logs)
                         .train(s.resume());
@@ -103,6 +105,30 @@ final class DpoCommand implements Main.Command {
             }
         }
         return 0;
+    }
+
+    /**
+     * The trainer on the chosen backend. Where the GPU step cannot run the model (e.g. a head size its attention
+     * kernels do not have), it says why and trains on the CPU.
+     */
+    private static DpoTrainer trainer(PeftModel peft, BatchSource<PreferenceBatch> train,
+                                      BatchSource<PreferenceBatch> eval, TrainingArguments args, DpoArguments dpo,
+                                      BackendChoice backend, PrintStream out) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (backend.isCuda()) {
+            try {
+                DpoTrainer trainer = new DpoTrainer(peft, train, eval, args, dpo, backend);
+                out.println("training on the GPU (" + backend.reason() + ")");
+                return trainer;
+            } catch (IllegalArgumentException e) {
+                out.println("the GPU step cannot run this model (" + e.getMessage() + "): training on the CPU, "
+                        + cores + " cores");
+                return new DpoTrainer(peft, train, eval, args, dpo,
+                        BackendChoice.cpu("the GPU step cannot run this model"));
+            }
+        }
+        out.println("training on the CPU, " + cores + " cores (" + backend.reason() + ")");
+        return new DpoTrainer(peft, train, eval, args, dpo, backend);
     }
 
     private static PreferenceDataset firstPairs(PreferenceDataset all, int n) {

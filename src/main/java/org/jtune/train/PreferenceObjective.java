@@ -18,9 +18,10 @@ import java.util.Map;
 /**
  * DPO on preference batches (chosen rows then rejected rows, as TRL lays them out): per pair the summed completion
  * log-probabilities of the policy (adapters on) and of the reference (the same base with the adapters off, no
- * gradient), the loss of {@link DpoLoss}, and its gradient through {@link LlamaModel#backward(double[])}. A step's
- * loss is the mean over all pairs of its micro-batches; each micro-batch's row coefficients are divided by the
- * step's pair count, so its gradient adds straight into the adapters' gradient tensors. Logs TRL's metrics.
+ * gradient), the loss of {@link DpoLoss}, and its gradient through {@link SequenceScorer#backward}, on the CPU
+ * engine or the GPU step. A step's loss is the mean over all pairs of its micro-batches; each micro-batch's row
+ * coefficients are divided by the step's pair count, so its gradient adds straight into the adapters' gradient
+ * tensors. Logs TRL's metrics.
  */
 final class PreferenceObjective implements Objective<PreferenceBatch> {
     static final String REWARDS_CHOSEN = "rewards/chosen", REWARDS_REJECTED = "rewards/rejected",
@@ -43,17 +44,22 @@ final class PreferenceObjective implements Objective<PreferenceBatch> {
 
     @Override
     public void prepare(LlamaModel model, Iterator<PreferenceBatch> trainEpoch, Iterator<PreferenceBatch> evalEpoch) {
+        prepare(SequenceScorer.of(model), trainEpoch, evalEpoch);
+    }
+
+    /** {@link #prepare(LlamaModel, Iterator, Iterator)} on any backend. */
+    void prepare(SequenceScorer model, Iterator<PreferenceBatch> trainEpoch, Iterator<PreferenceBatch> evalEpoch) {
         if (dpo.precomputeRefLogProbs()) {
             trainReference = referenceTable(model, trainEpoch);
             evalReference = evalEpoch == null ? null : referenceTable(model, evalEpoch);
         }
     }
 
-    private static Map<Integer, double[]> referenceTable(LlamaModel model, Iterator<PreferenceBatch> epoch) {
+    private static Map<Integer, double[]> referenceTable(SequenceScorer model, Iterator<PreferenceBatch> epoch) {
         Map<Integer, double[]> table = new HashMap<>();
         while (epoch.hasNext()) {
             PreferenceBatch pb = epoch.next();
-            double[] ref = referenceLogProbs(model, toModelBatch(pb));
+            double[] ref = model.referenceLogProbs(toModelBatch(pb));
             for (int i = 0; i < pb.pairs(); i++) {
                 table.put(pb.examples()[i], new double[] {ref[i], ref[pb.pairs() + i]});
             }
@@ -61,20 +67,10 @@ final class PreferenceObjective implements Objective<PreferenceBatch> {
         return table;
     }
 
-    /** The base model's per-row log p: the adapters are switched off for this forward, and no backward follows. */
-    private static double[] referenceLogProbs(LlamaModel model, Batch batch) {
-        model.setAdaptersEnabled(false);
-        try {
-            return model.forwardSequenceLogProbs(batch);
-        } finally {
-            model.setAdaptersEnabled(true);
-        }
-    }
-
-    private static double[] referenceLogProbs(LlamaModel model, PreferenceBatch pb, Batch batch,
+    private static double[] referenceLogProbs(SequenceScorer model, PreferenceBatch pb, Batch batch,
                                               Map<Integer, double[]> table) {
         if (table == null) {
-            return referenceLogProbs(model, batch);
+            return model.referenceLogProbs(batch);
         }
         double[] ref = new double[pb.rows()];
         for (int i = 0; i < pb.pairs(); i++) {
@@ -129,18 +125,26 @@ final class PreferenceObjective implements Objective<PreferenceBatch> {
 
     @Override
     public Step step(LlamaModel model, List<PreferenceBatch> window) {
+        lora.zeroGradients();
+        return accumulate(SequenceScorer.of(model), window);
+    }
+
+    /**
+     * Adds the gradient of the window's loss (the mean over its pairs) to the model's adapter gradients, which the
+     * caller has zeroed, and returns the step's numbers.
+     */
+    Step accumulate(SequenceScorer model, List<PreferenceBatch> window) {
         long pairs = 0, tokens = 0;
         for (PreferenceBatch pb : window) {
             pairs += pb.pairs();
             tokens += (long) pb.rows() * pb.width();
         }
-        lora.zeroGradients();
         Totals totals = new Totals();
         for (PreferenceBatch pb : window) {
             Batch batch = toModelBatch(pb);
             // the reference first: its forward overwrites the activations the policy's backward needs
             double[] ref = referenceLogProbs(model, pb, batch, trainReference);
-            double[] policy = model.forwardSequenceLogProbs(batch);
+            double[] policy = model.policyLogProbs(batch);
             double[] coefficients = totals.add(pb.pairs(), policy, ref, completionTokens(batch));
             for (int r = 0; r < coefficients.length; r++) {
                 coefficients[r] /= pairs;
@@ -158,13 +162,18 @@ final class PreferenceObjective implements Objective<PreferenceBatch> {
     /** Mean loss and metrics over all pairs of the eval source; the tokens are the completion tokens scored. */
     @Override
     public Eval evaluate(LlamaModel model, Iterator<PreferenceBatch> evalEpoch) {
+        return evaluate(SequenceScorer.of(model), evalEpoch);
+    }
+
+    /** {@link #evaluate(LlamaModel, Iterator)} on any backend. */
+    Eval evaluate(SequenceScorer model, Iterator<PreferenceBatch> evalEpoch) {
         Totals totals = new Totals();
         long scored = 0;
         while (evalEpoch.hasNext()) {
             PreferenceBatch pb = evalEpoch.next();
             Batch batch = toModelBatch(pb);
             double[] ref = referenceLogProbs(model, pb, batch, evalReference);
-            double[] policy = model.forwardSequenceLogProbs(batch);
+            double[] policy = model.policyLogProbs(batch);
             long[] counts = completionTokens(batch);
             totals.add(pb.pairs(), policy, ref, counts);
             for (long c : counts) {

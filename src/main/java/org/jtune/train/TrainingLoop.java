@@ -20,7 +20,7 @@ import java.util.NoSuchElementException;
  * gradient, clipping, AdamW with a transformers learning-rate schedule, periodic evaluation, logging (console,
  * {@code metrics.jsonl}, a loss-curve PNG at the end) and atomic checkpoints that {@link #resume} continues bit for
  * bit on the CPU (on the GPU within its rounding: its attention backward sums with atomics). The steps themselves
- * run on a {@link StepEngine}: the CPU engine, or the GPU for SFT.
+ * run on a {@link StepEngine}: the CPU engine, or the GPU step.
  *
  * @param <B> the micro-batch type of the objective
  */

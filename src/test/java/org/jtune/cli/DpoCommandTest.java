@@ -58,7 +58,7 @@ class DpoCommandTest {
                 "--grad-accum", "1", "--lora-r", "4", "--eval-split", "0.2", "--beta", "0.2");
         assertEquals(0, r.exitCode(), r.toString());
         for (String expected : List.of("10 records (prompt/chosen/rejected): 10 used", "8 pairs to train on, 2 held out",
-                "sigmoid loss, beta 0.2", "training on the CPU", "rewards/accuracies:", "rewards/margins:")) {
+                "sigmoid loss, beta 0.2", "training on the ", "rewards/accuracies:", "rewards/margins:")) {
             assertTrue(r.out().contains(expected), expected + "\n" + r);
         }
         assertFiniteMetrics(out, 3, r);
@@ -116,7 +116,7 @@ class DpoCommandTest {
         CliFixture.Result r = run("dpo", "--output", out.toString(), "--epochs", "3", "--save-steps", "0");
         assertEquals(0, r.exitCode(), r.toString());
         for (String expected : List.of("RANDOM", "2000 records (prompt/chosen/rejected): 2000 used",
-                "first 64 pairs, 3 times over", "training on the CPU", "rewards/accuracies:")) {
+                "first 64 pairs, 3 times over", "training on the ", "rewards/accuracies:")) {
             assertTrue(r.out().contains(expected), expected + "\n" + r);
         }
         List<Double> accuracies = trainMetric(out, DpoCommand.ACCURACIES);
