@@ -107,28 +107,11 @@ final class DpoCommand implements Main.Command {
         return 0;
     }
 
-    /**
-     * The trainer on the chosen backend. Where the GPU step cannot run the model (e.g. a head size its attention
-     * kernels do not have), it says why and trains on the CPU.
-     */
+    /** The trainer on the chosen backend ({@link TrainerOnBackend}). */
     private static DpoTrainer trainer(PeftModel peft, BatchSource<PreferenceBatch> train,
                                       BatchSource<PreferenceBatch> eval, TrainingArguments args, DpoArguments dpo,
                                       BackendChoice backend, PrintStream out) {
-        int cores = Runtime.getRuntime().availableProcessors();
-        if (backend.isCuda()) {
-            try {
-                DpoTrainer trainer = new DpoTrainer(peft, train, eval, args, dpo, backend);
-                out.println("training on the GPU (" + backend.reason() + ")");
-                return trainer;
-            } catch (IllegalArgumentException e) {
-                out.println("the GPU step cannot run this model (" + e.getMessage() + "): training on the CPU, "
-                        + cores + " cores");
-                return new DpoTrainer(peft, train, eval, args, dpo,
-                        BackendChoice.cpu("the GPU step cannot run this model"));
-            }
-        }
-        out.println("training on the CPU, " + cores + " cores (" + backend.reason() + ")");
-        return new DpoTrainer(peft, train, eval, args, dpo, backend);
+        return TrainerOnBackend.create(backend, out, choice -> new DpoTrainer(peft, train, eval, args, dpo, choice));
     }
 
     private static PreferenceDataset firstPairs(PreferenceDataset all, int n) {

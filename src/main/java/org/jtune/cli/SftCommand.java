@@ -97,26 +97,10 @@ final class SftCommand implements Main.Command {
         return 0;
     }
 
-    /**
-     * The trainer on the chosen backend. Where the GPU step cannot run the model (e.g. a head size its attention
-     * kernels do not have), it says why and trains on the CPU.
-     */
+    /** The trainer on the chosen backend ({@link TrainerOnBackend}). */
     private static SftTrainer trainer(PeftModel peft, BatchSource<Batch> train, BatchSource<Batch> eval,
                                       TrainingArguments args, BackendChoice backend, PrintStream out) {
-        int cores = Runtime.getRuntime().availableProcessors();
-        if (backend.isCuda()) {
-            try {
-                SftTrainer trainer = new SftTrainer(peft, train, eval, args, backend);
-                out.println("training on the GPU (" + backend.reason() + ")");
-                return trainer;
-            } catch (IllegalArgumentException e) {
-                out.println("the GPU step cannot run this model (" + e.getMessage() + "): training on the CPU, "
-                        + cores + " cores");
-                return new SftTrainer(peft, train, eval, args, BackendChoice.cpu("the GPU step cannot run this model"));
-            }
-        }
-        out.println("training on the CPU, " + cores + " cores (" + backend.reason() + ")");
-        return new SftTrainer(peft, train, eval, args, backend);
+        return TrainerOnBackend.create(backend, out, choice -> new SftTrainer(peft, train, eval, args, choice));
     }
 
     private static SftOptions dataOptions(SftSettings s, Tokenizer tokenizer) {
