@@ -14,6 +14,7 @@ import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.ops.cpu.CpuOps;
 import org.jtune.tensor.DType;
+import org.jtune.testing.ByteTokenizer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
