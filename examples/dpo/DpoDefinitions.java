@@ -6,7 +6,7 @@ import org.jtune.model.LoadedModel;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.ModelLoader;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuOps;
 import org.jtune.tokenizer.Tokenizer;
 import org.jtune.train.AdapterFiles;
 import org.jtune.train.DpoArguments;

@@ -5,7 +5,7 @@ import org.jtune.model.LoadedModel;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelLoader;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuOps;
 import org.jtune.tokenizer.Tokenizer;
 
 import java.io.IOException;

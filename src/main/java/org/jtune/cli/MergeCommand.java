@@ -6,7 +6,7 @@ import org.jtune.io.PeftAdapterFiles;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.ModelLoader;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuOps;
 import org.jtune.tensor.DType;
 
 import java.io.IOException;

@@ -1,13 +1,13 @@
 package org.jtune.generate;
 
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.cpu.CpuDecodeEngine;
-import org.jtune.ops.Ops;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuOps;
+import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.Ops;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 import org.jtune.testing.ByteTokenizer;

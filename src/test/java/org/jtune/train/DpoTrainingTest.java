@@ -12,7 +12,7 @@ import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuOps;
 import org.jtune.tensor.DType;
 import org.jtune.testing.ByteTokenizer;
 import org.junit.jupiter.api.AfterEach;

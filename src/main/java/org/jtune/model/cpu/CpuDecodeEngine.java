@@ -5,7 +5,7 @@ import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.RopeFrequencies;
+import org.jtune.model.RopeFrequencies;
 import org.jtune.tensor.Tensor;
 
 import java.util.ArrayList;

@@ -1,7 +1,6 @@
 package org.jtune.model.cpu;
 
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
@@ -12,8 +11,6 @@ import org.jtune.model.ModelLoader;
 import org.jtune.model.Nf4OnLoad;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.WeightSource;
-import org.jtune.ops.Ops;
-import org.jtune.ops.cpu.CpuOps;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 import org.jtune.train.MergedModelWriter;
