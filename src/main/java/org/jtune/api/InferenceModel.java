@@ -60,6 +60,23 @@ public final class InferenceModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Queues a prompt and returns at once: the caller follows the text through {@code onText} (called on the decode
+     * thread; keep it short) and may cancel. Prompts queued together are decoded together.
+     */
+    public Generation submit(int[] promptIds, GenerationConfig config, Consumer<String> onText) {
+        return scheduler.submit(promptIds, config, onText);
+    }
+
+    /** Most sequences decoded together, and most tokens per sequence (prompt included). */
+    public int maxBatchSize() {
+        return engine.maxSequences();
+    }
+
+    public int contextLength() {
+        return engine.capacity();
+    }
+
     /** The continuation of a prompt of token ids. */
     public GenerationResult generate(int[] promptIds, GenerationConfig config) {
         return scheduler.submit(promptIds, config, null).join();

@@ -2,7 +2,6 @@ package org.jtune.cli;
 
 import org.jtune.api.LanguageModel;
 import org.jtune.api.PeftModel;
-import org.jtune.io.PeftAdapterFiles;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.ModelLoader;
@@ -62,7 +61,7 @@ final class MergeCommand implements Main.Command {
             default -> throw new UsageException(p.origin("dtype") + ": unknown dtype '" + p.string("dtype", null)
                     + "' (bf16, f16, f32)");
         };
-        Path base = p.has("model") ? Path.of(p.string("model", null)) : baseOf(adapter);
+        Path base = p.has("model") ? Path.of(p.string("model", null)) : ModelFiles.baseOf(adapter);
         try (LoadedModel loaded = ModelLoader.load(base, LoadOptions.asStored())) {
             LanguageModel model = new LanguageModel(loaded.config(), loaded.source(), loaded.weights(),
                     loaded.config().maxPositionEmbeddings(), new CpuOps(), loaded.configJson());
@@ -75,19 +74,5 @@ final class MergeCommand implements Main.Command {
         ModelFiles.copyTokenizerFiles(Files.isRegularFile(base.resolve("tokenizer.json")) ? base : adapter, output);
         out.println("merged model (" + dtype.name().toLowerCase(Locale.ROOT) + ") written to " + output);
         return 0;
-    }
-
-    /** The base model the adapter names, when that is a folder here (as PEFT's AutoPeftModel finds it). */
-    private static Path baseOf(Path adapter) throws IOException {
-        String named = PeftAdapterFiles.read(adapter).config().baseModelNameOrPath();
-        if (named == null || named.isBlank()) {
-            throw new UsageException("--model DIR is required: " + adapter + " does not name its base model");
-        }
-        Path base = Path.of(named);
-        if (!Files.isDirectory(base)) {
-            throw new UsageException("--model DIR is required: " + adapter + " names its base model '" + named
-                    + "', which is not a folder here");
-        }
-        return base;
     }
 }

@@ -1,5 +1,7 @@
 package org.jtune.cli;
 
+import org.jtune.io.PeftAdapterFiles;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,5 +51,19 @@ final class ModelFiles {
                 Files.delete(p);
             }
         }
+    }
+
+    /** The base model the adapter names, when that is a folder here (as PEFT's AutoPeftModel finds it). */
+    static Path baseOf(Path adapter) throws IOException {
+        String named = PeftAdapterFiles.read(adapter).config().baseModelNameOrPath();
+        if (named == null || named.isBlank()) {
+            throw new UsageException("--model DIR is required: " + adapter + " does not name its base model");
+        }
+        Path base = Path.of(named);
+        if (!Files.isDirectory(base)) {
+            throw new UsageException("--model DIR is required: " + adapter + " names its base model '" + named
+                    + "', which is not a folder here");
+        }
+        return base;
     }
 }
