@@ -79,7 +79,7 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     /** Streams whose client went away before the end (their sequences were cancelled). */
-    int abandonedStreams() {
+    public int abandonedStreams() {
         return abandonedStreams.get();
     }
 
