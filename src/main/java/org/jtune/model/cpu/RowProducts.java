@@ -40,14 +40,26 @@ final class RowProducts {
             for (int j = 0; j < count; j++) {
                 w.read(from + j, rows, j * in);
             }
-            for (int r = 0; r < n; r++) {
+            float[] four = new float[4];
+            int r = 0;
+            for (; r + 4 <= n; r += 4) { // four token rows per pass over each weight row
                 for (int j = 0; j < count; j++) {
-                    int at = r * out + from + j;
-                    float v = alpha * math.dot(x, r * in, rows, j * in, in);
-                    y[at] = accumulate ? y[at] + v : v;
+                    math.dot4(rows, j * in, x, r * in, in, in, four);
+                    for (int k = 0; k < 4; k++) {
+                        store(y, (r + k) * out + from + j, alpha * four[k], accumulate);
+                    }
+                }
+            }
+            for (; r < n; r++) {
+                for (int j = 0; j < count; j++) {
+                    store(y, r * out + from + j, alpha * math.dot(x, r * in, rows, j * in, in), accumulate);
                 }
             }
         });
+    }
+
+    private static void store(float[] y, int at, float v, boolean accumulate) {
+        y[at] = accumulate ? y[at] + v : v;
     }
 
     private static float[] buffer(int floats) {

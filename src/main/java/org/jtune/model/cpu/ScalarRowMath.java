@@ -27,6 +27,13 @@ final class ScalarRowMath implements RowMath {
     }
 
     @Override
+    public void dot4(float[] a, int aOff, float[] b, int bOff, int stride, int n, float[] out) {
+        for (int k = 0; k < 4; k++) {
+            out[k] = dot(a, aOff, b, bOff + k * stride, n);
+        }
+    }
+
+    @Override
     public float dot(float[] a, int aOff, MemorySegment b, long bOffset, int n) {
         float s = 0;
         for (int i = 0; i < n; i++) {

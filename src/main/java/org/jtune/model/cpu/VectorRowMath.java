@@ -46,6 +46,34 @@ final class VectorRowMath implements RowMath {
     }
 
     @Override
+    public void dot4(float[] a, int aOff, float[] b, int bOff, int stride, int n, float[] out) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        FloatVector acc2 = FloatVector.zero(F), acc3 = FloatVector.zero(F);
+        int step = F.length(), i = 0;
+        int b0 = bOff, b1 = bOff + stride, b2 = bOff + 2 * stride, b3 = bOff + 3 * stride;
+        for (; i + step <= n; i += step) {
+            FloatVector w = FloatVector.fromArray(F, a, aOff + i);
+            acc0 = w.fma(FloatVector.fromArray(F, b, b0 + i), acc0);
+            acc1 = w.fma(FloatVector.fromArray(F, b, b1 + i), acc1);
+            acc2 = w.fma(FloatVector.fromArray(F, b, b2 + i), acc2);
+            acc3 = w.fma(FloatVector.fromArray(F, b, b3 + i), acc3);
+        }
+        float s0 = acc0.reduceLanes(VectorOperators.ADD), s1 = acc1.reduceLanes(VectorOperators.ADD);
+        float s2 = acc2.reduceLanes(VectorOperators.ADD), s3 = acc3.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float w = a[aOff + i];
+            s0 += w * b[b0 + i];
+            s1 += w * b[b1 + i];
+            s2 += w * b[b2 + i];
+            s3 += w * b[b3 + i];
+        }
+        out[0] = s0;
+        out[1] = s1;
+        out[2] = s2;
+        out[3] = s3;
+    }
+
+    @Override
     public float dot(float[] a, int aOff, MemorySegment b, long bOffset, int n) {
         FloatVector acc = FloatVector.zero(F);
         int step = F.length(), i = 0;

@@ -1,7 +1,6 @@
 package org.jtune.model.cpu;
 
 import org.jtune.model.FrozenLinearWeight;
-import org.jtune.quant.Absmax;
 import org.jtune.quant.Nf4Weight;
 import org.jtune.quant.QuantState;
 import org.jtune.tensor.DType;
@@ -76,31 +75,38 @@ sealed interface WeightRows {
      * the training engine) does: the 16 possible values of a block are computed once, then each code is a lookup.
      * Dequantizing the whole weight once would hold it at 16 bits and give up what 4-bit loading saves.
      */
-    record Nf4Rows(MemorySegment packed, QuantState state, int rows, int cols) implements WeightRows {
+    record Nf4Rows(MemorySegment packed, QuantState state, float[] map, int rows, int cols) implements WeightRows {
         Nf4Rows(Nf4Weight weight) {
-            this(weight.packed(), weight.state(), Math.toIntExact(weight.state().shape()[0]),
-                    Math.toIntExact(weight.state().shape()[1]));
+            this(weight.packed(), weight.state(), weight.state().quantMap(),
+                    Math.toIntExact(weight.state().shape()[0]), Math.toIntExact(weight.state().shape()[1]));
         }
 
         @Override
         public void read(int row, float[] dst, int dstOff) {
             int blocksize = state.blocksize();
-            float[] map = state.quantMap();
-            Absmax absmax = state.absmax();
-            DType dtype = state.dtype();
-            float[] values = new float[16];
             long first = (long) row * cols, end = first + cols;
-            long block = -1;
-            for (long e = first; e < end; e++) {
-                if (e / blocksize != block) {
-                    block = e / blocksize;
-                    float scale = absmax.blockAbsmax(block);
-                    for (int c = 0; c < 16; c++) {
-                        values[c] = roundTo(dtype, map[c] * scale);
-                    }
+            float[] values = new float[16];
+            // block by block: the 16 values a block's codes stand for, then one lookup per code
+            for (long block = first / blocksize; block * blocksize < end; block++) {
+                float scale = state.absmax().blockAbsmax(block);
+                for (int c = 0; c < 16; c++) {
+                    values[c] = roundTo(state.dtype(), map[c] * scale);
                 }
-                int pair = Byte.toUnsignedInt(packed.get(ValueLayout.JAVA_BYTE, e >>> 1));
-                dst[dstOff + (int) (e - first)] = values[(e & 1) == 0 ? pair >>> 4 : pair & 0x0F];
+                long from = Math.max(first, block * blocksize), to = Math.min(end, (block + 1) * blocksize);
+                int at = dstOff + (int) (from - first);
+                long e = from;
+                if ((e & 1) == 1) { // a block may start on the low nibble of a byte
+                    dst[at++] = values[Byte.toUnsignedInt(packed.get(ValueLayout.JAVA_BYTE, e >>> 1)) & 0x0F];
+                    e++;
+                }
+                for (; e + 1 < to; e += 2) {
+                    int pair = Byte.toUnsignedInt(packed.get(ValueLayout.JAVA_BYTE, e >>> 1));
+                    dst[at++] = values[pair >>> 4];
+                    dst[at++] = values[pair & 0x0F];
+                }
+                if (e < to) {
+                    dst[at] = values[Byte.toUnsignedInt(packed.get(ValueLayout.JAVA_BYTE, e >>> 1)) >>> 4];
+                }
             }
         }
 

@@ -78,6 +78,13 @@ class CpuDecodeEngineTest {
              "num_key_value_heads": 2, "rms_norm_eps": 1e-6, "tie_word_embeddings": true,
              "attention_bias": true, "mlp_bias": true, "max_position_embeddings": 256}""", "tiny tied llama");
 
+    /** Llama whose MLP width is odd: rows of down_proj start mid-byte and mid-block in NF4. */
+    static final ModelConfig LLAMA_ODD_WIDTH = ModelConfig.parse("""
+            {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 37,
+             "hidden_size": 24, "intermediate_size": 45, "num_hidden_layers": 2, "num_attention_heads": 4,
+             "num_key_value_heads": 2, "head_dim": 6, "rms_norm_eps": 1e-5, "max_position_embeddings": 256}""",
+            "tiny llama, odd MLP width");
+
     private static final LoraConfig LORA = LoraConfig.allProjections(4, 8, false);
 
     @Test
@@ -118,9 +125,9 @@ class CpuDecodeEngineTest {
 
     @Test
     void nf4BaseModel() {
-        WeightSource source = RandomWeights.create(LLAMA, DType.BF16, 0.2, seed, arena);
-        LlamaWeights nf4 = LlamaWeights.load(LLAMA, source, new Nf4OnLoad(64, true, arena));
-        check(LLAMA, nf4, randomAdapters(LLAMA), true);
+        WeightSource source = RandomWeights.create(LLAMA_ODD_WIDTH, DType.BF16, 0.2, seed, arena);
+        LlamaWeights nf4 = LlamaWeights.load(LLAMA_ODD_WIDTH, source, new Nf4OnLoad(64, true, arena));
+        check(LLAMA_ODD_WIDTH, nf4, randomAdapters(LLAMA_ODD_WIDTH), true);
     }
 
     /** A model with the adapter merged into its weights decodes as the base model with the adapter on the fly. */
