@@ -6,7 +6,6 @@ import org.jtune.io.PeftAdapterFiles;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.ModelLoader;
-import org.jtune.model.cpu.CpuOps;
 import org.jtune.tensor.DType;
 
 import java.io.IOException;
@@ -65,7 +64,7 @@ final class MergeCommand implements Main.Command {
         Path base = p.has("model") ? Path.of(p.string("model", null)) : baseOf(adapter);
         try (LoadedModel loaded = ModelLoader.load(base, LoadOptions.asStored())) {
             LanguageModel model = new LanguageModel(loaded.config(), loaded.source(), loaded.weights(),
-                    loaded.config().maxPositionEmbeddings(), new CpuOps(), loaded.configJson());
+                    loaded.config().maxPositionEmbeddings(), loaded.configJson());
             try (PeftModel peft = PeftModel.fromAdapter(model, adapter)) {
                 out.printf(Locale.ROOT, "merging %s (r %d) into %s ...%n", adapter, peft.adapters().config().rank(),
                         base);

@@ -6,9 +6,10 @@ import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ReferenceModel;
-import org.jtune.model.cpu.CpuOps;
-import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.CpuEngine;
 import org.jtune.tensor.Tensor;
+import org.jtune.testing.TestEngines;
+import org.jtune.testing.TinyModel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -35,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * in double precision from the reference model and the loss formulas written out here; and the precomputed
  * reference against the in-step one.
  */
-class PreferenceObjectiveTest {
+class DpoObjectiveTest {
     private static final int MAX_LEN = 9;
     private final Arena arena = Arena.ofShared();
     private final long seed = System.nanoTime();
@@ -151,17 +152,17 @@ class PreferenceObjectiveTest {
         }
         // two micro-batches of different sizes: the step's loss is the mean over all three pairs
         List<PreferenceBatch> window = List.of(randomPairs(2, 0), randomPairs(1, 2));
-        PreferenceObjective objective = new PreferenceObjective(lora, a);
+        DpoObjective objective = new DpoObjective(a);
         String what = type.trlName() + " (seed " + seed + ")";
         Objective.Step step;
-        try (LlamaModel model = new LlamaModel(TinyModel.CONFIG, m.weights, lora, new CpuOps(), 4, MAX_LEN, true)) {
-            step = objective.step(model, window);
+        try (CpuEngine model = TestEngines.cpu(TinyModel.CONFIG, m.weights, lora, 4, MAX_LEN, true)) {
+            step = objective.accumulate(model, window);
         }
         List<ReferenceModel> refs = new ArrayList<>();
         List<double[]> referenceLogProbs = new ArrayList<>();
         for (PreferenceBatch pb : window) {
             ReferenceModel ref = new ReferenceModel(TinyModel.CONFIG, m.weights, lc.scaling(),
-                    PreferenceObjective.toModelBatch(pb));
+                    DpoObjective.toModelBatch(pb));
             refs.add(ref);
             referenceLogProbs.add(ref.sequenceLogProbs(Map.of()));
         }
@@ -192,21 +193,21 @@ class PreferenceObjectiveTest {
             }
         }
         DpoArguments inStep = DpoArguments.defaults(), precomputed = inStep.withPrecomputeRefLogProbs(true);
-        try (LlamaModel model = new LlamaModel(TinyModel.CONFIG, m.weights, lora, new CpuOps(), 4, MAX_LEN, false)) {
-            PreferenceObjective a = new PreferenceObjective(lora, inStep);
-            Objective.Step sa = a.step(model, data);
-            List<float[]> ga = a.gradients().stream().map(t -> t.toFloatArray()).toList();
+        try (CpuEngine model = TestEngines.cpu(TinyModel.CONFIG, m.weights, lora, 4, MAX_LEN, false)) {
+            DpoObjective a = new DpoObjective(inStep);
+            Objective.Step sa = a.accumulate(model, data);
+            List<float[]> ga = lora.gradients().stream().map(t -> t.toFloatArray()).toList();
             Objective.Eval ea = a.evaluate(model, data.iterator());
 
-            PreferenceObjective b = new PreferenceObjective(lora, precomputed);
+            DpoObjective b = new DpoObjective(precomputed);
             b.prepare(model, singles.iterator(), data.iterator());
-            Objective.Step sb = b.step(model, data);
+            Objective.Step sb = b.accumulate(model, data);
             Objective.Eval eb = b.evaluate(model, data.iterator());
             assertEquals(sa.loss(), sb.loss(), 1e-12, "seed " + seed);
             assertEquals(sa.metrics().keySet(), sb.metrics().keySet());
             sa.metrics().forEach((k, v) -> assertEquals(v, sb.metrics().get(k), 1e-9, k + ", seed " + seed));
             for (int t = 0; t < ga.size(); t++) {
-                assertClose("gradient " + t, seed, toDoubles(ga.get(t)), b.gradients().get(t).toFloatArray(), 1e-5,
+                assertClose("gradient " + t, seed, toDoubles(ga.get(t)), lora.gradients().get(t).toFloatArray(), 1e-5,
                         1e-6);
             }
             assertEquals(ea.loss(), eb.loss(), 1e-12, "eval, seed " + seed);
@@ -232,18 +233,18 @@ class PreferenceObjectiveTest {
         TinyModel m = new TinyModel(rnd.nextLong(), arena);
         LoraAdapters lora = TinyModel.initAdapters(rnd.nextLong(), arena); // PEFT's init: B = 0
         List<PreferenceBatch> data = List.of(randomPairs(3, 0));
-        try (LlamaModel model = new LlamaModel(TinyModel.CONFIG, m.weights, lora, new CpuOps(), 6, MAX_LEN, false)) {
-            Objective.Step s = new PreferenceObjective(lora, DpoArguments.defaults()).step(model, data);
+        try (CpuEngine model = TestEngines.cpu(TinyModel.CONFIG, m.weights, lora, 6, MAX_LEN, false)) {
+            Objective.Step s = new DpoObjective(DpoArguments.defaults()).accumulate(model, data);
             assertEquals(Math.log(2), s.loss(), 1e-12, "sigmoid loss at zero margin, seed " + seed);
-            assertEquals(0.0, s.metrics().get(PreferenceObjective.REWARDS_MARGINS), 0.0);
-            assertEquals(0.0, s.metrics().get(PreferenceObjective.REWARDS_ACCURACIES), 0.0);
-            Batch batch = PreferenceObjective.toModelBatch(data.get(0));
-            double[] logps = model.forwardSequenceLogProbs(batch);
-            assertEquals(logps[0], s.metrics().get(PreferenceObjective.LOGPS_CHOSEN) * 3
+            assertEquals(0.0, s.metrics().get(DpoObjective.REWARDS_MARGINS), 0.0);
+            assertEquals(0.0, s.metrics().get(DpoObjective.REWARDS_ACCURACIES), 0.0);
+            Batch batch = DpoObjective.toModelBatch(data.get(0));
+            double[] logps = model.policyLogProbs(batch);
+            assertEquals(logps[0], s.metrics().get(DpoObjective.LOGPS_CHOSEN) * 3
                     - logps[1] - logps[2], 1e-9);
             assertArrayEquals(new long[] {labelled(data.get(0), 0), labelled(data.get(0), 1), labelled(data.get(0), 2),
                     labelled(data.get(0), 3), labelled(data.get(0), 4), labelled(data.get(0), 5)},
-                    PreferenceObjective.completionTokens(batch));
+                    DpoObjective.completionTokens(batch));
         }
     }
 }

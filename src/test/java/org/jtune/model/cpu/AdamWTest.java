@@ -1,5 +1,6 @@
-package org.jtune.train;
+package org.jtune.model.cpu;
 
+import org.jtune.model.OptimizerSettings;
 import org.jtune.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -24,7 +25,7 @@ class AdamWTest {
     }
 
     /** torch docs: θ -= γλθ; m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²; θ -= γ (m/(1-β1^t)) / (sqrt(v/(1-β2^t)) + ε). */
-    private static void referenceStep(double[] p, double[] m, double[] v, double[] g, double lr, AdamW.Settings s,
+    private static void referenceStep(double[] p, double[] m, double[] v, double[] g, double lr, OptimizerSettings s,
                                       int t) {
         for (int i = 0; i < p.length; i++) {
             p[i] -= lr * s.weightDecay() * p[i];
@@ -38,7 +39,7 @@ class AdamWTest {
 
     @Test
     void matchesTorchFormulaOverSeveralSteps() {
-        AdamW.Settings settings = new AdamW.Settings(0.9, 0.999, 1e-8, 0.01);
+        OptimizerSettings settings = new OptimizerSettings(0.9, 0.999, 1e-8, 0.01, 0);
         int[] sizes = {7, 33, 1};
         double[][] p = new double[sizes.length][], m = new double[sizes.length][], v = new double[sizes.length][];
         Tensor[] params = new Tensor[sizes.length], grads = new Tensor[sizes.length];
@@ -87,7 +88,7 @@ class AdamWTest {
         // With zero moments, m̂/sqrt(v̂) = g/|g| = ±1: the first update is -lr·sign(g) (ε aside), a known value.
         Tensor p = Tensor.f32(arena, 3), g = Tensor.f32(arena, 3);
         g.copyFrom(new float[] {2f, -0.5f, 1e-3f});
-        new AdamW(List.of(p), new AdamW.Settings(0.9, 0.999, 1e-8, 0), arena).step(List.of(g), 0.1);
+        new AdamW(List.of(p), new OptimizerSettings(0.9, 0.999, 1e-8, 0, 0), arena).step(List.of(g), 0.1);
         assertEquals(-0.1, p.get(0), 1e-7);
         assertEquals(0.1, p.get(1), 1e-7);
         assertEquals(-0.1 * 1e-3 / (1e-3 + 1e-8), p.get(2), 1e-7);
@@ -96,10 +97,10 @@ class AdamWTest {
     @Test
     void refusesWrongInputs() {
         Tensor p = Tensor.f32(arena, 3);
-        AdamW adam = new AdamW(List.of(p), new AdamW.Settings(0.9, 0.999, 1e-8, 0), arena);
+        AdamW adam = new AdamW(List.of(p), new OptimizerSettings(0.9, 0.999, 1e-8, 0, 0), arena);
         assertThrows(IllegalArgumentException.class, () -> adam.step(List.of(), 1e-3));
         assertThrows(IllegalArgumentException.class, () -> adam.step(List.of(Tensor.f32(arena, 4)), 1e-3));
-        assertThrows(IllegalArgumentException.class, () -> new AdamW.Settings(1.0, 0.999, 1e-8, 0));
-        assertThrows(IllegalArgumentException.class, () -> new AdamW.Settings(0.9, 0.999, -1, 0));
+        assertThrows(IllegalArgumentException.class, () -> new OptimizerSettings(1.0, 0.999, 1e-8, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> new OptimizerSettings(0.9, 0.999, -1, 0, 0));
     }
 }

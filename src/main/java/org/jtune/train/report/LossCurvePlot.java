@@ -1,4 +1,4 @@
-package org.jtune.train;
+package org.jtune.train.report;
 
 import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
@@ -20,8 +20,8 @@ public final class LossCurvePlot {
     public static final String FILE_NAME = "loss_curve.png";
     public static final int WIDTH = 800, HEIGHT = 500;
 
-    static final Color TRAIN_COLOR = new Color(31, 119, 180);
-    static final Color EVAL_COLOR = new Color(255, 127, 14);
+    /** The colours of the training and the eval curve (matplotlib's first two). */
+    public static final Color TRAIN_COLOR = new Color(31, 119, 180), EVAL_COLOR = new Color(255, 127, 14);
     private static final int LEFT = 90, RIGHT = 30, TOP = 50, BOTTOM = 70, TEXT_SCALE = 2;
 
     private LossCurvePlot() {}

@@ -1,4 +1,4 @@
-package org.jtune.train;
+package org.jtune.train.report;
 
 import java.awt.Graphics2D;
 import java.util.Map;

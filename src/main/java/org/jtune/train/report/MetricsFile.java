@@ -1,4 +1,4 @@
-package org.jtune.train;
+package org.jtune.train.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

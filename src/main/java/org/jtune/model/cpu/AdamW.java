@@ -1,5 +1,6 @@
-package org.jtune.train;
+package org.jtune.model.cpu;
 
+import org.jtune.model.OptimizerSettings;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 
@@ -10,31 +11,19 @@ import java.util.List;
 /**
  * AdamW as {@code torch.optim.AdamW} (amsgrad off, not maximizing) over a list of float32 parameters, which are
  * their own master weights; the moments are float32 too. The weight decay is decoupled: it multiplies the
- * parameter by {@code 1 - lr * weightDecay} before the Adam update, as torch does.
+ * parameter by {@code 1 - lr * weightDecay} before the Adam update, as torch does. Clipping
+ * ({@link OptimizerSettings#maxGradNorm()}) is {@link GradientClipping}'s, before the update.
  */
 public final class AdamW {
 
-    /** The optimizer's hyper-parameters other than the learning rate (which the schedule sets per step). */
-    public record Settings(double beta1, double beta2, double eps, double weightDecay) {
-        public Settings {
-            if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
-                throw new IllegalArgumentException("Adam betas must be in [0, 1), got " + beta1 + ", " + beta2);
-            }
-            if (!(eps >= 0) || !(weightDecay >= 0) || Double.isInfinite(eps) || Double.isInfinite(weightDecay)) {
-                throw new IllegalArgumentException("Adam eps and weight decay must be finite and >= 0, got " + eps
-                        + ", " + weightDecay);
-            }
-        }
-    }
-
-    private final Settings settings;
+    private final OptimizerSettings settings;
     private final List<Tensor> params;
     private final List<Tensor> expAvg = new ArrayList<>();
     private final List<Tensor> expAvgSq = new ArrayList<>();
     private long step;
 
     /** Zero moments, step 0; the moments live in {@code arena}. */
-    public AdamW(List<Tensor> params, Settings settings, Arena arena) {
+    public AdamW(List<Tensor> params, OptimizerSettings settings, Arena arena) {
         this.settings = settings;
         this.params = List.copyOf(params);
         for (Tensor p : this.params) {
@@ -102,6 +91,15 @@ public final class AdamW {
     /** Second moments ({@code exp_avg_sq}), one per parameter; writable, to restore a checkpoint. */
     public List<Tensor> secondMoments() {
         return List.copyOf(expAvgSq);
+    }
+
+    /** Zero moments and step 0, as a fresh optimizer. */
+    public void reset() {
+        for (int t = 0; t < params.size(); t++) {
+            expAvg.get(t).zero();
+            expAvgSq.get(t).zero();
+        }
+        step = 0;
     }
 
     /** Sets the update count, with the moments restored through {@link #firstMoments()} and {@link #secondMoments()}. */

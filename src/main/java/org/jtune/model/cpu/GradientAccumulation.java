@@ -1,8 +1,7 @@
-package org.jtune.train;
+package org.jtune.model.cpu;
 
 import org.jtune.model.Batch;
 import org.jtune.model.LoraAdapters;
-import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.Tensor;
 
 import java.lang.foreign.Arena;
@@ -44,14 +43,15 @@ final class GradientAccumulation {
     }
 
     /**
-     * Replaces the accumulated gradients with those of {@code window} and returns its loss (0, with zero gradients,
-     * when no token of the window is labelled). Micro-batches without labelled tokens are skipped.
+     * Replaces the accumulated gradients with those of {@code window}, copies them into the adapters' gradient
+     * tensors, and returns its loss (0, with zero gradients, when no token of the window is labelled). Micro-batches
+     * without labelled tokens are skipped.
      */
     Window accumulate(LlamaModel model, List<Batch> window) {
         long total = 0, tokens = 0;
         long[] counts = new long[window.size()];
         for (int i = 0; i < window.size(); i++) {
-            counts[i] = LabelledTokens.count(window.get(i));
+            counts[i] = window.get(i).labelledTokens();
             total += counts[i];
             tokens += window.get(i).tokenCount();
         }
@@ -68,6 +68,9 @@ final class GradientAccumulation {
             model.backward();
             lossSum += (double) loss * counts[i];
             addScaled((float) ((double) counts[i] / total));
+        }
+        for (int t = 0; t < names.size(); t++) {
+            lora.gradient(names.get(t)).copyFrom(sums.get(t));
         }
         return new Window(total == 0 ? 0 : lossSum / total, total, tokens);
     }

@@ -1,10 +1,10 @@
-package org.jtune.train;
+package org.jtune.train.report;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Receives a run's progress: every step, every logging step, every evaluation, and the end. */
+/** Receives a run's progress: its start, every step, every logging step, every evaluation, and the end. */
 public interface TrainingListener {
 
     /** After every optimizer step. */
@@ -48,6 +48,9 @@ public interface TrainingListener {
             this(step, epoch, loss, labelledTokens, Map.of());
         }
     }
+
+    /** Once the engine is open, before the first step: one line on the memory it holds. */
+    default void onStart(String memoryReport) {}
 
     default void onStep(StepProgress progress) {}
 

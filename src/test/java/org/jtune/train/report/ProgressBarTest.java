@@ -1,4 +1,4 @@
-package org.jtune.train;
+package org.jtune.train.report;
 
 import org.junit.jupiter.api.Test;
 

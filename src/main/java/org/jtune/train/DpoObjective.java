@@ -4,10 +4,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.data.PreferenceBatch;
 import org.jtune.model.Batch;
-import org.jtune.model.LoraAdapters;
-import org.jtune.model.cpu.LlamaModel;
-import org.jtune.model.cpu.Ops;
-import org.jtune.tensor.Tensor;
+import org.jtune.model.Engine;
 
 import java.util.HashMap;
 import java.util.Iterator;
@@ -18,48 +15,39 @@ import java.util.Map;
 /**
  * DPO on preference batches (chosen rows then rejected rows, as TRL lays them out): per pair the summed completion
  * log-probabilities of the policy (adapters on) and of the reference (the same base with the adapters off, no
- * gradient), the loss of {@link DpoLoss}, and its gradient through {@link SequenceScorer#backward}, on the CPU
- * engine or the GPU step. A step's loss is the mean over all pairs of its micro-batches; each micro-batch's row
+ * gradient), the loss of {@link DpoLoss}, and its gradient through {@link Engine#backwardLogProbs}. A step's loss is the mean over all pairs of its micro-batches; each micro-batch's row
  * coefficients are divided by the step's pair count, so its gradient adds straight into the adapters' gradient
  * tensors. Logs TRL's metrics.
  */
-final class PreferenceObjective implements Objective<PreferenceBatch> {
+final class DpoObjective implements Objective<PreferenceBatch> {
     static final String REWARDS_CHOSEN = "rewards/chosen", REWARDS_REJECTED = "rewards/rejected",
             REWARDS_ACCURACIES = "rewards/accuracies", REWARDS_MARGINS = "rewards/margins",
             LOGPS_CHOSEN = "logps/chosen", LOGPS_REJECTED = "logps/rejected";
 
-    private final LoraAdapters lora;
     private final DpoArguments dpo;
     private final DpoLoss loss;
-    private final List<Tensor> gradients;
     /** Precomputed reference log p per dataset index: {chosen, rejected}; null when computed in each step. */
     private Map<Integer, double[]> trainReference, evalReference;
 
-    PreferenceObjective(LoraAdapters lora, DpoArguments dpo) {
-        this.lora = lora;
+    DpoObjective(DpoArguments dpo) {
         this.dpo = dpo;
         this.loss = dpo.loss();
-        this.gradients = lora.names().stream().map(lora::gradient).toList();
     }
 
+    /** Precomputes the reference log-probabilities where the run asks for them. */
     @Override
-    public void prepare(LlamaModel model, Iterator<PreferenceBatch> trainEpoch, Iterator<PreferenceBatch> evalEpoch) {
-        prepare(SequenceScorer.of(model), trainEpoch, evalEpoch);
-    }
-
-    /** {@link #prepare(LlamaModel, Iterator, Iterator)} on any backend. */
-    void prepare(SequenceScorer model, Iterator<PreferenceBatch> trainEpoch, Iterator<PreferenceBatch> evalEpoch) {
+    public void prepare(Engine engine, Iterator<PreferenceBatch> trainEpoch, Iterator<PreferenceBatch> evalEpoch) {
         if (dpo.precomputeRefLogProbs()) {
-            trainReference = referenceTable(model, trainEpoch);
-            evalReference = evalEpoch == null ? null : referenceTable(model, evalEpoch);
+            trainReference = referenceTable(engine, trainEpoch);
+            evalReference = evalEpoch == null ? null : referenceTable(engine, evalEpoch);
         }
     }
 
-    private static Map<Integer, double[]> referenceTable(SequenceScorer model, Iterator<PreferenceBatch> epoch) {
+    private static Map<Integer, double[]> referenceTable(Engine engine, Iterator<PreferenceBatch> epoch) {
         Map<Integer, double[]> table = new HashMap<>();
         while (epoch.hasNext()) {
             PreferenceBatch pb = epoch.next();
-            double[] ref = model.referenceLogProbs(toModelBatch(pb));
+            double[] ref = engine.referenceLogProbs(toModelBatch(pb));
             for (int i = 0; i < pb.pairs(); i++) {
                 table.put(pb.examples()[i], new double[] {ref[i], ref[pb.pairs() + i]});
             }
@@ -67,10 +55,10 @@ final class PreferenceObjective implements Objective<PreferenceBatch> {
         return table;
     }
 
-    private static double[] referenceLogProbs(SequenceScorer model, PreferenceBatch pb, Batch batch,
+    private static double[] referenceLogProbs(Engine engine, PreferenceBatch pb, Batch batch,
                                               Map<Integer, double[]> table) {
         if (table == null) {
-            return model.referenceLogProbs(batch);
+            return engine.referenceLogProbs(batch);
         }
         double[] ref = new double[pb.rows()];
         for (int i = 0; i < pb.pairs(); i++) {
@@ -99,7 +87,7 @@ final class PreferenceObjective implements Objective<PreferenceBatch> {
     static long[] completionTokens(Batch batch) {
         long[] counts = new long[batch.batchSize()];
         for (int i = 0; i < batch.tokenCount(); i++) {
-            if (i % batch.seqLen() > 0 && batch.labels()[i] != Ops.IGNORE_INDEX) {
+            if (i % batch.seqLen() > 0 && batch.labels()[i] != Batch.IGNORE_INDEX) {
                 counts[i / batch.seqLen()]++;
             }
         }
@@ -113,6 +101,12 @@ final class PreferenceObjective implements Objective<PreferenceBatch> {
                 .put("beta", dpo.beta()).put("label_smoothing", dpo.labelSmoothing());
     }
 
+    /** Each pair takes two rows: its chosen and its rejected sequence. */
+    @Override
+    public int maxRows(int batchSize) {
+        return Math.multiplyExact(2, batchSize);
+    }
+
     @Override
     public int rows(PreferenceBatch batch) {
         return batch.rows();
@@ -123,17 +117,10 @@ final class PreferenceObjective implements Objective<PreferenceBatch> {
         return batch.width();
     }
 
+    /** The gradient of the window's loss, the mean over its pairs, and the step's numbers. */
     @Override
-    public Step step(LlamaModel model, List<PreferenceBatch> window) {
-        lora.zeroGradients();
-        return accumulate(SequenceScorer.of(model), window);
-    }
-
-    /**
-     * Adds the gradient of the window's loss (the mean over its pairs) to the model's adapter gradients, which the
-     * caller has zeroed, and returns the step's numbers.
-     */
-    Step accumulate(SequenceScorer model, List<PreferenceBatch> window) {
+    public Step accumulate(Engine engine, List<PreferenceBatch> window) {
+        engine.zeroGradients();
         long pairs = 0, tokens = 0;
         for (PreferenceBatch pb : window) {
             pairs += pb.pairs();
@@ -143,37 +130,27 @@ final class PreferenceObjective implements Objective<PreferenceBatch> {
         for (PreferenceBatch pb : window) {
             Batch batch = toModelBatch(pb);
             // the reference first: its forward overwrites the activations the policy's backward needs
-            double[] ref = referenceLogProbs(model, pb, batch, trainReference);
-            double[] policy = model.policyLogProbs(batch);
+            double[] ref = referenceLogProbs(engine, pb, batch, trainReference);
+            double[] policy = engine.policyLogProbs(batch);
             double[] coefficients = totals.add(pb.pairs(), policy, ref, completionTokens(batch));
             for (int r = 0; r < coefficients.length; r++) {
                 coefficients[r] /= pairs;
             }
-            model.backward(coefficients);
+            engine.backwardLogProbs(coefficients);
         }
         return new Step(totals.lossSum / pairs, tokens, totals.means());
     }
 
-    @Override
-    public List<Tensor> gradients() {
-        return gradients;
-    }
-
     /** Mean loss and metrics over all pairs of the eval source; the tokens are the completion tokens scored. */
     @Override
-    public Eval evaluate(LlamaModel model, Iterator<PreferenceBatch> evalEpoch) {
-        return evaluate(SequenceScorer.of(model), evalEpoch);
-    }
-
-    /** {@link #evaluate(LlamaModel, Iterator)} on any backend. */
-    Eval evaluate(SequenceScorer model, Iterator<PreferenceBatch> evalEpoch) {
+    public Eval evaluate(Engine engine, Iterator<PreferenceBatch> evalEpoch) {
         Totals totals = new Totals();
         long scored = 0;
         while (evalEpoch.hasNext()) {
             PreferenceBatch pb = evalEpoch.next();
             Batch batch = toModelBatch(pb);
-            double[] ref = referenceLogProbs(model, pb, batch, evalReference);
-            double[] policy = model.policyLogProbs(batch);
+            double[] ref = referenceLogProbs(engine, pb, batch, evalReference);
+            double[] policy = engine.policyLogProbs(batch);
             long[] counts = completionTokens(batch);
             totals.add(pb.pairs(), policy, ref, counts);
             for (long c : counts) {

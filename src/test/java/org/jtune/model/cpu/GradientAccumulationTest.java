@@ -1,10 +1,9 @@
-package org.jtune.train;
+package org.jtune.model.cpu;
 
 import org.jtune.model.Batch;
 import org.jtune.model.LoraAdapters;
-import org.jtune.model.cpu.CpuOps;
-import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.Tensor;
+import org.jtune.testing.TinyModel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -47,7 +46,7 @@ class GradientAccumulationTest {
 
             GradientAccumulation acc = new GradientAccumulation(lora, arena);
             GradientAccumulation.Window w = acc.accumulate(model, micro);
-            assertEquals(LabelledTokens.count(big), w.labelledTokens());
+            assertEquals(big.labelledTokens(), w.labelledTokens());
             assertEquals(big.tokenCount(), w.tokens());
             assertEquals(bigLoss, w.loss(), 1e-5 * bigLoss, "seed " + seed);
             List<Tensor> actual = acc.gradients();
@@ -87,7 +86,7 @@ class GradientAccumulationTest {
     void countsLabelsAfterTheShift() {
         Batch b = Batch.of(new int[][] {{1, 2, 3, 4}, {5, 6, 7, 8}}, new int[][] {{1, -100, 3, 4}, {-100, 6, -100, -100}});
         // row 0: labels at t=2,3 (t=0 is never predicted); row 1: t=1
-        assertEquals(3, LabelledTokens.count(b));
+        assertEquals(3, b.labelledTokens());
     }
 
     /** One labelled token only: the last of the last row. */

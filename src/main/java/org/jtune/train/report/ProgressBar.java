@@ -1,4 +1,4 @@
-package org.jtune.train;
+package org.jtune.train.report;
 
 import java.io.PrintStream;
 import java.util.Locale;
@@ -24,6 +24,13 @@ public final class ProgressBar implements TrainingListener {
     public static ProgressBar onStandardOutput() {
         java.io.Console console = System.console();
         return new ProgressBar(System.out, console != null && console.isTerminal());
+    }
+
+    /** The memory the engine holds, once, before the first step. */
+    @Override
+    public void onStart(String memoryReport) {
+        out.println("memory: " + memoryReport);
+        out.flush();
     }
 
     @Override

@@ -1,4 +1,4 @@
-package org.jtune.train;
+package org.jtune.model.cpu;
 
 import org.jtune.tensor.Tensor;
 
