@@ -31,7 +31,9 @@ class GeneratedPtxTest {
             "gemm_bf16 4x2 warps", Map.of("warps_m", "4", "warps_n", "2"),
             "gemm_bf16 8x1 warps", Map.of("warps_m", "8", "warps_n", "1"),
             "gemm_bf16 3 stages", Map.of("stages", "3"),
-            "gemm_bf16 2 stages", Map.of("stages", "2"));
+            "gemm_bf16 2 stages", Map.of("stages", "2"),
+            "gemm_bf16_sm90 3 stages", Map.of("stages", "3"),
+            "gemm_bf16_sm90 2 stages", Map.of("stages", "2"));
 
     @TestFactory
     Stream<DynamicTest> committedFilesAreTheGeneratorsOutput() {
