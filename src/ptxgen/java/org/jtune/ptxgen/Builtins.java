@@ -15,6 +15,8 @@ import java.util.List;
  * <li>{@code col(n)}: spaces up to column n of the output line (at least one), to align a trailing comment
  *     after operands whose length depends on the parameters.</li>
  * <li>{@code join(list, separator)}: the elements as text with the separator between them.</li>
+ * <li>{@code offset(n)}: an address offset as PTX writes it after a register: {@code +n}, {@code -n}, or nothing
+ *     for 0 ({@code [%qa0${offset(2048)}]} is {@code [%qa0+2048]}).</li>
  * </ul>
  */
 final class Builtins {
@@ -33,6 +35,10 @@ final class Builtins {
             case "len" -> {
                 arity(args, 1, function);
                 yield (long) Values.list(args.get(0), "len").size();
+            }
+            case "offset" -> {
+                long n = integer(args, 0, 1, function);
+                yield n == 0 ? "" : (n > 0 ? "+" : "") + n;
             }
             case "col" -> new Column((int) integer(args, 0, 1, function));
             case "join" -> {
