@@ -11,7 +11,7 @@ import java.util.List;
  * <li>{@code regs(prefix, first, count)}: {@code "%acc4, %acc5, %acc6, %acc7"} for
  *     {@code regs("%acc", 4, 4)}; {@code regs(prefix, first, count, step)} steps by step.</li>
  * <li>{@code log2(n)}: the exponent of a power of two (an error for anything else).</li>
- * <li>{@code min(a, b, ...)}, {@code max(a, b, ...)}, {@code len(list)}.</li>
+ * <li>{@code min(a, b, ...)}, {@code max(a, b, ...)}, {@code len(list or string)}.</li>
  * <li>{@code col(n)}: spaces up to column n of the output line (at least one), to align a trailing comment
  *     after operands whose length depends on the parameters.</li>
  * <li>{@code join(list, separator)}: the elements as text with the separator between them.</li>
@@ -34,7 +34,8 @@ final class Builtins {
                     .orElseThrow(() -> new IllegalArgumentException("max() of nothing"));
             case "len" -> {
                 arity(args, 1, function);
-                yield (long) Values.list(args.get(0), "len").size();
+                yield args.get(0) instanceof String text ? (long) text.length()
+                        : (long) Values.list(args.get(0), "len").size();
             }
             case "offset" -> {
                 long n = integer(args, 0, 1, function);

@@ -17,7 +17,7 @@ public final class PtxGenerator {
 
     /** Every generated file, in the order they are written. */
     public static List<KernelFile> files() {
-        return List.of(new GemmSm80(), new GemmSm90(), new FlashAttentionForward());
+        return List.of(new GemmSm80(), new GemmSm90(), new FlashAttentionForward(), new FlashAttentionBackward());
     }
 
     public static KernelFile file(String name) {

@@ -36,7 +36,8 @@ class GeneratedPtxTest {
             Map.entry("gemm_bf16_sm90 2 stages", Map.of("stages", "2")),
             Map.entry("flash_attn 32-row kv tiles", Map.of("kv_tile", "32")),
             Map.entry("flash_attn 16-row kv tiles", Map.of("kv_tile", "16")),
-            Map.entry("flash_attn d256", Map.of("head_dims", "64,128,256")));
+            Map.entry("flash_attn d256", Map.of("head_dims", "64,128,256")),
+            Map.entry("flash_attn_bwd d64 only", Map.of("head_dims", "64")));
 
     @TestFactory
     Stream<DynamicTest> committedFilesAreTheGeneratorsOutput() {
@@ -48,7 +49,7 @@ class GeneratedPtxTest {
             String generated = PtxGenerator.generate(file, Map.of());
             if (!expected.equals(generated)) {
                 fail(committed + " differs from the output of its template " + file.template() + " "
-                        + firstDifference(expected, generated) + "; edit the template (src/ptxgen/templates), not the"
+                        + firstDifference(expected, generated) + "\nEdit the template (src/ptxgen/templates), not the"
                         + " .ptx, and regenerate with: " + REGENERATE);
             }
         }));
@@ -81,6 +82,10 @@ class GeneratedPtxTest {
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
                 () -> PtxGenerator.generate(gemm, Map.of("tile", "64")));
         assertTrue(unknown.getMessage().contains("gemm_bf16 has no parameter 'tile'"), unknown.getMessage());
+        IllegalArgumentException shared = assertThrows(IllegalArgumentException.class,
+                () -> PtxGenerator.generate(PtxGenerator.file("flash_attn_bwd"), Map.of("head_dims", "64,256")));
+        assertTrue(shared.getMessage().contains("head dimension 256 needs 279552 bytes of shared memory"),
+                shared.getMessage());
         IllegalArgumentException text = assertThrows(IllegalArgumentException.class,
                 () -> PtxGenerator.generate(gemm, Map.of("stages", "three")));
         assertTrue(text.getMessage().contains("'three' is not an integer"), text.getMessage());
@@ -109,7 +114,7 @@ class GeneratedPtxTest {
         String[] b = generated.split("\n", -1);
         for (int i = 0; i < Math.min(a.length, b.length); i++) {
             if (!a[i].equals(b[i])) {
-                return "from line " + (i + 1) + ":\n  committed: " + a[i] + "\n  generated: " + b[i] + "\n";
+                return "from line " + (i + 1) + ":\n  committed: " + a[i] + "\n  generated: " + b[i];
             }
         }
         return "in length (" + a.length + " lines committed, " + b.length + " generated)";
