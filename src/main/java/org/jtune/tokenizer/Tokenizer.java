@@ -221,6 +221,11 @@ public final class Tokenizer {
         return String.join("", decoder.decode(tokens));
     }
 
+    /** The file or name the tokenizer was read from, for messages. */
+    public String source() {
+        return source;
+    }
+
     @Override
     public String toString() {
         return "Tokenizer(" + source + ", " + vocabSize() + " tokens)";
