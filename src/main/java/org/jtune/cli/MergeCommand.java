@@ -63,6 +63,9 @@ final class MergeCommand implements Main.Command {
                     + "' (bf16, f16, f32)");
         };
         Path base = p.has("model") ? Path.of(p.string("model", null)) : baseOf(adapter);
+        OutputFolders.requireUsable(output, "--output");
+        OutputFolders.refuseInside(output, base, "--output", "base model folder");
+        OutputFolders.refuseInside(output, adapter, "--output", "adapter folder");
         try (LoadedModel loaded = ModelLoader.load(base, LoadOptions.asStored())) {
             LanguageModel model = new LanguageModel(loaded.config(), loaded.source(), loaded.weights(),
                     loaded.config().maxPositionEmbeddings(), new CpuOps(), loaded.configJson());

@@ -9,6 +9,7 @@ import org.jtune.train.TrainingArguments;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -29,6 +30,16 @@ final class RunReport {
         }
     }
 
+    /** A fresh run would replace a finished run's adapter: TRL's --overwrite-output-dir says so. */
+    private static void refuseFinishedAdapter(Path output) {
+        Path adapter = output.resolve(ADAPTER_FOLDER);
+        if (Files.exists(adapter.resolve("adapter_model.safetensors")) || Files.exists(adapter.resolve(
+                "adapter_config.json"))) {
+            throw new IllegalStateException(adapter + " holds the adapter of a finished run: add --overwrite-output-dir"
+                    + " to replace it, or give another --output");
+        }
+    }
+
     /** A run's model folder and data files. */
     record Inputs(Path modelDir, List<Path> data) {}
 
@@ -37,12 +48,18 @@ final class RunReport {
      * (a new demo run, not --resume, drops the previous one's checkpoints). A fresh run refuses a folder with
      * another run's checkpoints.
      */
-    static Inputs inputs(Path model, List<Path> data, Path output, boolean resume, DemoDatasets demoData,
-                         Consumer<PrintStream> explainDemo, PrintStream out) throws IOException {
+    static Inputs inputs(Path model, List<Path> data, Path output, boolean resume, boolean overwrite,
+                         DemoDatasets demoData, Consumer<PrintStream> explainDemo, PrintStream out)
+            throws IOException {
+        OutputFolders.requireUsable(output, "--output");
         if (model != null) {
             if (!resume) {
                 refuseOldCheckpoints(output);
+                if (!overwrite) {
+                    refuseFinishedAdapter(output);
+                }
             }
+            OutputFolders.refuseInside(output, model, "--output", "model folder");
             return new Inputs(model, data);
         }
         explainDemo.accept(out);
