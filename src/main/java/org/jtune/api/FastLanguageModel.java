@@ -1,11 +1,14 @@
 package org.jtune.api;
 
+import org.jtune.io.hub.ConsoleDownloadProgress;
+import org.jtune.io.hub.HubModels;
+import org.jtune.io.hub.HubSettings;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelLoader;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuOps;
 import org.jtune.tokenizer.Tokenizer;
 
 import java.io.IOException;
@@ -30,6 +33,21 @@ public final class FastLanguageModel {
     public static final String TOKENIZER_FILE = "tokenizer.json";
 
     private FastLanguageModel() {}
+
+    /**
+     * unsloth's {@code from_pretrained} by name: {@code modelName} is a model folder, or a Hub id
+     * ({@code "unsloth/Llama-3.2-1B-Instruct"}, {@code "org/name@revision"}) taken from the Hugging Face cache that
+     * Python shares, or downloaded into it where it is missing (the environment variables of huggingface_hub apply:
+     * {@code HF_TOKEN}, {@code HF_HOME}, {@code HF_HUB_CACHE}, {@code HF_HUB_OFFLINE}, {@code HF_ENDPOINT}). Download
+     * progress goes to standard error.
+     */
+    public static Pretrained fromPretrained(String modelName, int maxSeqLength, boolean loadIn4bit)
+            throws IOException {
+        java.io.Console console = System.console();
+        Path folder = HubModels.locate(modelName, HubSettings.fromEnvironment(),
+                new ConsoleDownloadProgress(System.err, console != null && console.isTerminal()));
+        return fromPretrained(folder, maxSeqLength, loadIn4bit);
+    }
 
     /**
      * unsloth's {@code from_pretrained}: the model in a Hugging Face folder ({@code config.json}, safetensors

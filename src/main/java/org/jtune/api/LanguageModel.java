@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.WeightSource;
-import org.jtune.ops.Ops;
+import org.jtune.model.cpu.Ops;
 
 /**
  * A base model ready for fine-tuning: its config, its frozen weights, the longest sequence it will be trained on

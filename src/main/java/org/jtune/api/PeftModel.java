@@ -2,12 +2,12 @@ package org.jtune.api;
 
 import org.jtune.io.SafetensorsCheckpointWriter;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
-import org.jtune.ops.Ops;
+import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.Ops;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 import org.jtune.train.AdapterFiles;

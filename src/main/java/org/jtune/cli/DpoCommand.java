@@ -59,7 +59,7 @@ final class DpoCommand implements Main.Command {
         Path modelDir = inputs.modelDir();
         try (Pretrained pretrained = FastLanguageModel.fromPretrained(modelDir, s.maxLength(), s.loadIn4bit())) {
             Tokenizer tokenizer = pretrained.tokenizer();
-            RunReport.printModel(modelDir, pretrained, out);
+            RunReport.printModel(inputs, pretrained, out);
 
             PreferenceDataset all = PreferenceDataset.load(inputs.data(), tokenizer, dataOptions(s, tokenizer));
             out.println("data: " + all.report());
@@ -99,7 +99,7 @@ final class DpoCommand implements Main.Command {
                         .addListener(new ProgressBar(out, out == System.out && RunReport.isTerminal()))
                         .addListener(logs)
                         .train(s.resume());
-                Path adapter = RunReport.saveAdapter(peft, modelDir, s.output());
+                Path adapter = RunReport.saveAdapter(peft, inputs, s.output());
                 printRewards(logs, out);
                 RunReport.printDone(result, start, s.output(), adapter, out);
             }

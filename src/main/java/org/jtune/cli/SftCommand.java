@@ -52,7 +52,7 @@ final class SftCommand implements Main.Command {
         try (Pretrained pretrained = FastLanguageModel.fromPretrained(modelDir, s.maxSeqLength(), s.loadIn4bit())) {
             LanguageModel model = pretrained.model();
             Tokenizer tokenizer = pretrained.tokenizer();
-            RunReport.printModel(modelDir, pretrained, out);
+            RunReport.printModel(inputs, pretrained, out);
 
             SftDataset all = SftDataset.load(data, tokenizer, dataOptions(s, tokenizer));
             out.println("data: " + all.report());
@@ -86,7 +86,7 @@ final class SftCommand implements Main.Command {
                         .addListener(new ProgressBar(out, out == System.out && RunReport.isTerminal()))
                         .addListener(logs)
                         .train(s.resume());
-                Path adapter = RunReport.saveAdapter(peft, modelDir, s.output());
+                Path adapter = RunReport.saveAdapter(peft, inputs, s.output());
                 printLosses(logs, out);
                 if (sample != null) {
                     sample.show("after training", peft, out);

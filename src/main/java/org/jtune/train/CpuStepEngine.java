@@ -1,10 +1,10 @@
 package org.jtune.train;
 
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.Ops;
+import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.Ops;
 
 import java.lang.foreign.Arena;
 import java.util.Iterator;

@@ -2,13 +2,13 @@ package org.jtune.train;
 
 import org.jtune.cuda.Context;
 import org.jtune.data.PreferenceBatch;
+import org.jtune.kernels.AdamWKernels;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.gpu.Checkpointing;
 import org.jtune.model.gpu.GpuLlamaModel;
 import org.jtune.model.gpu.StepShape;
-import org.jtune.ops.cuda.AdamWKernels;
 
 import java.util.Iterator;
 import java.util.List;

@@ -1,6 +1,7 @@
 package org.jtune.train;
 
 import org.jtune.cuda.Context;
+import org.jtune.kernels.AdamWKernels;
 import org.jtune.model.Batch;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
@@ -8,7 +9,6 @@ import org.jtune.model.ModelConfig;
 import org.jtune.model.gpu.Checkpointing;
 import org.jtune.model.gpu.GpuLlamaModel;
 import org.jtune.model.gpu.StepShape;
-import org.jtune.ops.cuda.AdamWKernels;
 
 import java.lang.foreign.Arena;
 import java.util.Iterator;

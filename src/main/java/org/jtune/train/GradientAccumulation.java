@@ -1,8 +1,8 @@
 package org.jtune.train;
 
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LoraAdapters;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.Tensor;
 
 import java.lang.foreign.Arena;

@@ -1,7 +1,7 @@
 package org.jtune.train;
 
 import org.jtune.model.Batch;
-import org.jtune.ops.Ops;
+import org.jtune.model.cpu.Ops;
 
 /** Counts the tokens a batch's loss is averaged over: labels other than -100 after the causal shift. */
 final class LabelledTokens {

@@ -1,7 +1,7 @@
 package org.jtune.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.jtune.model.LlamaModel;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.Tensor;
 
 import java.util.Iterator;

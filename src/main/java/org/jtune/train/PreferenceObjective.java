@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.data.PreferenceBatch;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LoraAdapters;
-import org.jtune.ops.Ops;
+import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.Ops;
 import org.jtune.tensor.Tensor;
 
 import java.util.HashMap;

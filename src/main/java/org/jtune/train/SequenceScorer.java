@@ -1,7 +1,7 @@
 package org.jtune.train;
 
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.model.gpu.GpuLlamaModel;
 
 /**

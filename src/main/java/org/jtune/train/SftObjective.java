@@ -2,8 +2,8 @@ package org.jtune.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LoraAdapters;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.Tensor;
 
 import java.lang.foreign.Arena;

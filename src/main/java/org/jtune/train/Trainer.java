@@ -5,11 +5,11 @@ import org.jtune.model.Batch;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
+import org.jtune.model.cpu.Ops;
 import org.jtune.model.gpu.BaseFormat;
 import org.jtune.model.gpu.Checkpointing;
 import org.jtune.model.gpu.GpuLlamaModel;
 import org.jtune.model.gpu.StepShape;
-import org.jtune.ops.Ops;
 
 import java.io.IOException;
 import java.nio.file.Path;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.Ops;
+import org.jtune.model.cpu.Ops;
 
 import java.io.IOException;
 import java.nio.file.Path;

@@ -2,10 +2,10 @@ package org.jtune.api;
 
 import org.jtune.io.SafetensorsWriter;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.WeightSource;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 import org.junit.jupiter.api.Test;

@@ -6,7 +6,7 @@ import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.io.PeftAdapterFiles;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.Tensor;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -1,14 +1,13 @@
 package org.jtune.model;
 
-import org.jtune.ops.Ops;
-import org.jtune.ops.Reference;
-import org.jtune.ops.RopeFrequencies;
+import org.jtune.model.cpu.Ops;
+import org.jtune.model.cpu.Reference;
 import org.jtune.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.util.Map;
 
-import static org.jtune.ops.GradCheck.toDoubles;
+import static org.jtune.model.cpu.GradCheck.toDoubles;
 
 /**
  * The whole Llama/Mistral forward in double precision, written from the HF definitions with {@link Reference};
@@ -61,7 +60,7 @@ public final class ReferenceModel {
     }
 
     /** Logits [tokens, vocab]. */
-    double[] logits(Map<String, double[]> lora) {
+    public double[] logits(Map<String, double[]> lora) {
         int n = batch.tokenCount(), dm = c.hiddenSize();
         double[] embed = d(w.embedTokens());
         double[] x = new double[n * dm];
@@ -97,7 +96,7 @@ public final class ReferenceModel {
     }
 
     /** HF causal-LM loss: shifted labels, -100 ignored, mean over counted tokens. */
-    double loss(Map<String, double[]> lora) {
+    public double loss(Map<String, double[]> lora) {
         int[] targets = shiftedTargets();
         int counted = 0;
         for (int t : targets) {

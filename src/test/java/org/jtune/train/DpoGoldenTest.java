@@ -5,12 +5,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jtune.data.PreferenceBatch;
 import org.jtune.io.SafetensorsFile;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelLoader;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuOps;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.testing.TestResources;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,8 +23,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
-import static org.jtune.ops.GradCheck.assertClose;
-import static org.jtune.ops.GradCheck.toDoubles;
+import static org.jtune.model.cpu.GradCheck.assertClose;
+import static org.jtune.model.cpu.GradCheck.toDoubles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**

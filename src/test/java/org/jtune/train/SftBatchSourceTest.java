@@ -4,9 +4,9 @@ import org.jtune.data.SftDataset;
 import org.jtune.data.SpecialTokens;
 import org.jtune.data.TokenizedExample;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
-import org.jtune.ops.Ops;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuOps;
+import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.Ops;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;

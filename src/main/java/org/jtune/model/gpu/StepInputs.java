@@ -5,11 +5,11 @@ import org.jtune.cuda.DeviceBuffer;
 import org.jtune.cuda.Event;
 import org.jtune.cuda.PinnedBuffer;
 import org.jtune.cuda.Stream;
+import org.jtune.kernels.FlashAttention;
 import org.jtune.model.Batch;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.Ops;
-import org.jtune.ops.RopeFrequencies;
-import org.jtune.ops.cuda.FlashAttention;
+import org.jtune.model.RopeFrequencies;
+import org.jtune.model.cpu.Ops;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
