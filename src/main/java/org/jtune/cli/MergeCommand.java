@@ -69,6 +69,9 @@ final class MergeCommand implements Main.Command {
         Path base = HubModels.locate(p.has("model") ? p.string("model", null) : baseOf(adapter),
                 HubSettings.fromEnvironment(), new ConsoleDownloadProgress(out, out == System.out
                         && RunReport.isTerminal()));
+        OutputFolders.requireUsable(output, "--output");
+        OutputFolders.refuseInside(output, base, "--output", "base model folder");
+        OutputFolders.refuseInside(output, adapter, "--output", "adapter folder");
         try (LoadedModel loaded = ModelLoader.load(base, LoadOptions.asStored())) {
             LanguageModel model = new LanguageModel(loaded.config(), loaded.source(), loaded.weights(),
                     loaded.config().maxPositionEmbeddings(), loaded.configJson());
