@@ -43,7 +43,7 @@ record SftSettings(String model, List<Path> data, RecordFormat format, BuiltinCh
                             "training data: .jsonl or .json, optionally .gz/.bz2/.xz/.zst; repeat for several "
                                     + "files; default: the demo dataset"),
                     new OptionParser.Option("format", VALUE, "NAME", false,
-                            "text | prompt-completion | messages | alpaca; default: detected from the first record"),
+                            "text | prompt-completion | messages | sharegpt | alpaca; default: detected from the first record"),
                     new OptionParser.Option("chat-template", VALUE, "NAME", false,
                             "llama2 | llama3 | mistral | chatml, for tokenizers that ship none; default: the "
                                     + "tokenizer's own"),
@@ -141,9 +141,10 @@ record SftSettings(String model, List<Path> data, RecordFormat format, BuiltinCh
             case "text" -> RecordFormat.TEXT;
             case "prompt-completion" -> RecordFormat.PROMPT_COMPLETION;
             case "messages" -> RecordFormat.MESSAGES;
+            case "sharegpt", "conversations" -> RecordFormat.SHAREGPT;
             case "alpaca" -> RecordFormat.ALPACA;
             default -> throw new UsageException(p.origin("format") + ": unknown format '" + name
-                    + "' (text, prompt-completion, messages, alpaca)");
+                    + "' (text, prompt-completion, messages, sharegpt, alpaca)");
         };
     }
 }

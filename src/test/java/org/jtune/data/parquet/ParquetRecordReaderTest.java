@@ -12,10 +12,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -37,16 +35,8 @@ class ParquetRecordReaderTest {
     @TempDir
     Path dir;
 
-    /** Copies a fixture out of the test resources into a file. */
     static Path fixture(Path dir, String name) throws IOException {
-        Path file = dir.resolve(name);
-        try (InputStream in = ParquetRecordReaderTest.class.getResourceAsStream(name)) {
-            if (in == null) {
-                throw new IllegalStateException("missing test resource " + name);
-            }
-            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-        }
-        return file;
+        return ParquetFixtures.copy(dir, name);
     }
 
     static List<JsonNode> jsonLines(Path file) throws IOException {
