@@ -24,7 +24,7 @@ import static org.jtune.cli.OptionParser.Kind.VALUE;
  * @param template  a built-in chat template, or null for the tokenizer's own
  * @param evalSteps evaluate every this many steps; 0 for ten evaluations over the run
  */
-record DpoSettings(String model, List<Path> data, BuiltinChatTemplate template, int maxLength, boolean skipBadRecords,
+record DpoSettings(String model, List<String> data, BuiltinChatTemplate template, int maxLength, boolean skipBadRecords,
                    boolean loadIn4bit, int loraR, double loraAlpha, List<String> targetModules, boolean rslora,
                    double evalSplit, long evalSteps, Path output, boolean resume, TrainingArguments training,
                    DpoArguments dpo) {
@@ -38,8 +38,9 @@ record DpoSettings(String model, List<Path> data, BuiltinChatTemplate template, 
 
     /** Their help where dpo reads them otherwise or has other defaults. */
     private static final Map<String, String> OWN_HELP = Map.of(
-            "data", "preference pairs: prompt, chosen, rejected (strings or message lists), .jsonl or .json, "
-                    + "optionally .gz/.bz2/.xz/.zst; repeat for several files; default: the demo dataset",
+            "data", "preference pairs: prompt, chosen, rejected (strings or message lists), in .jsonl, .json, "
+                    + ".parquet, .csv or .tsv files, or a Hub dataset org/name[@revision] (its train split); repeat "
+                    + "for several; default: the demo dataset",
             "max-seq-length", "longest prompt + completion in tokens (longer ones keep their start); default 1024 "
                     + "(demo 128)",
             "batch-size", "preference pairs per micro-batch (two rows each); default 2 (demo 4)",
@@ -87,7 +88,7 @@ record DpoSettings(String model, List<Path> data, BuiltinChatTemplate template, 
     static DpoSettings from(OptionParser.Parsed p) {
         boolean demo = !p.has("model");
         String model = demo ? null : p.string("model", null);
-        List<Path> data = p.list("data").stream().map(Path::of).toList();
+        List<String> data = p.list("data");
         if (demo && !data.isEmpty()) {
             throw new UsageException("--data needs --model: without --model, dpo runs the demo on its own dataset");
         }

@@ -23,7 +23,7 @@ import static org.jtune.cli.OptionParser.Kind.VALUE;
  * @param template  a built-in chat template, or null for the tokenizer's own
  * @param evalSteps evaluate every this many steps; 0 for ten evaluations over the run
  */
-record SftSettings(String model, List<Path> data, RecordFormat format, BuiltinChatTemplate template,
+record SftSettings(String model, List<String> data, RecordFormat format, BuiltinChatTemplate template,
                    boolean trainOnAllTokens, int maxSeqLength, boolean packing, boolean skipBadRecords,
                    boolean loadIn4bit, int loraR, double loraAlpha, List<String> targetModules, boolean rslora,
                    double evalSplit, long evalSteps, Path output, boolean resume, TrainingArguments training) {
@@ -40,8 +40,9 @@ record SftSettings(String model, List<Path> data, RecordFormat format, BuiltinCh
                                     + "org/name[@revision] (from the Hugging Face cache, downloaded into it where "
                                     + "missing); default: the demo model"),
                     new OptionParser.Option("data", LIST, "FILE", false,
-                            "training data: .jsonl or .json, optionally .gz/.bz2/.xz/.zst; repeat for several "
-                                    + "files; default: the demo dataset"),
+                            "training data: .jsonl, .json, .parquet, .csv or .tsv (text files optionally "
+                                    + ".gz/.bz2/.xz/.zst), or a Hub dataset org/name[@revision] (its train split); "
+                                    + "repeat for several; default: the demo dataset"),
                     new OptionParser.Option("format", VALUE, "NAME", false,
                             "text | prompt-completion | messages | sharegpt | alpaca; default: detected from the first record"),
                     new OptionParser.Option("chat-template", VALUE, "NAME", false,
@@ -111,7 +112,7 @@ record SftSettings(String model, List<Path> data, RecordFormat format, BuiltinCh
     static SftSettings from(OptionParser.Parsed p) {
         boolean demo = !p.has("model");
         String model = demo ? null : p.string("model", null);
-        List<Path> data = p.list("data").stream().map(Path::of).toList();
+        List<String> data = p.list("data");
         if (demo && !data.isEmpty()) {
             throw new UsageException("--data needs --model: without --model, sft runs the demo on its own dataset");
         }
