@@ -34,7 +34,7 @@ record DpoSettings(String model, List<String> data, BuiltinChatTemplate template
             "batch-size", "grad-accum", "epochs", "max-steps", "lr", "scheduler", "warmup-steps", "warmup-ratio",
             "weight-decay", "max-grad-norm", "seed", "eval-split", "eval-steps", "logging-steps", "save-steps",
             "output", "resume", "load-in-4bit", "skip-bad-records", "lora-r", "lora-alpha", "target-modules",
-            "rslora", "gradient-checkpointing");
+            "rslora", "gradient-checkpointing", "bf16", "tf32", "use-peft", "lora-dropout", "optim");
 
     /** Their help where dpo reads them otherwise or has other defaults. */
     private static final Map<String, String> OWN_HELP = Map.of(
@@ -52,7 +52,7 @@ record DpoSettings(String model, List<String> data, BuiltinChatTemplate template
             "save-steps", "a checkpoint every N steps and at the end, 0 for none; default 500 (demo 100)",
             "output", "where adapter, checkpoints and metrics go; default outputs (demo jtune-dpo-demo)");
 
-    static final OptionParser PARSER = new OptionParser("dpo", "[--model DIR --data FILE...] [OPTIONS]",
+    static final OptionParser PARSER = new OptionParser("dpo", "[--model NAME --data FILE...] [OPTIONS]",
             """
             Direct preference optimization of LoRA adapters on prompt/chosen/rejected pairs (QLoRA with
             --load-in-4bit); the reference model is the base with the adapters off. Trains on the CPU. Without
@@ -86,6 +86,7 @@ record DpoSettings(String model, List<String> data, BuiltinChatTemplate template
 
     /** The settings in {@code parsed}; bad values are {@link UsageException}s naming the option. */
     static DpoSettings from(OptionParser.Parsed p) {
+        TrlCompatibility.check(p);
         boolean demo = !p.has("model");
         String model = demo ? null : p.string("model", null);
         List<String> data = p.list("data");

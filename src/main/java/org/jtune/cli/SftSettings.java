@@ -28,13 +28,13 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
                    boolean loadIn4bit, int loraR, double loraAlpha, List<String> targetModules, boolean rslora,
                    double evalSplit, long evalSteps, Path output, boolean resume, TrainingArguments training) {
 
-    static final OptionParser PARSER = new OptionParser("sft", "[--model DIR --data FILE...] [OPTIONS]",
+    static final OptionParser PARSER = new OptionParser("sft", "[--model NAME --data FILE...] [OPTIONS]",
             """
             Supervised fine-tuning of LoRA adapters (QLoRA with --load-in-4bit). Without --model it runs the demo:
             a tiny random-initialized model learns the shipped WordNet definitions dataset in about a minute.
             Writes OUTPUT/adapter (a PEFT adapter), OUTPUT/checkpoint-N, OUTPUT/metrics.jsonl and
             OUTPUT/loss_curve.png.""",
-            List.of(
+            TrlCompatibility.after(List.of(
                     new OptionParser.Option("model", VALUE, "NAME", false,
                             "Hugging Face model folder (config.json, *.safetensors, tokenizer.json), or a Hub id "
                                     + "org/name[@revision] (from the Hugging Face cache, downloaded into it where "
@@ -98,7 +98,7 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
                                     + String.join(",", FastLanguageModel.ALL_PROJECTIONS)),
                     new OptionParser.Option("rslora", FLAG, null, false, "rank-stabilized LoRA: scale by alpha/sqrt(r)"),
                     new OptionParser.Option("gradient-checkpointing", FLAG, null, true,
-                            "recompute activations in backward to save memory (default on; demo off)")),
+                            "recompute activations in backward to save memory (default on; demo off)"))),
             true);
 
     /** unsloth's notebook defaults: batch 2 x 4, lr 2e-4, 5 warmup steps, weight decay 0.01. */
@@ -110,6 +110,7 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
 
     /** The settings in {@code parsed}; bad values are {@link UsageException}s naming the option. */
     static SftSettings from(OptionParser.Parsed p) {
+        TrlCompatibility.check(p);
         boolean demo = !p.has("model");
         String model = demo ? null : p.string("model", null);
         List<String> data = p.list("data");
