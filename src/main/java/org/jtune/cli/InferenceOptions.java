@@ -19,15 +19,16 @@ final class InferenceOptions {
     private InferenceOptions() {}
 
     /** The model to load. */
-    record ModelChoice(Path model, Path adapter, boolean loadIn4bit, Integer maxSeqLength,
+    /** @param model a model folder or Hub id; null for the adapter's base */
+    record ModelChoice(String model, Path adapter, boolean loadIn4bit, Integer maxSeqLength,
                        BuiltinChatTemplate template) {}
 
     /** @param batchHelp the help of --max-batch-size, or null for a command without it */
     static List<OptionParser.Option> modelOptions(String batchHelp) {
         List<OptionParser.Option> list = new ArrayList<>(List.of(
                 new OptionParser.Option("model", VALUE, "DIR", false,
-                        "Hugging Face model folder (config.json, *.safetensors, tokenizer.json); default: the "
-                                + "adapter's base_model_name_or_path"),
+                        "Hugging Face model folder (config.json, *.safetensors, tokenizer.json) or Hub id "
+                                + "(org/name[@revision]); default: the adapter's base_model_name_or_path"),
                 new OptionParser.Option("adapter", VALUE, "DIR", false,
                         "a PEFT LoRA adapter to apply on the fly (OUTPUT/adapter of sft, or a checkpoint-N folder)"),
                 new OptionParser.Option("load-in-4bit", FLAG, null, false,
@@ -78,7 +79,7 @@ final class InferenceOptions {
             throw new UsageException("--model DIR (and/or --adapter DIR) is required");
         }
         Integer maxSeqLength = p.has("max-seq-length") ? RunOptions.positive(p, "max-seq-length", 0) : null;
-        return new ModelChoice(p.has("model") ? Path.of(p.string("model", null)) : null,
+        return new ModelChoice(p.string("model", null),
                 p.has("adapter") ? Path.of(p.string("adapter", null)) : null, p.flag("load-in-4bit", false),
                 maxSeqLength, RunOptions.template(p));
     }

@@ -7,6 +7,9 @@ import org.jtune.api.Pretrained;
 import org.jtune.generate.ChatPrompt;
 import org.jtune.generate.GenerationConfig;
 import org.jtune.generate.GenerationDefaults;
+import org.jtune.io.hub.ConsoleDownloadProgress;
+import org.jtune.io.hub.HubModels;
+import org.jtune.io.hub.HubSettings;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.ModelLoader;
 import org.jtune.tokenizer.Tokenizer;
@@ -45,7 +48,9 @@ final class InferenceSession implements AutoCloseable {
 
     static InferenceSession open(InferenceOptions.ModelChoice choice, int maxBatchSize, PrintStream out)
             throws IOException {
-        Path modelDir = choice.model() != null ? choice.model() : ModelFiles.baseOf(choice.adapter());
+        Path modelDir = HubModels.locate(choice.model() != null ? choice.model() : ModelFiles.baseOf(choice.adapter()),
+                HubSettings.fromEnvironment(), new ConsoleDownloadProgress(out, out == System.out
+                        && RunReport.isTerminal()));
         ModelConfig config = ModelConfig.load(modelDir.resolve(ModelLoader.CONFIG_FILE));
         int context = choice.maxSeqLength() != null ? choice.maxSeqLength()
                 : Math.min(config.maxPositionEmbeddings(), DEFAULT_CONTEXT);

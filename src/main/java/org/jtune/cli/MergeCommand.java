@@ -2,10 +2,12 @@ package org.jtune.cli;
 
 import org.jtune.api.LanguageModel;
 import org.jtune.api.PeftModel;
+import org.jtune.io.hub.ConsoleDownloadProgress;
+import org.jtune.io.hub.HubModels;
+import org.jtune.io.hub.HubSettings;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.ModelLoader;
-import org.jtune.model.cpu.CpuOps;
 import org.jtune.tensor.DType;
 
 import java.io.IOException;
@@ -23,7 +25,7 @@ import static org.jtune.cli.OptionParser.Kind.VALUE;
  * included.
  */
 final class MergeCommand implements Main.Command {
-    static final OptionParser PARSER = new OptionParser("merge", "--adapter DIR --output DIR [--model DIR] [--dtype T]",
+    static final OptionParser PARSER = new OptionParser("merge", "--adapter DIR --output DIR [--model NAME] [--dtype T]",
             """
             Merges a LoRA adapter into its base model and writes a Hugging Face model folder (config.json,
             model.safetensors or shards, tokenizer files) that transformers and jtune load like any model.""",
@@ -31,8 +33,9 @@ final class MergeCommand implements Main.Command {
                     new OptionParser.Option("adapter", VALUE, "DIR", false,
                             "the PEFT adapter folder (OUTPUT/adapter of sft, or a checkpoint-N folder)"),
                     new OptionParser.Option("output", VALUE, "DIR", false, "where to write the merged model"),
-                    new OptionParser.Option("model", VALUE, "DIR", false,
-                            "the 16-bit base model folder; default: the adapter's base_model_name_or_path"),
+                    new OptionParser.Option("model", VALUE, "NAME", false,
+                            "the 16-bit base model: a folder or a Hub id; default: the adapter's "
+                                    + "base_model_name_or_path"),
                     new OptionParser.Option("dtype", VALUE, "T", false,
                             "bf16 | f16 | f32, the dtype of the merged weights; default bf16")),
             false);
@@ -61,10 +64,15 @@ final class MergeCommand implements Main.Command {
             default -> throw new UsageException(p.origin("dtype") + ": unknown dtype '" + p.string("dtype", null)
                     + "' (bf16, f16, f32)");
         };
-        Path base = p.has("model") ? Path.of(p.string("model", null)) : ModelFiles.baseOf(adapter);
+        Path base = HubModels.locate(p.has("model") ? p.string("model", null) : ModelFiles.baseOf(adapter),
+                HubSettings.fromEnvironment(), new ConsoleDownloadProgress(out, out == System.out
+                        && RunReport.isTerminal()));
+        OutputFolders.requireUsable(output, "--output");
+        OutputFolders.refuseInside(output, base, "--output", "base model folder");
+        OutputFolders.refuseInside(output, adapter, "--output", "adapter folder");
         try (LoadedModel loaded = ModelLoader.load(base, LoadOptions.asStored())) {
             LanguageModel model = new LanguageModel(loaded.config(), loaded.source(), loaded.weights(),
-                    loaded.config().maxPositionEmbeddings(), new CpuOps(), loaded.configJson());
+                    loaded.config().maxPositionEmbeddings(), loaded.configJson());
             try (PeftModel peft = PeftModel.fromAdapter(model, adapter)) {
                 out.printf(Locale.ROOT, "merging %s (r %d) into %s ...%n", adapter, peft.adapters().config().rank(),
                         base);

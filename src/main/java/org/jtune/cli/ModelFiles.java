@@ -1,6 +1,7 @@
 package org.jtune.cli;
 
 import org.jtune.io.PeftAdapterFiles;
+import org.jtune.io.hub.RepoId;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -53,17 +54,16 @@ final class ModelFiles {
         }
     }
 
-    /** The base model the adapter names, when that is a folder here (as PEFT's AutoPeftModel finds it). */
-    static Path baseOf(Path adapter) throws IOException {
+    /** The base model the adapter names: a folder here or a Hub id (as PEFT's AutoPeftModel finds it). */
+    static String baseOf(Path adapter) throws IOException {
         String named = PeftAdapterFiles.read(adapter).config().baseModelNameOrPath();
         if (named == null || named.isBlank()) {
-            throw new UsageException("--model DIR is required: " + adapter + " does not name its base model");
+            throw new UsageException("--model is required: " + adapter + " does not name its base model");
         }
-        Path base = Path.of(named);
-        if (!Files.isDirectory(base)) {
-            throw new UsageException("--model DIR is required: " + adapter + " names its base model '" + named
-                    + "', which is not a folder here");
+        if (!Files.isDirectory(Path.of(named)) && !RepoId.looksLikeRepo(named)) {
+            throw new UsageException("--model is required: " + adapter + " names its base model '" + named
+                    + "', which is neither a folder here nor a Hub id");
         }
-        return base;
+        return named;
     }
 }

@@ -7,7 +7,6 @@ import org.jtune.model.RandomWeights;
 import org.jtune.model.cpu.CpuDecodeEngine;
 import org.jtune.model.cpu.CpuOps;
 import org.jtune.model.cpu.LlamaModel;
-import org.jtune.model.cpu.Ops;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 import org.jtune.testing.ByteTokenizer;
@@ -74,7 +73,7 @@ class BatchSchedulerTest {
         try (LlamaModel model = new LlamaModel(CONFIG, weights, null, new CpuOps(), 1, CAPACITY, false)) {
             while (out.size() < maxNew && seq.length < CAPACITY) {
                 int[] labels = new int[seq.length];
-                Arrays.fill(labels, Ops.IGNORE_INDEX);
+                Arrays.fill(labels, Batch.IGNORE_INDEX);
                 Tensor logits = Tensor.f32(arena, seq.length, CONFIG.vocabSize());
                 model.forward(Batch.of(new int[][] {seq}, new int[][] {labels}), logits);
                 float[] last = new float[CONFIG.vocabSize()];

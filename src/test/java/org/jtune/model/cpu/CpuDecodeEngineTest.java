@@ -234,7 +234,7 @@ class CpuDecodeEngineTest {
             for (int s = 0; s < sequences.length; s++) {
                 int n = sequences[s].length;
                 int[] labels = new int[n];
-                Arrays.fill(labels, Ops.IGNORE_INDEX);
+                Arrays.fill(labels, Batch.IGNORE_INDEX);
                 Tensor out = Tensor.f32(arena, n, config.vocabSize());
                 model.forward(Batch.of(new int[][] {sequences[s]}, new int[][] {labels}), out);
                 logits[s] = new float[n][];
