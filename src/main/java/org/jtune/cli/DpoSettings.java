@@ -20,11 +20,11 @@ import static org.jtune.cli.OptionParser.Kind.VALUE;
  * notebook (batch 2 x 4, learning rate 5e-6, warmup ratio 0.1, no weight decay): TRL's own 5e-7 barely moves
  * LoRA adapters. The demo has its own (a random base needs a far higher learning rate).
  *
- * @param model     the base model folder; null for the demo
+ * @param model     the base model: a folder, or a Hub id; null for the demo
  * @param template  a built-in chat template, or null for the tokenizer's own
  * @param evalSteps evaluate every this many steps; 0 for ten evaluations over the run
  */
-record DpoSettings(Path model, List<Path> data, BuiltinChatTemplate template, int maxLength, boolean skipBadRecords,
+record DpoSettings(String model, List<Path> data, BuiltinChatTemplate template, int maxLength, boolean skipBadRecords,
                    boolean loadIn4bit, int loraR, double loraAlpha, List<String> targetModules, boolean rslora,
                    double evalSplit, long evalSteps, Path output, boolean resume, TrainingArguments training,
                    DpoArguments dpo) {
@@ -86,7 +86,7 @@ record DpoSettings(Path model, List<Path> data, BuiltinChatTemplate template, in
     /** The settings in {@code parsed}; bad values are {@link UsageException}s naming the option. */
     static DpoSettings from(OptionParser.Parsed p) {
         boolean demo = !p.has("model");
-        Path model = demo ? null : Path.of(p.string("model", null));
+        String model = demo ? null : p.string("model", null);
         List<Path> data = p.list("data").stream().map(Path::of).toList();
         if (demo && !data.isEmpty()) {
             throw new UsageException("--data needs --model: without --model, dpo runs the demo on its own dataset");

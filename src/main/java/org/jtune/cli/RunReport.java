@@ -3,12 +3,16 @@ package org.jtune.cli;
 import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.data.DemoDatasets;
+import org.jtune.io.hub.ConsoleDownloadProgress;
+import org.jtune.io.hub.HubModels;
+import org.jtune.io.hub.HubSettings;
 import org.jtune.model.ModelConfig;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -29,21 +33,29 @@ final class RunReport {
         }
     }
 
-    /** A run's model folder and data files. */
-    record Inputs(Path modelDir, List<Path> data) {}
+    /**
+     * A run's model folder and data files.
+     *
+     * @param baseName how the adapter names its base: the Hub id where the model came from the Hub (as PEFT
+     *                 writes it), else the folder's absolute path
+     */
+    record Inputs(Path modelDir, String baseName, List<Path> data) {}
 
     /**
      * The given model and data; with no model, the demo's (explained first), written fresh into the output folder
      * (a new demo run, not --resume, drops the previous one's checkpoints). A fresh run refuses a folder with
      * another run's checkpoints.
      */
-    static Inputs inputs(Path model, List<Path> data, Path output, boolean resume, DemoDatasets demoData,
+    static Inputs inputs(String model, List<Path> data, Path output, boolean resume, DemoDatasets demoData,
                          Consumer<PrintStream> explainDemo, PrintStream out) throws IOException {
         if (model != null) {
             if (!resume) {
                 refuseOldCheckpoints(output);
             }
-            return new Inputs(model, data);
+            Path dir = HubModels.locate(model, HubSettings.fromEnvironment(),
+                    new ConsoleDownloadProgress(out, out == System.out && isTerminal()));
+            boolean fromHub = !Files.isDirectory(Path.of(model));
+            return new Inputs(dir, fromHub ? model : dir.toAbsolutePath().toString(), data);
         }
         explainDemo.accept(out);
         Path modelDir = output.resolve(DemoRun.MODEL_FOLDER);
@@ -51,7 +63,7 @@ final class RunReport {
             DemoRun.clearPreviousRun(output, out);
         }
         DemoModel.write(modelDir);
-        return new Inputs(modelDir, List.of(demoData.copyTo(output.resolve(DemoRun.DATA_FOLDER))));
+        return new Inputs(modelDir, modelDir.toAbsolutePath().toString(), List.of(demoData.copyTo(output.resolve(DemoRun.DATA_FOLDER))));
     }
 
     /** The first and last value of a logged number, as the closing summary shows it; nothing where it is absent. */
@@ -63,16 +75,18 @@ final class RunReport {
     }
 
     /** Saves the adapter, naming its base, with the base's tokenizer files beside it; returns its folder. */
-    static Path saveAdapter(PeftModel peft, Path modelDir, Path output) throws IOException {
+    static Path saveAdapter(PeftModel peft, Inputs inputs, Path output) throws IOException {
         Path adapter = output.resolve(ADAPTER_FOLDER);
-        peft.saveAdapter(adapter, modelDir.toAbsolutePath().toString());
-        ModelFiles.copyTokenizerFiles(modelDir, adapter);
+        peft.saveAdapter(adapter, inputs.baseName());
+        ModelFiles.copyTokenizerFiles(inputs.modelDir(), adapter);
         return adapter;
     }
 
-    static void printModel(Path modelDir, Pretrained pretrained, PrintStream out) {
+    static void printModel(Inputs inputs, Pretrained pretrained, PrintStream out) {
         ModelConfig c = pretrained.model().config();
-        out.println("model: " + modelDir + String.format(Locale.ROOT, " (%s, %d layers, hidden %d, vocabulary %d)",
+        boolean fromHub = !inputs.baseName().equals(inputs.modelDir().toAbsolutePath().toString());
+        out.println("model: " + (fromHub ? inputs.baseName() + " (" + inputs.modelDir() + ")" : inputs.modelDir())
+                + String.format(Locale.ROOT, " (%s, %d layers, hidden %d, vocabulary %d)",
                 c.architecture(), c.numLayers(), c.hiddenSize(), c.vocabSize()));
         out.println("  " + pretrained.memory().line());
     }

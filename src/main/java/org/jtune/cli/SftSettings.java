@@ -18,12 +18,12 @@ import static org.jtune.cli.OptionParser.Kind.VALUE;
  * linear schedule after 5 warmup steps; weight decay 0.01; seed 3407). Without {@code --model} the demo's defaults
  * apply where the help says so (a higher learning rate for a short run on a random base, shorter rows, ...).
  *
- * @param model     the base model folder; null for the demo
+ * @param model     the base model: a folder, or a Hub id (org/name[@revision]); null for the demo
  * @param format    the record format, or null to detect it
  * @param template  a built-in chat template, or null for the tokenizer's own
  * @param evalSteps evaluate every this many steps; 0 for ten evaluations over the run
  */
-record SftSettings(Path model, List<Path> data, RecordFormat format, BuiltinChatTemplate template,
+record SftSettings(String model, List<Path> data, RecordFormat format, BuiltinChatTemplate template,
                    boolean trainOnAllTokens, int maxSeqLength, boolean packing, boolean skipBadRecords,
                    boolean loadIn4bit, int loraR, double loraAlpha, List<String> targetModules, boolean rslora,
                    double evalSplit, long evalSteps, Path output, boolean resume, TrainingArguments training) {
@@ -35,9 +35,10 @@ record SftSettings(Path model, List<Path> data, RecordFormat format, BuiltinChat
             Writes OUTPUT/adapter (a PEFT adapter), OUTPUT/checkpoint-N, OUTPUT/metrics.jsonl and
             OUTPUT/loss_curve.png.""",
             List.of(
-                    new OptionParser.Option("model", VALUE, "DIR", false,
-                            "Hugging Face model folder (config.json, *.safetensors, tokenizer.json); "
-                                    + "default: the demo model"),
+                    new OptionParser.Option("model", VALUE, "NAME", false,
+                            "Hugging Face model folder (config.json, *.safetensors, tokenizer.json), or a Hub id "
+                                    + "org/name[@revision] (from the Hugging Face cache, downloaded into it where "
+                                    + "missing); default: the demo model"),
                     new OptionParser.Option("data", LIST, "FILE", false,
                             "training data: .jsonl or .json, optionally .gz/.bz2/.xz/.zst; repeat for several "
                                     + "files; default: the demo dataset"),
@@ -109,7 +110,7 @@ record SftSettings(Path model, List<Path> data, RecordFormat format, BuiltinChat
     /** The settings in {@code parsed}; bad values are {@link UsageException}s naming the option. */
     static SftSettings from(OptionParser.Parsed p) {
         boolean demo = !p.has("model");
-        Path model = demo ? null : Path.of(p.string("model", null));
+        String model = demo ? null : p.string("model", null);
         List<Path> data = p.list("data").stream().map(Path::of).toList();
         if (demo && !data.isEmpty()) {
             throw new UsageException("--data needs --model: without --model, sft runs the demo on its own dataset");

@@ -3,7 +3,6 @@ package org.jtune.model;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.jtune.ops.RopeScaling;
 import org.jtune.tensor.DType;
 
 import java.io.IOException;

@@ -3,9 +3,9 @@ package org.jtune.model.gpu;
 import org.jtune.cuda.DeviceBuffer;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.cuda.DecodeAttention;
-import org.jtune.ops.cuda.EmbeddingKernels;
-import org.jtune.ops.cuda.MatvecKernels;
+import org.jtune.kernels.DecodeAttention;
+import org.jtune.kernels.EmbeddingKernels;
+import org.jtune.kernels.MatvecKernels;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -4,9 +4,9 @@ import org.jtune.cuda.DeviceBuffer;
 import org.jtune.cuda.Stream;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.cuda.FlashAttention;
-import org.jtune.ops.cuda.GemmKernels;
-import org.jtune.ops.cuda.MatvecKernels;
+import org.jtune.kernels.FlashAttention;
+import org.jtune.kernels.GemmKernels;
+import org.jtune.kernels.MatvecKernels;
 
 import java.util.ArrayList;
 import java.util.List;

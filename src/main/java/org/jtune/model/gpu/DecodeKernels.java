@@ -1,16 +1,16 @@
 package org.jtune.model.gpu;
 
 import org.jtune.cuda.Context;
-import org.jtune.ops.cuda.DecodeAttention;
-import org.jtune.ops.cuda.ElementwiseKernels;
-import org.jtune.ops.cuda.EmbeddingKernels;
-import org.jtune.ops.cuda.FlashAttention;
-import org.jtune.ops.cuda.GemmKernels;
-import org.jtune.ops.cuda.MatvecKernels;
-import org.jtune.ops.cuda.Nf4Kernels;
-import org.jtune.ops.cuda.RmsNormKernels;
-import org.jtune.ops.cuda.RopeKernels;
-import org.jtune.ops.cuda.SwigluKernels;
+import org.jtune.kernels.DecodeAttention;
+import org.jtune.kernels.ElementwiseKernels;
+import org.jtune.kernels.EmbeddingKernels;
+import org.jtune.kernels.FlashAttention;
+import org.jtune.kernels.GemmKernels;
+import org.jtune.kernels.MatvecKernels;
+import org.jtune.kernels.Nf4Kernels;
+import org.jtune.kernels.RmsNormKernels;
+import org.jtune.kernels.RopeKernels;
+import org.jtune.kernels.SwigluKernels;
 
 /**
  * The kernel launchers a decode engine uses: the decode products and attention for decode steps, the training

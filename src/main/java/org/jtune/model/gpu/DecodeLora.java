@@ -6,7 +6,7 @@ import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.cuda.ElementwiseKernels;
+import org.jtune.kernels.ElementwiseKernels;
 
 import java.lang.foreign.MemorySegment;
 

@@ -12,8 +12,8 @@ import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.RopeFrequencies;
-import org.jtune.ops.cuda.MatvecKernels;
+import org.jtune.model.RopeFrequencies;
+import org.jtune.kernels.MatvecKernels;
 import org.jtune.quant.Absmax;
 
 import java.lang.foreign.MemorySegment;
