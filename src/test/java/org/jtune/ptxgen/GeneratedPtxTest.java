@@ -41,7 +41,9 @@ class GeneratedPtxTest {
             Map.entry("decode_matvec 2 vectors", Map.of("vectors", "2")),
             Map.entry("decode_matvec 8 vectors", Map.of("vectors", "8")),
             Map.entry("decode_matvec 1 nf4 run", Map.of("nf4_runs", "1")),
-            Map.entry("decode_matvec 4 nf4 runs", Map.of("nf4_runs", "4")));
+            Map.entry("decode_matvec 4 nf4 runs", Map.of("nf4_runs", "4")),
+            Map.entry("decode_attention 1 key", Map.of("keys", "1")),
+            Map.entry("decode_attention 4 keys", Map.of("keys", "4")));
 
     @TestFactory
     Stream<DynamicTest> committedFilesAreTheGeneratorsOutput() {
