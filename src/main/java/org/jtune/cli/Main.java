@@ -21,6 +21,7 @@ public final class Main {
         COMMANDS.put("sft", new SftCommand());
         COMMANDS.put("dpo", new DpoCommand());
         COMMANDS.put("merge", new MergeCommand());
+        COMMANDS.put("export-gguf", new ExportGgufCommand());
         COMMANDS.put("info", new InfoCommand());
     }
 
