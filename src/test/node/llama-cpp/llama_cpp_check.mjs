@@ -22,6 +22,8 @@ const result = {
     info: {
         bos: model.tokens.bos, eos: model.tokens.eos, eot: model.tokens.eot,
         shouldPrependBos: model.tokens.shouldPrependBosToken,
+        chatTemplate: model.fileInfo.metadata?.tokenizer?.chat_template ?? null,
+        vocabularyType: model.fileInfo.metadata?.tokenizer?.ggml?.model ?? null,
         trainContextSize: request.vocabOnly ? null : model.trainContextSize,
     },
 };
