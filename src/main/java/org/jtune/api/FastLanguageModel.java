@@ -1,11 +1,13 @@
 package org.jtune.api;
 
+import org.jtune.io.hub.ConsoleDownloadProgress;
+import org.jtune.io.hub.HubModels;
+import org.jtune.io.hub.HubSettings;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelLoader;
-import org.jtune.ops.cpu.CpuOps;
 import org.jtune.tokenizer.Tokenizer;
 
 import java.io.IOException;
@@ -19,7 +21,7 @@ import java.util.Set;
 /**
  * unsloth-style entry point: loads a model folder with its tokenizer, and adds LoRA adapters to a base model.
  * Adapter defaults as unsloth's notebooks: r 16, alpha 16, dropout 0, all seven projections, random state 3407,
- * no rsLoRA. Models run on the CPU engine.
+ * no rsLoRA. Training runs where the trainers' {@code Backend} chooses.
  */
 public final class FastLanguageModel {
     /** All seven projections of a Llama/Mistral layer. */
@@ -30,6 +32,21 @@ public final class FastLanguageModel {
     public static final String TOKENIZER_FILE = "tokenizer.json";
 
     private FastLanguageModel() {}
+
+    /**
+     * unsloth's {@code from_pretrained} by name: {@code modelName} is a model folder, or a Hub id
+     * ({@code "unsloth/Llama-3.2-1B-Instruct"}, {@code "org/name@revision"}) taken from the Hugging Face cache that
+     * Python shares, or downloaded into it where it is missing (the environment variables of huggingface_hub apply:
+     * {@code HF_TOKEN}, {@code HF_HOME}, {@code HF_HUB_CACHE}, {@code HF_HUB_OFFLINE}, {@code HF_ENDPOINT}). Download
+     * progress goes to standard error.
+     */
+    public static Pretrained fromPretrained(String modelName, int maxSeqLength, boolean loadIn4bit)
+            throws IOException {
+        java.io.Console console = System.console();
+        Path folder = HubModels.locate(modelName, HubSettings.fromEnvironment(),
+                new ConsoleDownloadProgress(System.err, console != null && console.isTerminal()));
+        return fromPretrained(folder, maxSeqLength, loadIn4bit);
+    }
 
     /**
      * unsloth's {@code from_pretrained}: the model in a Hugging Face folder ({@code config.json}, safetensors
@@ -61,7 +78,7 @@ public final class FastLanguageModel {
                         + " tokens but the model's vocab_size is " + loaded.config().vocabSize());
             }
             LanguageModel model = new LanguageModel(loaded.config(), loaded.source(), loaded.weights(), maxSeqLength,
-                    new CpuOps(), loaded.configJson());
+                    loaded.configJson());
             return new Pretrained(folder, model, tokenizer, loaded);
         } catch (RuntimeException e) {
             loaded.close();

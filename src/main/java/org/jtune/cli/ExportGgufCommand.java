@@ -5,6 +5,10 @@ import org.jtune.export.GgufFileType;
 import org.jtune.export.OllamaModelfile;
 import org.jtune.io.GgmlType;
 import org.jtune.io.PeftAdapterFiles;
+import org.jtune.io.hub.ConsoleDownloadProgress;
+import org.jtune.io.hub.HubModels;
+import org.jtune.io.hub.HubSettings;
+import org.jtune.io.hub.RepoId;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.LoraAdapters;
@@ -35,15 +39,15 @@ import static org.jtune.cli.OptionParser.Kind.VALUE;
  */
 final class ExportGgufCommand implements Main.Command {
     static final OptionParser PARSER = new OptionParser("export-gguf",
-            "--output FILE.gguf [--model DIR] [--adapter DIR] [--type T]",
+            "--output FILE.gguf [--model NAME] [--adapter DIR] [--type T]",
             """
             Writes a Llama or Mistral model (with a LoRA adapter merged in, if given) as a GGUF file that llama.cpp,
             Ollama and LM Studio load, and an Ollama Modelfile next to it. Types: f16 and bf16 (as llama.cpp's
             converter writes them), q8_0, q4_0 and q4_k_m (the tensor types llama.cpp's quantize tool chooses).""",
             List.of(
                     new OptionParser.Option("output", VALUE, "FILE", false, "the GGUF file to write"),
-                    new OptionParser.Option("model", VALUE, "DIR", false,
-                            "the 16-bit model folder; default: the adapter's base_model_name_or_path"),
+                    new OptionParser.Option("model", VALUE, "NAME", false,
+                            "the 16-bit model: a folder or a Hub id; default: the adapter's base_model_name_or_path"),
                     new OptionParser.Option("adapter", VALUE, "DIR", false,
                             "a PEFT adapter folder to merge in (OUTPUT/adapter of sft, or a checkpoint-N folder)"),
                     new OptionParser.Option("type", VALUE, "T", false, "f16 | bf16 | q8_0 | q4_0 | q4_k_m; default f16"),
@@ -67,7 +71,7 @@ final class ExportGgufCommand implements Main.Command {
             throw new UsageException("--output FILE.gguf is required");
         }
         if (!p.has("model") && !p.has("adapter")) {
-            throw new UsageException("--model DIR or --adapter DIR is required");
+            throw new UsageException("--model NAME or --adapter DIR is required");
         }
         Path output = Path.of(p.string("output", null));
         GgufFileType type;
@@ -77,7 +81,9 @@ final class ExportGgufCommand implements Main.Command {
             throw new UsageException(p.origin("type") + ": " + e.getMessage());
         }
         Path adapter = p.has("adapter") ? Path.of(p.string("adapter", null)) : null;
-        Path base = p.has("model") ? Path.of(p.string("model", null)) : baseOf(adapter);
+        Path base = HubModels.locate(p.has("model") ? p.string("model", null) : baseOf(adapter),
+                HubSettings.fromEnvironment(), new ConsoleDownloadProgress(out, out == System.out
+                        && RunReport.isTerminal()));
         String fileName = output.getFileName().toString();
         String name = p.string("name", fileName.endsWith(".gguf") ? fileName.substring(0, fileName.length() - 5)
                 : fileName);
@@ -128,18 +134,17 @@ final class ExportGgufCommand implements Main.Command {
         return plan.size() + " tensors (" + s + ")";
     }
 
-    /** The base model the adapter names, when that is a folder here. */
-    private static Path baseOf(Path adapter) throws IOException {
+    /** The base model the adapter names: a folder here or a Hub id. */
+    private static String baseOf(Path adapter) throws IOException {
         String named = PeftAdapterFiles.read(adapter).config().baseModelNameOrPath();
         if (named == null || named.isBlank()) {
-            throw new UsageException("--model DIR is required: " + adapter + " does not name its base model");
+            throw new UsageException("--model is required: " + adapter + " does not name its base model");
         }
-        Path base = Path.of(named);
-        if (!Files.isDirectory(base)) {
-            throw new UsageException("--model DIR is required: " + adapter + " names its base model '" + named
-                    + "', which is not a folder here");
+        if (!Files.isDirectory(Path.of(named)) && !RepoId.looksLikeRepo(named)) {
+            throw new UsageException("--model is required: " + adapter + " names its base model '" + named
+                    + "', which is neither a folder here nor a Hub id");
         }
-        return base;
+        return named;
     }
 
     /** One progress line, rewritten in place at most every half second. */

@@ -3,10 +3,13 @@ package org.jtune.cli;
 import org.jtune.api.LanguageModel;
 import org.jtune.api.PeftModel;
 import org.jtune.io.PeftAdapterFiles;
+import org.jtune.io.hub.ConsoleDownloadProgress;
+import org.jtune.io.hub.HubModels;
+import org.jtune.io.hub.HubSettings;
+import org.jtune.io.hub.RepoId;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.ModelLoader;
-import org.jtune.ops.cpu.CpuOps;
 import org.jtune.tensor.DType;
 
 import java.io.IOException;
@@ -24,7 +27,7 @@ import static org.jtune.cli.OptionParser.Kind.VALUE;
  * included.
  */
 final class MergeCommand implements Main.Command {
-    static final OptionParser PARSER = new OptionParser("merge", "--adapter DIR --output DIR [--model DIR] [--dtype T]",
+    static final OptionParser PARSER = new OptionParser("merge", "--adapter DIR --output DIR [--model NAME] [--dtype T]",
             """
             Merges a LoRA adapter into its base model and writes a Hugging Face model folder (config.json,
             model.safetensors or shards, tokenizer files) that transformers and jtune load like any model.""",
@@ -32,8 +35,9 @@ final class MergeCommand implements Main.Command {
                     new OptionParser.Option("adapter", VALUE, "DIR", false,
                             "the PEFT adapter folder (OUTPUT/adapter of sft, or a checkpoint-N folder)"),
                     new OptionParser.Option("output", VALUE, "DIR", false, "where to write the merged model"),
-                    new OptionParser.Option("model", VALUE, "DIR", false,
-                            "the 16-bit base model folder; default: the adapter's base_model_name_or_path"),
+                    new OptionParser.Option("model", VALUE, "NAME", false,
+                            "the 16-bit base model: a folder or a Hub id; default: the adapter's "
+                                    + "base_model_name_or_path"),
                     new OptionParser.Option("dtype", VALUE, "T", false,
                             "bf16 | f16 | f32, the dtype of the merged weights; default bf16")),
             false);
@@ -62,10 +66,15 @@ final class MergeCommand implements Main.Command {
             default -> throw new UsageException(p.origin("dtype") + ": unknown dtype '" + p.string("dtype", null)
                     + "' (bf16, f16, f32)");
         };
-        Path base = p.has("model") ? Path.of(p.string("model", null)) : baseOf(adapter);
+        Path base = HubModels.locate(p.has("model") ? p.string("model", null) : baseOf(adapter),
+                HubSettings.fromEnvironment(), new ConsoleDownloadProgress(out, out == System.out
+                        && RunReport.isTerminal()));
+        OutputFolders.requireUsable(output, "--output");
+        OutputFolders.refuseInside(output, base, "--output", "base model folder");
+        OutputFolders.refuseInside(output, adapter, "--output", "adapter folder");
         try (LoadedModel loaded = ModelLoader.load(base, LoadOptions.asStored())) {
             LanguageModel model = new LanguageModel(loaded.config(), loaded.source(), loaded.weights(),
-                    loaded.config().maxPositionEmbeddings(), new CpuOps(), loaded.configJson());
+                    loaded.config().maxPositionEmbeddings(), loaded.configJson());
             try (PeftModel peft = PeftModel.fromAdapter(model, adapter)) {
                 out.printf(Locale.ROOT, "merging %s (r %d) into %s ...%n", adapter, peft.adapters().config().rank(),
                         base);
@@ -77,17 +86,16 @@ final class MergeCommand implements Main.Command {
         return 0;
     }
 
-    /** The base model the adapter names, when that is a folder here (as PEFT's AutoPeftModel finds it). */
-    private static Path baseOf(Path adapter) throws IOException {
+    /** The base model the adapter names: a folder here or a Hub id (as PEFT's AutoPeftModel finds it). */
+    private static String baseOf(Path adapter) throws IOException {
         String named = PeftAdapterFiles.read(adapter).config().baseModelNameOrPath();
         if (named == null || named.isBlank()) {
-            throw new UsageException("--model DIR is required: " + adapter + " does not name its base model");
+            throw new UsageException("--model is required: " + adapter + " does not name its base model");
         }
-        Path base = Path.of(named);
-        if (!Files.isDirectory(base)) {
-            throw new UsageException("--model DIR is required: " + adapter + " names its base model '" + named
-                    + "', which is not a folder here");
+        if (!Files.isDirectory(Path.of(named)) && !RepoId.looksLikeRepo(named)) {
+            throw new UsageException("--model is required: " + adapter + " names its base model '" + named
+                    + "', which is neither a folder here nor a Hub id");
         }
-        return base;
+        return named;
     }
 }

@@ -3,13 +3,19 @@ package org.jtune.cli;
 import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.data.DemoDatasets;
+import org.jtune.io.hub.ConsoleDownloadProgress;
+import org.jtune.io.hub.HubDatasets;
+import org.jtune.io.hub.HubModels;
+import org.jtune.io.hub.HubSettings;
 import org.jtune.model.ModelConfig;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
@@ -29,21 +35,50 @@ final class RunReport {
         }
     }
 
-    /** A run's model folder and data files. */
-    record Inputs(Path modelDir, List<Path> data) {}
+    /** A fresh run would replace a finished run's adapter: TRL's --overwrite-output-dir says so. */
+    private static void refuseFinishedAdapter(Path output) {
+        Path adapter = output.resolve(ADAPTER_FOLDER);
+        if (Files.exists(adapter.resolve("adapter_model.safetensors")) || Files.exists(adapter.resolve(
+                "adapter_config.json"))) {
+            throw new IllegalStateException(adapter + " holds the adapter of a finished run: add --overwrite-output-dir"
+                    + " to replace it, or give another --output");
+        }
+    }
+
+    /**
+     * A run's model folder and data files.
+     *
+     * @param baseName how the adapter names its base: the Hub id where the model came from the Hub (as PEFT
+     *                 writes it), else the folder's absolute path
+     */
+    record Inputs(Path modelDir, String baseName, List<Path> data) {}
 
     /**
      * The given model and data; with no model, the demo's (explained first), written fresh into the output folder
      * (a new demo run, not --resume, drops the previous one's checkpoints). A fresh run refuses a folder with
      * another run's checkpoints.
      */
-    static Inputs inputs(Path model, List<Path> data, Path output, boolean resume, DemoDatasets demoData,
-                         Consumer<PrintStream> explainDemo, PrintStream out) throws IOException {
+    static Inputs inputs(String model, List<String> data, Path output, boolean resume, boolean overwrite,
+                         DemoDatasets demoData, Consumer<PrintStream> explainDemo, PrintStream out)
+            throws IOException {
+        OutputFolders.requireUsable(output, "--output");
         if (model != null) {
             if (!resume) {
                 refuseOldCheckpoints(output);
+                if (!overwrite) {
+                    refuseFinishedAdapter(output);
+                }
             }
-            return new Inputs(model, data);
+            HubSettings hub = HubSettings.fromEnvironment();
+            ConsoleDownloadProgress progress = new ConsoleDownloadProgress(out, out == System.out && isTerminal());
+            Path dir = HubModels.locate(model, hub, progress);
+            OutputFolders.refuseInside(output, dir, "--output", "model folder");
+            boolean fromHub = !Files.isDirectory(Path.of(model));
+            List<Path> files = new ArrayList<>();
+            for (String name : data) {
+                files.addAll(HubDatasets.locate(name, hub, progress));
+            }
+            return new Inputs(dir, fromHub ? model : dir.toAbsolutePath().toString(), files);
         }
         explainDemo.accept(out);
         Path modelDir = output.resolve(DemoRun.MODEL_FOLDER);
@@ -51,7 +86,7 @@ final class RunReport {
             DemoRun.clearPreviousRun(output, out);
         }
         DemoModel.write(modelDir);
-        return new Inputs(modelDir, List.of(demoData.copyTo(output.resolve(DemoRun.DATA_FOLDER))));
+        return new Inputs(modelDir, modelDir.toAbsolutePath().toString(), List.of(demoData.copyTo(output.resolve(DemoRun.DATA_FOLDER))));
     }
 
     /** The first and last value of a logged number, as the closing summary shows it; nothing where it is absent. */
@@ -63,16 +98,18 @@ final class RunReport {
     }
 
     /** Saves the adapter, naming its base, with the base's tokenizer files beside it; returns its folder. */
-    static Path saveAdapter(PeftModel peft, Path modelDir, Path output) throws IOException {
+    static Path saveAdapter(PeftModel peft, Inputs inputs, Path output) throws IOException {
         Path adapter = output.resolve(ADAPTER_FOLDER);
-        peft.saveAdapter(adapter, modelDir.toAbsolutePath().toString());
-        ModelFiles.copyTokenizerFiles(modelDir, adapter);
+        peft.saveAdapter(adapter, inputs.baseName());
+        ModelFiles.copyTokenizerFiles(inputs.modelDir(), adapter);
         return adapter;
     }
 
-    static void printModel(Path modelDir, Pretrained pretrained, PrintStream out) {
+    static void printModel(Inputs inputs, Pretrained pretrained, PrintStream out) {
         ModelConfig c = pretrained.model().config();
-        out.println("model: " + modelDir + String.format(Locale.ROOT, " (%s, %d layers, hidden %d, vocabulary %d)",
+        boolean fromHub = !inputs.baseName().equals(inputs.modelDir().toAbsolutePath().toString());
+        out.println("model: " + (fromHub ? inputs.baseName() + " (" + inputs.modelDir() + ")" : inputs.modelDir())
+                + String.format(Locale.ROOT, " (%s, %d layers, hidden %d, vocabulary %d)",
                 c.architecture(), c.numLayers(), c.hiddenSize(), c.vocabSize()));
         out.println("  " + pretrained.memory().line());
     }

@@ -9,7 +9,7 @@ import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.WeightSource;
-import org.jtune.ops.RopeScaling;
+import org.jtune.model.RopeScaling;
 import org.jtune.quant.gguf.RowEncoder;
 import org.jtune.tensor.Tensor;
 import org.jtune.tokenizer.LlamaCppVocabulary;

@@ -1,8 +1,8 @@
 package org.jtune.export;
 
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.RopeFrequencies;
-import org.jtune.ops.RopeScaling;
+import org.jtune.model.RopeFrequencies;
+import org.jtune.model.RopeScaling;
 
 /**
  * The {@code rope_freqs} tensor llama.cpp takes Llama 3 RoPE scaling from: per frequency the factor it divides the

@@ -2,7 +2,7 @@ package org.jtune.export;
 
 import org.jtune.io.GgufMetadata;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.RopeScaling;
+import org.jtune.model.RopeScaling;
 import org.jtune.tokenizer.LlamaCppVocabulary;
 
 /**

@@ -6,13 +6,12 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.data.DemoDatasets;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelLoader;
-import org.jtune.ops.Ops;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuOps;
 import org.jtune.tensor.Tensor;
 import org.jtune.testing.LlamaCpp;
 import org.jtune.tokenizer.ChatMessage;
@@ -378,7 +377,7 @@ class ExportGgufLlamaCppTest {
         private Tensor logits(int[] ids) {
             Tensor logits = Tensor.f32(arena, ids.length, vocab);
             int[] labels = new int[ids.length];
-            Arrays.fill(labels, Ops.IGNORE_INDEX);
+            Arrays.fill(labels, Batch.IGNORE_INDEX);
             llama.forward(Batch.of(new int[][] {ids}, new int[][] {labels}), logits);
             return logits;
         }
