@@ -21,7 +21,7 @@ class MainTest {
         }
         CliFixture.Result sft = run("sft", "--help");
         assertEquals(0, sft.exitCode(), sft.toString());
-        for (String option : List.of("--model DIR", "--data FILE", "--format", "--chat-template",
+        for (String option : List.of("--model NAME", "--data FILE", "--format", "--chat-template",
                 "--train-on-all-tokens", "--max-seq-length", "--packing, --no-packing", "--batch-size", "--grad-accum",
                 "--epochs", "--max-steps", "--lr", "--scheduler", "--warmup-steps", "--warmup-ratio", "--weight-decay",
                 "--max-grad-norm", "--seed", "--eval-split FRACTION", "--eval-steps", "--save-steps", "--output",
@@ -31,7 +31,7 @@ class MainTest {
         }
         CliFixture.Result merge = run("merge", "-h");
         assertEquals(0, merge.exitCode(), merge.toString());
-        for (String option : List.of("--adapter DIR", "--output DIR", "--model DIR", "--dtype")) {
+        for (String option : List.of("--adapter DIR", "--output DIR", "--model NAME", "--dtype")) {
             assertTrue(merge.out().contains(option), option + "\n" + merge);
         }
         CliFixture.Result info = run("info", "--help");
