@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jtune.io.IoErrors;
 import org.jtune.io.StrictJson;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.Closeable;
@@ -33,9 +34,16 @@ public final class JsonRecordReader implements Closeable {
     private boolean finished;
 
     public JsonRecordReader(Path file) {
+        this(file, ReadLimits.DEFAULT);
+    }
+
+    /** Opens a data file (a regular file only) within the given limits. */
+    public JsonRecordReader(Path file, ReadLimits limits) {
         this.file = file;
         try {
-            PushbackInputStream data = new PushbackInputStream(Compression.open(file), 4);
+            IoErrors.requireRegularFile(file, "data file");
+            PushbackInputStream data = new PushbackInputStream(new CappedInputStream(Compression.open(file), file,
+                    limits.maxFileBytes()), 4);
             this.in = data;
             boolean isArray = firstSignificantByte(data) == '[';
             if (isArray) {
@@ -43,11 +51,11 @@ public final class JsonRecordReader implements Closeable {
                 array = new JsonFactory(MAPPER).createParser(data);
                 array.nextToken();
             } else {
-                lines = new Utf8Lines(data);
+                lines = new Utf8Lines(data, limits.maxLineBytes());
                 array = null;
             }
         } catch (IOException e) {
-            throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new DatasetException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
     }
 
@@ -87,7 +95,7 @@ public final class JsonRecordReader implements Closeable {
             finished = r == null;
             return r;
         } catch (IOException e) {
-            throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new DatasetException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
     }
 

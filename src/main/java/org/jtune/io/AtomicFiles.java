@@ -34,7 +34,11 @@ public final class AtomicFiles {
                 channel.force(true); // the data must be on disk before the name points at it
             }
             moveIntoPlace(temporary, absolute);
-        } catch (IOException | RuntimeException | Error e) {
+        } catch (IOException e) {
+            Files.deleteIfExists(temporary);
+            // Name the file: a full disk or a lost permission otherwise shows as a bare system message.
+            throw new IOException("cannot write " + absolute + ": " + IoErrors.reason(e), e);
+        } catch (RuntimeException | Error e) {
             Files.deleteIfExists(temporary);
             throw e;
         }

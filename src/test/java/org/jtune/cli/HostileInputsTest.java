@@ -269,6 +269,82 @@ class HostileInputsTest {
         }
     }
 
+    private CliFixture.Result sftWithData(Path model, Path data, String... more) {
+        return CliFixture.train("sft", model, temp.resolve("out-" + data.getFileName()), 64, 3,
+                CliFixture.concat(new String[] {"--data", data.toString(), "--max-steps", "1"}, more));
+    }
+
+    private static Path fifo(Path at) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("mkfifo", at.toString()).start();
+        assertEquals(0, p.waitFor(), "mkfifo works here");
+        return at;
+    }
+
+    @Test
+    void devicesAndFifosAreRefusedNotReadForever() throws Exception {
+        Path model = CliFixture.tinyModel(temp.resolve("m"));
+        for (Path data : List.of(Path.of("/dev/zero"), fifo(temp.resolve("data.fifo")))) {
+            CliFixture.Result r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                    java.time.Duration.ofSeconds(60), () -> sftWithData(model, data));
+            assertEquals(1, r.exitCode(), r.toString());
+            assertTrue(r.err().contains(data.toString()) && r.err().contains("not a regular file"), r.toString());
+        }
+        Path fifoModel = CliFixture.tinyModel(temp.resolve("fifo-model"));
+        Files.delete(fifoModel.resolve("model.safetensors"));
+        fifo(fifoModel.resolve("model.safetensors"));
+        CliFixture.Result r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                java.time.Duration.ofSeconds(60), () -> sftOn(fifoModel));
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("not a regular file"), r.toString());
+    }
+
+    @Test
+    void overLongLinesAndOversizedFilesStopAtTheirCaps() throws IOException {
+        Path model = CliFixture.tinyModel(temp.resolve("m"));
+        String longLine = "{\"text\": \"" + "word ".repeat(2000) + "\"}";
+        Path gz = writeLines(temp.resolve("long.jsonl.gz"), List.of("{\"text\": \"a b\"}", longLine));
+        CliFixture.Result r = sftWithData(model, gz, "--max-line-bytes", "1000");
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains(gz + ", line 2") && r.err().contains("longer than 1000 bytes")
+                && r.err().contains("--max-line-bytes"), r.toString());
+        r = sftWithData(model, gz, "--max-line-bytes", "1000", "--skip-bad-records");
+        assertEquals(0, r.exitCode(), "the long line is skipped, the rest trains\n" + r);
+
+        r = sftWithData(model, gz, "--max-data-bytes", "5000", "--overwrite-output-dir");
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("more than 5000 bytes") && r.err().contains("--max-data-bytes"), r.toString());
+    }
+
+    @Test
+    void aLoneSurrogateIsABadRecordWithItsLine() throws IOException {
+        Path model = CliFixture.tinyModel(temp.resolve("m"));
+        Path data = writeLines(temp.resolve("sur.jsonl"), List.of("{\"text\": \"fine\"}", "{\"text\": \"a\\ud800b\"}"));
+        CliFixture.Result r = sftWithData(model, data);
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains(data + ", line 2") && r.err().contains("lone surrogate U+D800"), r.toString());
+    }
+
+    @Test
+    void truncatedArchivesAndForeignEncodingsSayWhatIsWrong() throws IOException {
+        Path model = CliFixture.tinyModel(temp.resolve("m"));
+        for (String name : List.of("cut.jsonl.gz", "cut.jsonl.xz")) {
+            Path full = writeLines(temp.resolve("full-" + name), records("text", 200, 4));
+            byte[] bytes = Files.readAllBytes(full);
+            Path cut = Files.write(temp.resolve(name), java.util.Arrays.copyOf(bytes, bytes.length / 2));
+            CliFixture.Result r = sftWithData(model, cut);
+            assertEquals(1, r.exitCode(), r.toString());
+            assertTrue(r.err().contains(cut.toString()) && !r.err().contains(": null"), r.toString());
+            assertTrue(r.err().contains("ends early") || r.err().contains("truncated") || r.err().contains("corrupt"),
+                    r.toString());
+        }
+        Path utf16 = CliFixture.tinyModel(temp.resolve("utf16"));
+        Path config = utf16.resolve("config.json");
+        Files.write(config, Files.readString(config).getBytes(StandardCharsets.UTF_16));
+        CliFixture.Result r = sftOn(utf16);
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("config.json") && r.err().contains("not valid UTF-8"), r.toString());
+    }
+
     /** Appends F32 tensors to a safetensors file: their bytes after the data, their entries in the header. */
     private static void addF32(Path file, java.util.Map<String, float[]> tensors) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
