@@ -54,6 +54,26 @@ public final class AtomicFiles {
         });
     }
 
+    /** Names of the temporary files {@link #write} makes: "." + the target's name + "." + digits + ".tmp". */
+    private static final java.util.regex.Pattern TEMPORARY = java.util.regex.Pattern.compile("\\..+\\.\\d+\\.tmp");
+
+    /**
+     * Deletes the temporary files a killed writer left in {@code folder} (a kill between creating and
+     * renaming one leaves it behind); the folder's other files are not touched.
+     */
+    public static void deleteLeftovers(Path folder) throws IOException {
+        if (!Files.isDirectory(folder)) {
+            return;
+        }
+        try (var entries = Files.list(folder)) {
+            for (Path p : entries.toList()) {
+                if (TEMPORARY.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
     private static void moveIntoPlace(Path temporary, Path target) throws IOException {
         try {
             Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE);

@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.jtune.io.AtomicFiles;
+import org.jtune.io.IoErrors;
 import org.jtune.io.SafetensorsFile;
+import org.jtune.io.StrictJson;
 import org.jtune.io.SafetensorsWriter;
 import org.jtune.io.TensorData;
 import org.jtune.model.LoraAdapters;
@@ -119,13 +122,41 @@ final class TrainingCheckpoint {
         try (Stream<Path> entries = Files.list(outputDir)) {
             for (Path p : entries.toList()) {
                 Matcher m = NAME.matcher(p.getFileName().toString());
-                if (m.matches() && Files.exists(p.resolve(STATE_FILE)) && Long.parseLong(m.group(1)) > bestStep) {
-                    bestStep = Long.parseLong(m.group(1));
+                if (m.matches() && Files.exists(p.resolve(STATE_FILE)) && stepOf(p) > bestStep) {
+                    bestStep = stepOf(p);
                     best = p;
                 }
             }
         }
         return Optional.ofNullable(best);
+    }
+
+    /** Deletes the temporary checkpoint folders ({@code .checkpoint-N.tmp}, {@code .checkpoint-N.old}) a kill left. */
+    static void deleteLeftovers(Path outputDir) throws IOException {
+        if (!Files.isDirectory(outputDir)) {
+            return;
+        }
+        try (Stream<Path> entries = Files.list(outputDir)) {
+            for (Path p : entries.toList()) {
+                if (p.getFileName().toString().matches("\\.checkpoint-\\d+\\.(tmp|old)")) {
+                    deleteTree(p);
+                }
+            }
+        }
+        AtomicFiles.deleteLeftovers(outputDir);
+    }
+
+    /** The step a {@code checkpoint-<step>} folder is named after; a name too large for a step is an error. */
+    static long stepOf(Path checkpoint) throws IOException {
+        Matcher m = NAME.matcher(checkpoint.getFileName().toString());
+        if (!m.matches()) {
+            throw new IOException(checkpoint + " is not named checkpoint-<step>");
+        }
+        try {
+            return Long.parseLong(m.group(1));
+        } catch (NumberFormatException e) {
+            throw new IOException(checkpoint + ": the step in the folder name is too large to be a step");
+        }
     }
 
     /** The arguments the checkpoint's run used. */
@@ -147,12 +178,21 @@ final class TrainingCheckpoint {
             throw new IOException(checkpoint + " is not a complete checkpoint: it has no " + STATE_FILE);
         }
         State state = parseState(readJson(stateFile), stateFile);
+        long named = stepOf(checkpoint);
+        if (state.globalStep() != named) {
+            throw new IOException(stateFile + ": global_step " + state.globalStep() + " does not match the folder's"
+                    + " step " + named + "; the checkpoint is inconsistent");
+        }
         if (!Files.exists(checkpoint.resolve(OPTIMIZER_FILE))) {
             throw new IOException(checkpoint + " has no " + OPTIMIZER_FILE + ": it was written by a GPU run, which"
                     + " does not save the AdamW moments, so it cannot be resumed (its adapter can start a new run)");
         }
         AdapterFiles.loadInto(checkpoint, lora, model);
         readOptimizer(checkpoint.resolve(OPTIMIZER_FILE), lora, adam);
+        if (adam.stepCount() != state.globalStep()) {
+            throw new IOException(checkpoint.resolve(OPTIMIZER_FILE) + ": the optimizer has taken " + adam.stepCount()
+                    + " steps but " + STATE_FILE + " says " + state.globalStep() + "; the checkpoint is inconsistent");
+        }
         return state;
     }
 
@@ -178,7 +218,16 @@ final class TrainingCheckpoint {
                 copy(f, names.get(i) + ".exp_avg", adam.firstMoments().get(i));
                 copy(f, names.get(i) + ".exp_avg_sq", adam.secondMoments().get(i));
             }
-            adam.restoreStepCount(Long.parseLong(step));
+            long steps;
+            try {
+                steps = Long.parseLong(step);
+            } catch (NumberFormatException e) {
+                throw new IOException(file + ": the \"" + STEP_KEY + "\" metadata is not a step count: " + step);
+            }
+            if (steps < 0) {
+                throw new IOException(file + ": negative step count " + steps);
+            }
+            adam.restoreStepCount(steps);
         }
     }
 
@@ -210,11 +259,27 @@ final class TrainingCheckpoint {
     }
 
     private static State parseState(JsonNode n, Path file) throws IOException {
+        if (!n.isObject()) {
+            throw new IOException(file + ": expected a JSON object");
+        }
         for (String key : new String[] {"global_step", "epoch", "batches_in_epoch", "data_state", "seed",
                 "log_loss_sum", "log_steps", "log_tokens"}) {
             if (!n.hasNonNull(key)) {
                 throw new IOException(file + ": missing \"" + key + "\"");
             }
+        }
+        for (String key : new String[] {"global_step", "epoch", "batches_in_epoch", "log_steps", "log_tokens"}) {
+            JsonNode v = n.get(key);
+            if (!v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < 0
+                    || (key.equals("epoch") && !v.canConvertToInt())) {
+                throw new IOException(file + ": \"" + key + "\" must be a whole number >= 0, got " + v);
+            }
+        }
+        if (!n.get("seed").isIntegralNumber() || !n.get("seed").canConvertToLong()) {
+            throw new IOException(file + ": \"seed\" must be a whole number, got " + n.get("seed"));
+        }
+        if (!n.get("log_loss_sum").isNumber() || !n.get("data_state").isTextual()) {
+            throw new IOException(file + ": \"log_loss_sum\" must be a number and \"data_state\" a string");
         }
         // absent in checkpoints of runs without further metrics
         Map<String, Double> sums = new LinkedHashMap<>();
@@ -226,9 +291,9 @@ final class TrainingCheckpoint {
 
     private static JsonNode readJson(Path file) throws IOException {
         try {
-            return JSON.readTree(file.toFile());
+            return StrictJson.MAPPER.readTree(file.toFile());
         } catch (IOException e) {
-            throw new IOException(file + ": " + e.getMessage(), e);
+            throw new IOException(file + ": " + IoErrors.reason(e), e);
         }
     }
 

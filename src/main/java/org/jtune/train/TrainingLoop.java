@@ -138,6 +138,9 @@ final class TrainingLoop<B> {
         long warmup = LrSchedule.warmupSteps(args.warmupSteps(), args.warmupRatio(), total);
         List<TrainingListener> all = new ArrayList<>();
         MetricsFile metrics = null;
+        if (args.outputDir() != null) {
+            TrainingCheckpoint.deleteLeftovers(args.outputDir());
+        }
         try (StepEngine<B> engine = engines.open()) {
             engine.prepare(oneEpoch(train, "training"), eval == null ? null : oneEpoch(eval, "eval"));
             Position at = new Position();

@@ -345,6 +345,63 @@ class HostileInputsTest {
         assertTrue(r.err().contains("config.json") && r.err().contains("not valid UTF-8"), r.toString());
     }
 
+    /** A run of two steps with a checkpoint at each, in OUTPUT "resume"; returns its command line's tail. */
+    private String[] checkpointedRun(Path model) throws IOException {
+        Path data = writeLines(temp.resolve("resume.jsonl"), records("text", 8, 5));
+        String[] args = {"--data", data.toString(), "--save-steps", "1", "--batch-size", "2", "--grad-accum", "1"};
+        CliFixture.Result r = CliFixture.train("sft", model, temp.resolve("resume"), 64, 5,
+                CliFixture.concat(args, "--max-steps", "2"));
+        assertEquals(0, r.exitCode(), r.toString());
+        return args;
+    }
+
+    private CliFixture.Result resume(Path model, String[] args, int steps) {
+        // --save-steps given after the fixture's 0 wins: the checkpoint settings stay those of the run
+        return CliFixture.train("sft", model, temp.resolve("resume"), 64, 5,
+                CliFixture.concat(args, "--max-steps", String.valueOf(steps), "--resume"));
+    }
+
+    @Test
+    void resumeCrossChecksStepNumbers() throws IOException {
+        Path model = CliFixture.tinyModel(temp.resolve("m"));
+        String[] args = checkpointedRun(model);
+        Path out = temp.resolve("resume");
+        Path state = out.resolve("checkpoint-2/trainer_state.json");
+        String good = Files.readString(state);
+        for (String bad : List.of("\"abc\"", "-5", "1", "2.5")) {
+            Files.writeString(state, good.replaceFirst("\"global_step\"\\s*:\\s*\\d+", "\"global_step\" : " + bad));
+            CliFixture.Result r = resume(model, args, 3);
+            assertEquals(1, r.exitCode(), bad + "\n" + r);
+            assertTrue(r.err().contains("global_step"), bad + "\n" + r);
+        }
+        Files.writeString(state, good);
+        Path huge = out.resolve("checkpoint-99999999999999999999");
+        Files.createDirectories(huge);
+        Files.writeString(huge.resolve("trainer_state.json"), good);
+        CliFixture.Result r = resume(model, args, 3);
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("checkpoint-99999999999999999999") && r.err().contains("too large"), r.toString());
+    }
+
+    @Test
+    void resumeRepairsATornMetricsLineAndCleansTemporaryFiles() throws IOException {
+        Path model = CliFixture.tinyModel(temp.resolve("m"));
+        String[] args = checkpointedRun(model);
+        Path out = temp.resolve("resume");
+        Files.writeString(out.resolve("metrics.jsonl"), "{\"step\": 3, \"loss\": 1.2", java.nio.file.StandardOpenOption.APPEND);
+        Path leftover = Files.writeString(out.resolve(".loss_curve.png.8812345.tmp"), "half a png");
+        Path leftoverCheckpoint = Files.createDirectories(out.resolve(".checkpoint-3.tmp"));
+        CliFixture.Result r = resume(model, args, 3);
+        assertEquals(0, r.exitCode(), r.toString());
+        List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl")).stream().filter(l -> !l.isBlank()).toList();
+        assertEquals(3, lines.size(), lines.toString());
+        for (String line : lines) {
+            assertTrue(JSON.readTree(line).path("step").isIntegralNumber(), line);
+        }
+        assertFalse(Files.exists(leftover), "temporary file removed");
+        assertFalse(Files.exists(leftoverCheckpoint), "temporary checkpoint folder removed");
+    }
+
     /** Appends F32 tensors to a safetensors file: their bytes after the data, their entries in the header. */
     private static void addF32(Path file, java.util.Map<String, float[]> tensors) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
