@@ -59,7 +59,8 @@ public final class PreferenceTrainer {
         GpuLlamaModel.plan(config, BaseFormat.of(weights), lora.config(), shape, checkpointing);
         PreferenceObjective objective = new PreferenceObjective(lora, dpo);
         return new PreferenceTrainer(new TrainingLoop<>(config, lora, rows, maxSeqLength, args, train, eval, objective,
-                GpuPreferenceEngine.factory(context, config, weights, lora, shape, checkpointing, args, objective)));
+                GpuPreferenceEngine.factory(context, config, weights, lora, shape, checkpointing, args, objective))
+                .recordingBase(weights));
     }
 
     /** Adds a listener that sees every step, log line and evaluation. */

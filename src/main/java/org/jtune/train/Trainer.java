@@ -56,7 +56,7 @@ public final class Trainer {
                 args.gradientAccumulationSteps()), args.gradientCheckpointing() ? Checkpointing.ON : Checkpointing.OFF);
         return new Trainer(new TrainingLoop<>(config, lora, rows, maxSeqLength, args, train, eval,
                 new SftObjective(lora), GpuSftEngine.factory(context, config, weights, lora, rows, maxSeqLength,
-                args)));
+                args)).recordingBase(weights));
     }
 
     /** Adds a listener that sees every step, log line and evaluation. */

@@ -10,6 +10,7 @@ import org.jtune.io.SafetensorsFile;
 import org.jtune.io.StrictJson;
 import org.jtune.io.SafetensorsWriter;
 import org.jtune.io.TensorData;
+import org.jtune.model.BaseModelIdentity;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.tensor.DType;
@@ -50,6 +51,8 @@ final class TrainingCheckpoint {
     static final String ARGS_FILE = "training_args.json";
     static final String OPTIMIZER_FILE = "optimizer.safetensors";
     static final String OBJECTIVE_FILE = "objective.json";
+    /** The base model's identity ({@link BaseModelIdentity}); absent in checkpoints of older runs. */
+    static final String BASE_FILE = "base_model.json";
     /** The objective of checkpoints written before {@link #OBJECTIVE_FILE} existed. */
     static final ObjectNode SFT_OBJECTIVE = JsonNodeFactory.instance.objectNode().put("objective", "sft");
     private static final String STEP_KEY = "step";
@@ -80,6 +83,13 @@ final class TrainingCheckpoint {
      */
     static Path write(Path outputDir, TrainingArguments args, JsonNode objective, ModelConfig model,
                       LoraAdapters lora, AdamW adam, long step, Supplier<State> state) throws IOException {
+        return write(outputDir, args, objective, model, lora, adam, null, step, state);
+    }
+
+    /** As above, recording the base model's identity when {@code base} is not null. */
+    static Path write(Path outputDir, TrainingArguments args, JsonNode objective, ModelConfig model,
+                      LoraAdapters lora, AdamW adam, BaseModelIdentity base, long step, Supplier<State> state)
+            throws IOException {
         Files.createDirectories(outputDir);
         Path target = folderFor(outputDir, step);
         Path temporary = outputDir.resolve(".checkpoint-" + step + ".tmp");
@@ -92,6 +102,9 @@ final class TrainingCheckpoint {
             }
             writeJson(temporary.resolve(ARGS_FILE), TrainingArgumentsJson.toJson(args));
             writeJson(temporary.resolve(OBJECTIVE_FILE), objective);
+            if (base != null) {
+                writeJson(temporary.resolve(BASE_FILE), baseJson(base));
+            }
             writeJson(temporary.resolve(STATE_FILE), stateJson(state.get()));
             syncFolder(temporary);
             if (Files.exists(target)) {
@@ -144,6 +157,36 @@ final class TrainingCheckpoint {
             }
         }
         AtomicFiles.deleteLeftovers(outputDir);
+    }
+
+    private static ObjectNode baseJson(BaseModelIdentity base) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("config_sha256", base.configDigest());
+        ObjectNode tensors = n.putObject("tensor_sha256");
+        base.tensorDigests().forEach(tensors::put);
+        return n;
+    }
+
+    /**
+     * Refuses to resume on another base model than the checkpoint's run trained on (same shapes, other
+     * weights: a different fine-tune or random init); checkpoints without the record are let through.
+     */
+    static void requireSameBase(Path checkpoint, BaseModelIdentity base) throws IOException {
+        Path file = checkpoint.resolve(BASE_FILE);
+        if (base == null || !Files.exists(file)) {
+            return;
+        }
+        JsonNode n = readJson(file);
+        if (!n.path("config_sha256").isTextual() || !n.path("tensor_sha256").isObject()) {
+            throw new IOException(file + ": expected config_sha256 and tensor_sha256");
+        }
+        Map<String, String> tensors = new LinkedHashMap<>();
+        n.get("tensor_sha256").properties().forEach(e -> tensors.put(e.getKey(), e.getValue().asText()));
+        String difference = base.differenceFrom(new BaseModelIdentity(n.get("config_sha256").asText(), tensors));
+        if (difference != null) {
+            throw new IllegalArgumentException(checkpoint + " was trained on another base model than the one given ("
+                    + difference + "); resume with the run's own base model");
+        }
     }
 
     /** The step a {@code checkpoint-<step>} folder is named after; a name too large for a step is an error. */

@@ -1,6 +1,7 @@
 package org.jtune.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jtune.model.BaseModelIdentity;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
@@ -26,6 +27,8 @@ import java.util.NoSuchElementException;
  */
 final class TrainingLoop<B> {
     private final ModelConfig config;
+    private LlamaWeights baseWeights;
+    private BaseModelIdentity baseIdentity;
     private final LoraAdapters lora;
     private final int maxRows;
     private final int maxSeqLength;
@@ -45,6 +48,20 @@ final class TrainingLoop<B> {
                  TrainingArguments args, BatchSource<B> train, BatchSource<B> eval, Objective<B> objective) {
         this(config, lora, maxRows, maxSeqLength, args, train, eval, objective,
                 CpuStepEngine.factory(config, weights, lora, ops, maxRows, maxSeqLength, args, objective));
+        recordingBase(weights);
+    }
+
+    /** Checkpoints record the identity of these base weights, and resuming checks it. */
+    TrainingLoop<B> recordingBase(LlamaWeights weights) {
+        this.baseWeights = weights;
+        return this;
+    }
+
+    private BaseModelIdentity baseIdentity() {
+        if (baseIdentity == null && baseWeights != null) {
+            baseIdentity = BaseModelIdentity.of(config, baseWeights);
+        }
+        return baseIdentity;
     }
 
     /**
@@ -100,6 +117,7 @@ final class TrainingLoop<B> {
             throw new IllegalArgumentException(checkpoint + " was trained with " + saved + "; resuming needs the same"
                     + " batch size, accumulation, optimizer, schedule and seed, but got " + args);
         }
+        TrainingCheckpoint.requireSameBase(checkpoint, baseIdentity());
         JsonNode savedObjective = TrainingCheckpoint.readObjective(checkpoint);
         if (!savedObjective.equals(objective.settings())) {
             throw new IllegalArgumentException(checkpoint + " was trained with " + savedObjective + "; resuming needs"
@@ -232,7 +250,7 @@ final class TrainingLoop<B> {
         engine.storeAdapters();
         engine.storeOptimizer();
         return TrainingCheckpoint.write(requireOutputDir(), args, objective.settings(), config, lora,
-                engine.optimizer().orElse(null), at.step,
+                engine.optimizer().orElse(null), baseIdentity(), at.step,
                 () -> new TrainingCheckpoint.State(at.step, at.epoch, at.batchesInEpoch, train.state(), args.seed(),
                         at.logLossSum, at.logSteps, at.logTokens, Map.copyOf(at.logMetricSums)));
     }

@@ -402,6 +402,41 @@ class HostileInputsTest {
         assertFalse(Files.exists(leftoverCheckpoint), "temporary checkpoint folder removed");
     }
 
+    /** Negates every element of one tensor in place (flips its sign bits): the same shapes, other weights. */
+    private static void negateTensor(Path file, String name) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        int headerLength = (int) java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(0);
+        ObjectNode header = (ObjectNode) JSON.readTree(new String(bytes, 8, headerLength, StandardCharsets.UTF_8));
+        if (!header.has(name)) {
+            throw new IllegalStateException("no tensor " + name + " in " + file);
+        }
+        int width = switch (header.get(name).get("dtype").asText()) {
+            case "F32" -> 4;
+            case "BF16", "F16" -> 2;
+            default -> throw new IllegalStateException(header.get(name).toString());
+        };
+        long start = 8 + headerLength + header.get(name).get("data_offsets").get(0).asLong();
+        long end = 8 + headerLength + header.get(name).get("data_offsets").get(1).asLong();
+        for (long at = start + width - 1; at < end; at += width) {
+            bytes[(int) at] ^= (byte) 0x80;
+        }
+        Files.write(file, bytes);
+    }
+
+    @Test
+    void resumeOnAnotherBaseModelOfTheSameShapesIsRefused() throws IOException {
+        Path model = CliFixture.tinyModel(temp.resolve("m"));
+        String[] args = checkpointedRun(model);
+        Path other = CliFixture.tinyModel(temp.resolve("other"));
+        negateTensor(other.resolve("model.safetensors"), "model.embed_tokens.weight");
+        CliFixture.Result r = resume(other, args, 3);
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("another base model") && r.err().contains("model.embed_tokens.weight"),
+                r.toString());
+        r = resume(model, args, 3);
+        assertEquals(0, r.exitCode(), "the run's own base resumes\n" + r);
+    }
+
     /** Appends F32 tensors to a safetensors file: their bytes after the data, their entries in the header. */
     private static void addF32(Path file, java.util.Map<String, float[]> tensors) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
