@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.jtune.io.IoErrors;
 import org.jtune.io.StrictJson;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PushbackInputStream;
@@ -23,7 +22,7 @@ import java.nio.file.Path;
  * A syntax error inside a JSON array ends the file (the parser cannot find the next element), so it
  * is a plain {@link DatasetException} naming the element index and the parser's line and column.
  */
-public final class JsonRecordReader implements Closeable {
+public final class JsonRecordReader implements RecordReader {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private final Path file;
@@ -54,6 +53,8 @@ public final class JsonRecordReader implements Closeable {
                 lines = new Utf8Lines(data, limits.maxLineBytes());
                 array = null;
             }
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new DatasetException(file + ": no such file");
         } catch (IOException e) {
             throw new DatasetException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
@@ -76,6 +77,7 @@ public final class JsonRecordReader implements Closeable {
         return b;
     }
 
+    @Override
     public Path file() {
         return file;
     }
@@ -85,7 +87,7 @@ public final class JsonRecordReader implements Closeable {
         return array != null;
     }
 
-    /** The next record, or null at the end of the file. */
+    @Override
     public JsonRecord next() {
         if (finished) {
             return null;

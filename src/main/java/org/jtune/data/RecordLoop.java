@@ -38,7 +38,7 @@ final class RecordLoop {
             throw new DatasetException("no data files given");
         }
         for (Path file : files) {
-            try (JsonRecordReader reader = new JsonRecordReader(file, limits)) {
+            try (RecordReader reader = RecordReaders.open(file, limits)) {
                 while (true) {
                     JsonRecord r;
                     try {

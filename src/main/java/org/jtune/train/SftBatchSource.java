@@ -148,7 +148,7 @@ public final class SftBatchSource implements BatchSource<Batch> {
             tokens[from + k] = padId;
             positions[from + k] = k;
             documents[from + k] = document;
-            labels[from + k] = Ops.IGNORE_INDEX;
+            labels[from + k] = Batch.IGNORE_INDEX;
         }
     }
 }

@@ -6,6 +6,7 @@ import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.io.PeftAdapterFiles;
 import org.jtune.model.Batch;
+import org.jtune.model.cpu.CpuOps;
 import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.Tensor;
 import org.junit.jupiter.api.BeforeEach;
@@ -63,7 +64,7 @@ class SftCommandTest {
                     "--grad-accum", "1");
             assertEquals(0, r.exitCode(), format + ": " + r);
             String detected = format.equals("prompt-completion") ? "prompt/completion" : format;
-            assertTrue(r.out().contains("12 records (" + detected + "): 12 used"), format + ": " + r);
+            assertTrue(r.out().contains("12 records (" + detected + "), all used"), format + ": " + r);
             assertFiniteLosses(out, 2, r);
             for (String file : List.of("adapter/adapter_config.json", "adapter/adapter_model.safetensors",
                     "adapter/tokenizer.json", "metrics.jsonl", "loss_curve.png")) {
@@ -185,15 +186,15 @@ class SftCommandTest {
             Tensor want = Tensor.f32(arena, 20, vocab), got = Tensor.f32(arena, 20, vocab),
                     plain = Tensor.f32(arena, 20, vocab);
             try (LlamaModel m = new LlamaModel(base.model().config(), base.model().frozen(), adapted.adapters(),
-                    base.model().ops(), 1, 64, false)) {
+                    new CpuOps(), 1, 64, false)) {
                 m.forward(batch, want);
             }
             try (LlamaModel m = new LlamaModel(base.model().config(), base.model().frozen(), null,
-                    base.model().ops(), 1, 64, false)) {
+                    new CpuOps(), 1, 64, false)) {
                 m.forward(batch, plain);
             }
             try (LlamaModel m = new LlamaModel(mergedModel.model().config(), mergedModel.model().frozen(), null,
-                    mergedModel.model().ops(), 1, 64, false)) {
+                    new CpuOps(), 1, 64, false)) {
                 m.forward(batch, got);
             }
             double maxDiff = 0, maxAdapterEffect = 0;
@@ -233,7 +234,7 @@ class SftCommandTest {
         CliFixture.Result r = run("sft", "--output", temp.resolve("demo").toString(), "--max-steps", "2",
                 "--max-seq-length", "128");
         assertEquals(0, r.exitCode(), r.toString());
-        for (String expected : List.of("RANDOM", "3000 records (messages): 3000 used", "sample before training",
+        for (String expected : List.of("RANDOM", "3000 records (messages), all used", "sample before training",
                 "sample after training", "training loss:", "training on the ")) {
             assertTrue(r.out().contains(expected), expected + "\n" + r);
         }

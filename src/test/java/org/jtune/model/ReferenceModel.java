@@ -100,7 +100,7 @@ public final class ReferenceModel {
         int[] targets = shiftedTargets();
         int counted = 0;
         for (int t : targets) {
-            counted += t != Ops.IGNORE_INDEX ? 1 : 0;
+            counted += t != Batch.IGNORE_INDEX ? 1 : 0;
         }
         double sum = 0;
         for (double l : Reference.crossEntropy(logits(lora), batch.tokenCount(), c.vocabSize(), targets)) {
@@ -124,7 +124,7 @@ public final class ReferenceModel {
         int n = batch.tokenCount(), len = batch.seqLen();
         int[] targets = new int[n];
         for (int t = 0; t < n; t++) {
-            targets[t] = t % len < len - 1 ? batch.labels()[t + 1] : Ops.IGNORE_INDEX;
+            targets[t] = t % len < len - 1 ? batch.labels()[t + 1] : Batch.IGNORE_INDEX;
         }
         return targets;
     }

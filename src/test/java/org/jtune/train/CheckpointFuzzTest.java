@@ -16,7 +16,7 @@ import org.jtune.fuzz.Mutations;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.ModelConfig;
-import org.jtune.tensor.Tensor;
+import org.jtune.model.OptimizerState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,7 +41,7 @@ class CheckpointFuzzTest {
         Map<String, byte[]> seedFiles = new java.util.TreeMap<>();
         try (Arena arena = Arena.ofShared()) {
             LoraAdapters lora = new LoraAdapters(MODEL, LoraConfig.allProjections(2, 4, false), arena);
-            AdamW adam = adam(lora, arena);
+            OptimizerState adam = new OptimizerState(lora, arena);
             TrainingArguments args = TrainingArguments.builder().outputDir(temp).perDeviceTrainBatchSize(1).build();
             seedDir = TrainingCheckpoint.write(temp.resolve("seed"), args, TrainingCheckpoint.SFT_OBJECTIVE, MODEL,
                     lora, adam, 0, () -> new TrainingCheckpoint.State(0, 0, 0, "{}", 1, 0, 0, 0, Map.of()));
@@ -77,7 +77,7 @@ class CheckpointFuzzTest {
                 if (objective == null) {
                     throw new IOException("no objective");
                 }
-                TrainingCheckpoint.restore(dir, MODEL, lora, adam(lora, arena));
+                TrainingCheckpoint.restore(dir, MODEL, lora, new OptimizerState(lora, arena));
             }
         });
     }
@@ -88,13 +88,5 @@ class CheckpointFuzzTest {
             case 1 -> String.valueOf(rnd.nextInt(5));
             default -> "0" + rnd.nextInt(10);
         };
-    }
-
-    private static AdamW adam(LoraAdapters lora, Arena arena) {
-        List<Tensor> params = new ArrayList<>();
-        for (String n : lora.names()) {
-            params.add(lora.tensor(n));
-        }
-        return new AdamW(params, new AdamW.Settings(0.9, 0.999, 1e-8, 0), arena);
     }
 }

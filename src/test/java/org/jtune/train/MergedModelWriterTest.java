@@ -10,6 +10,7 @@ import org.jtune.model.cpu.CpuOps;
 import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
+import org.jtune.testing.TinyModel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

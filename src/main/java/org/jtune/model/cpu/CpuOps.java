@@ -1,6 +1,7 @@
 package org.jtune.model.cpu;
 
 import org.jtune.model.AttentionShape;
+import org.jtune.model.Batch;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 
@@ -331,15 +332,15 @@ public final class CpuOps implements Ops {
         rowLoss.requireShape("cross-entropy row losses", n);
         for (int t = 0; t < n; t++) {
             int target = targets.getInt(t);
-            if (target != IGNORE_INDEX && (target < 0 || target >= vocab)) {
+            if (target != Batch.IGNORE_INDEX && (target < 0 || target >= vocab)) {
                 throw new IllegalArgumentException("label " + target + " at row " + t + " is outside [0, " + vocab
-                        + ") and is not the ignore index " + IGNORE_INDEX);
+                        + ") and is not the ignore index " + Batch.IGNORE_INDEX);
             }
         }
         Parallel.forEach(n, vocab, t -> {
             int target = targets.getInt(t);
             float[] row = new float[vocab];
-            if (target == IGNORE_INDEX) {
+            if (target == Batch.IGNORE_INDEX) {
                 rowLoss.set(t, 0f);
                 logits.writeRow(t, row);
                 return;

@@ -41,7 +41,7 @@ public final class LlamaModel implements AutoCloseable {
     private final float scaling;
     private final float eps;
     private final RopeFrequencies rope;
-    private final Arena arena = Arena.ofShared();
+    private final CountingArena arena = new CountingArena(Arena.ofShared());
     // NF4 projections are dequantized into this one buffer, sized for the largest, on every use
     private final MemorySegment dequantScratch;
 
@@ -116,6 +116,11 @@ public final class LlamaModel implements AutoCloseable {
         logits = Tensor.f32(arena, chunk, config.vocabSize());
         rowLoss = Tensor.f32(arena, n);
         dequantScratch = arena.allocate(Math.max(1, weights.dequantScratchBytes()), 8);
+    }
+
+    /** Bytes of the buffers the model allocated (activations, scratch, the dequantization buffer). */
+    public long bufferBytes() {
+        return arena.allocatedBytes();
     }
 
     public ModelConfig config() {
@@ -215,13 +220,13 @@ public final class LlamaModel implements AutoCloseable {
             docIds.setInt(i, b.documentIds()[i]);
             maxPosition = Math.max(maxPosition, b.positions()[i]);
             // HF shift: logits at t predict the label at t+1 of the same row; the last token predicts nothing.
-            int target = (i % seqLen) < seqLen - 1 ? b.labels()[i + 1] : Ops.IGNORE_INDEX;
-            if (target != Ops.IGNORE_INDEX && (target < 0 || target >= config.vocabSize())) {
+            int target = (i % seqLen) < seqLen - 1 ? b.labels()[i + 1] : Batch.IGNORE_INDEX;
+            if (target != Batch.IGNORE_INDEX && (target < 0 || target >= config.vocabSize())) {
                 throw new IllegalArgumentException("label " + target + " at row " + (i / seqLen) + ", token "
                         + (i % seqLen + 1) + " is outside [0, " + config.vocabSize() + ") and is not -100");
             }
             targets.setInt(i, target);
-            if (target != Ops.IGNORE_INDEX) {
+            if (target != Batch.IGNORE_INDEX) {
                 labelled++;
             }
         }

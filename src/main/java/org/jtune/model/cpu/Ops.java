@@ -12,9 +12,6 @@ import org.jtune.tensor.Tensor;
  */
 public interface Ops {
 
-    /** The label value that marks a token not to be predicted (as in HF). */
-    int IGNORE_INDEX = -100;
-
     /** {@code out[t] = table[tokens[t]]}; table [V, D], out [N, D]. */
     void embedding(Tensor table, Tensor tokens, Tensor out);
 

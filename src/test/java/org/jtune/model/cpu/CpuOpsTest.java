@@ -1,6 +1,7 @@
 package org.jtune.model.cpu;
 
 import org.jtune.model.AttentionShape;
+import org.jtune.model.Batch;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;
@@ -268,7 +269,7 @@ class CpuOpsTest {
         for (int t = 0; t < n; t++) {
             targets[t] = rnd.nextInt(vocab);
         }
-        targets[2] = Ops.IGNORE_INDEX;
+        targets[2] = Batch.IGNORE_INDEX;
         float scale = 1f / 5;
         Tensor lt = f32(logits, n, vocab), rowLoss = Tensor.f32(arena, n);
         ops.crossEntropy(lt, Tensor.ofInts(arena, targets), scale, rowLoss);
