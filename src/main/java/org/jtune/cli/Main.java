@@ -24,6 +24,7 @@ public final class Main {
         COMMANDS.put("chat", new ChatCommand());
         COMMANDS.put("generate", new GenerateCommand());
         COMMANDS.put("serve", new ServeCommand());
+        COMMANDS.put("export-gguf", new ExportGgufCommand());
         COMMANDS.put("info", new InfoCommand());
     }
 
