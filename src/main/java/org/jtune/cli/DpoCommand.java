@@ -128,7 +128,8 @@ final class DpoCommand implements Main.Command {
         return PreferenceOptions.defaults()
                 .withChatTemplate(s.template() == null ? null : ChatTemplate.of(s.template(), tokenizer.config()))
                 .withMaxLength(s.maxLength())
-                .withSkipBadRecords(s.skipBadRecords());
+                .withSkipBadRecords(s.skipBadRecords())
+                .withReadLimits(s.readLimits());
     }
 
     /** The logged loss, accuracies and margins, and the evaluations, summed up at the end: do the rewards part? */
