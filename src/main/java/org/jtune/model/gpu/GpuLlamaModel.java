@@ -6,6 +6,7 @@ import org.jtune.cuda.PinnedBuffer;
 import org.jtune.cuda.Stream;
 import org.jtune.kernels.AdamWKernels;
 import org.jtune.kernels.FlashAttention;
+import org.jtune.kernels.FusedCrossEntropy;
 import org.jtune.kernels.GemmKernels;
 import org.jtune.model.Batch;
 import org.jtune.model.LlamaWeights;
@@ -141,7 +142,7 @@ public final class GpuLlamaModel implements AutoCloseable {
         try {
             MemoryCarver carver = MemoryCarver.carving(memory);
             this.buffers = new StepBuffers(carver, config, request.format(), request.lora(), shape, mode);
-            this.kernels = Kernels.load(context, memory);
+            this.kernels = Kernels.load(context);
             this.stream = context.createStream();
             buffers.weights.upload(weights);
             this.inputs = new StepInputs(context, config, buffers.inputLayout, buffers.inputs);
@@ -307,8 +308,7 @@ public final class GpuLlamaModel implements AutoCloseable {
         kernels.rmsNorm().forward(stream, buffers.normed, buffers.rstdFinal, layerInputs.lastOutput(),
                 buffers.weights.norm, n, d, eps);
         DeviceBuffer sums = buffers.sequenceLogProbs.slice(0, 4L * b.batchSize());
-        kernels.crossEntropy().sequenceLogProbs(stream, buffers.normed, buffers.weights.lmHead, batch.targets(), n, d,
-                config.vocabSize(), b.seqLen(), buffers.logits, buffers.rowLoss, sums);
+        kernels.crossEntropy().sequenceLogProbs(stream, lmHead(), b.seqLen(), sums);
         sums.copyToHostAsync(hostLogProbs.segment().asSlice(0, sums.bytes()), stream);
         buffers.results.copyToHostAsync(hostResults.segment(), stream);
         stream.synchronize();
@@ -342,9 +342,7 @@ public final class GpuLlamaModel implements AutoCloseable {
             weights[r] = (float) -rowCoefficients[r];
         }
         // The final norm's output and 1/rms are still those of the policy forward.
-        kernels.crossEntropy().backwardWeighted(stream, buffers.normed, buffers.weights.lmHead, batch.targets(),
-                batch.tokens(), config.hiddenSize(), config.vocabSize(), b.seqLen(), weights, buffers.logits,
-                buffers.rowLoss, buffers.dResid);
+        kernels.crossEntropy().backwardWeighted(stream, lmHead(), b.seqLen(), weights, buffers.dResid);
         backwardLayers();
     }
 
@@ -398,9 +396,14 @@ public final class GpuLlamaModel implements AutoCloseable {
         // Final norm, then the LM head, loss and dLoss/dHidden chunk by chunk into dResid.
         kernels.rmsNorm().forward(stream, buffers.normed, buffers.rstdFinal, layerInputs.lastOutput(),
                 buffers.weights.norm, n, d, eps);
-        kernels.crossEntropy().run(stream, buffers.normed, buffers.weights.lmHead, batch.targets(), n, d,
-                config.vocabSize(), countedTokens, buffers.logits, buffers.rowLoss, lossSlot, buffers.dResid);
+        kernels.crossEntropy().run(stream, lmHead(), countedTokens, lossSlot, buffers.dResid);
         backwardLayers();
+    }
+
+    /** The LM head's operands for the loaded micro-batch: the final norm's output, the head, the targets. */
+    private FusedCrossEntropy.Operands lmHead() {
+        return new FusedCrossEntropy.Operands(buffers.normed, buffers.weights.lmHead, batch.targets(), batch.tokens(),
+                config.hiddenSize(), config.vocabSize(), buffers.logits, buffers.rowLoss);
     }
 
     /** Embedding and decoder layers of the loaded micro-batch; layer inputs are kept only for a backward. */
@@ -507,12 +510,12 @@ public final class GpuLlamaModel implements AutoCloseable {
         DeviceBuffer w = buffers.weights.layers.get(l).projection(t).dense(stream, kernels.nf4(),
                 buffers.dequantScratch);
         GemmKernels gemm = kernels.gemm();
-        gemm.forward(stream, y, GemmKernels.Output.BF16, false, x, w, n, out, in, 1f);
+        gemm.forward(stream, y, GemmKernels.Store.BF16, x, w, n, out, in, 1f);
         DeviceLora.Adapter ad = adaptersEnabled ? buffers.lora.adapter(l, t) : null;
         if (ad != null) {
             DeviceBuffer xa = st.xa(t);
             loraDown(l, t, x, xa);
-            gemm.forward(stream, y, GemmKernels.Output.BF16, true, xa, ad.bBf16(), n, out, buffers.lora.config.rank(),
+            gemm.forward(stream, y, GemmKernels.Store.BF16_ADD, xa, ad.bBf16(), n, out, buffers.lora.config.rank(),
                     scaling);
         }
     }
@@ -521,7 +524,7 @@ public final class GpuLlamaModel implements AutoCloseable {
     private void loraDown(int l, LoraTarget t, DeviceBuffer x, DeviceBuffer xa) {
         DeviceLora.Adapter ad = buffers.lora.adapter(l, t);
         if (ad != null) {
-            kernels.gemm().forward(stream, xa, GemmKernels.Output.BF16, false, x, ad.aBf16(), batch.tokens(),
+            kernels.gemm().forward(stream, xa, GemmKernels.Store.BF16, x, ad.aBf16(), batch.tokens(),
                     buffers.lora.config.rank(), t.inFeatures(config), 1f);
         }
     }
@@ -537,14 +540,14 @@ public final class GpuLlamaModel implements AutoCloseable {
         DeviceBuffer w = buffers.weights.layers.get(l).projection(t).dense(stream, kernels.nf4(),
                 buffers.dequantScratch);
         GemmKernels gemm = kernels.gemm();
-        gemm.backwardInput(stream, dX, GemmKernels.Output.BF16, accumulate, dY, w, n, out, in, 1f);
+        gemm.backwardInput(stream, dX, accumulate ? GemmKernels.Store.BF16_ADD : GemmKernels.Store.BF16, dY, w, n, out, in, 1f);
         DeviceLora.Adapter ad = buffers.lora.adapter(l, t);
         if (ad != null) {
             DeviceBuffer g = buffers.dXa;
-            gemm.backwardInput(stream, g, GemmKernels.Output.BF16, false, dY, ad.bBf16(), n, out, r, scaling);
-            gemm.weightGradient(stream, ad.gradA(), GemmKernels.Output.F32, true, g, x, n, r, in, 1f);
-            gemm.weightGradient(stream, ad.gradB(), GemmKernels.Output.F32, true, dY, st.xa(t), n, out, r, scaling);
-            gemm.backwardInput(stream, dX, GemmKernels.Output.BF16, true, g, ad.aBf16(), n, r, in, 1f);
+            gemm.backwardInput(stream, g, GemmKernels.Store.BF16, dY, ad.bBf16(), n, out, r, scaling);
+            gemm.weightGradient(stream, ad.gradA(), GemmKernels.Store.F32_ADD, g, x, n, r, in, 1f);
+            gemm.weightGradient(stream, ad.gradB(), GemmKernels.Store.F32_ADD, dY, st.xa(t), n, out, r, scaling);
+            gemm.backwardInput(stream, dX, GemmKernels.Store.BF16_ADD, g, ad.aBf16(), n, r, in, 1f);
         }
     }
 
