@@ -6,6 +6,7 @@ import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
+import org.jtune.model.ModelConfigJson;
 import org.jtune.model.cpu.CpuOps;
 import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.DType;
@@ -169,7 +170,7 @@ class MergedModelWriterTest {
         ModelConfig llama3 = ModelConfig.load(Golden.folder("llama3_rope").resolve("config.json"));
         for (ModelConfig c : new ModelConfig[] {TinyModel.CONFIG, llama3}) {
             Path file = temp.resolve("config-" + c.modelType() + ".json");
-            Files.writeString(file, ModelConfigJson.of(c, DType.BF16, null).toString());
+            Files.writeString(file, ModelConfigJson.write(c, DType.BF16, null).toString());
             ModelConfig back = ModelConfig.load(file);
             assertEquals(new ModelConfig(c.architecture(), c.modelType(), c.vocabSize(), c.hiddenSize(),
                     c.intermediateSize(), c.numLayers(), c.numHeads(), c.numKvHeads(), c.headDim(), c.rmsNormEps(),

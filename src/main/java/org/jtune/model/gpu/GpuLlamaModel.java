@@ -305,7 +305,7 @@ public final class GpuLlamaModel implements AutoCloseable {
         batch = inputs.load(b, stream);
         forwardLayers(forBackward);
         int n = batch.tokens(), d = config.hiddenSize();
-        kernels.rmsNorm().forward(stream, buffers.normed, buffers.rstdFinal, layerInputs.lastOutput(),
+        kernels.rmsNorm().forward(stream, buffers.normed, buffers.invRmsFinal, layerInputs.lastOutput(),
                 buffers.weights.norm, n, d, eps);
         DeviceBuffer sums = buffers.sequenceLogProbs.slice(0, 4L * b.batchSize());
         kernels.crossEntropy().sequenceLogProbs(stream, lmHead(), b.seqLen(), sums);
@@ -394,7 +394,7 @@ public final class GpuLlamaModel implements AutoCloseable {
         int n = batch.tokens(), d = config.hiddenSize();
         forwardLayers(true);
         // Final norm, then the LM head, loss and dLoss/dHidden chunk by chunk into dResid.
-        kernels.rmsNorm().forward(stream, buffers.normed, buffers.rstdFinal, layerInputs.lastOutput(),
+        kernels.rmsNorm().forward(stream, buffers.normed, buffers.invRmsFinal, layerInputs.lastOutput(),
                 buffers.weights.norm, n, d, eps);
         kernels.crossEntropy().run(stream, lmHead(), countedTokens, lossSlot, buffers.dResid);
         backwardLayers();
@@ -430,7 +430,7 @@ public final class GpuLlamaModel implements AutoCloseable {
     private void backwardLayers() {
         int n = batch.tokens(), d = config.hiddenSize();
         kernels.rmsNorm().backward(stream, buffers.dResid, buffers.dResid, layerInputs.lastOutput(),
-                buffers.weights.norm, buffers.rstdFinal, n, d);
+                buffers.weights.norm, buffers.invRmsFinal, n, d);
         for (int l = config.numLayers() - 1; l >= 0; l--) {
             layerInputs.beforeBackward(l, stream);
             DeviceBuffer x = layerInputs.input(l);
@@ -447,10 +447,10 @@ public final class GpuLlamaModel implements AutoCloseable {
      * LoRA x·Aᵀ is needed.
      */
     private void layerForward(int l, LayerActivations st, DeviceBuffer x, DeviceBuffer out, boolean recompute) {
-        DeviceWeights.Layer w = buffers.weights.layers.get(l);
+        DeviceLlamaWeights.Layer w = buffers.weights.layers.get(l);
         int n = batch.tokens(), d = config.hiddenSize();
         long inter = (long) n * config.intermediateSize();
-        kernels.rmsNorm().forward(stream, buffers.normed, st.rstd1, x, w.inputNorm(), n, d, eps);
+        kernels.rmsNorm().forward(stream, buffers.normed, st.invRms1, x, w.inputNorm(), n, d, eps);
         project(l, LoraTarget.Q, buffers.normed, st.q, st);
         project(l, LoraTarget.K, buffers.normed, st.k, st);
         project(l, LoraTarget.V, buffers.normed, st.v, st);
@@ -461,7 +461,7 @@ public final class GpuLlamaModel implements AutoCloseable {
         project(l, LoraTarget.O, st.attn, st.h, st);
         kernels.elementwise().residualAdd(stream, st.h, x, (long) n * d);
 
-        kernels.rmsNorm().forward(stream, buffers.normed, st.rstd2, st.h, w.postAttentionNorm(), n, d, eps);
+        kernels.rmsNorm().forward(stream, buffers.normed, st.invRms2, st.h, w.postAttentionNorm(), n, d, eps);
         project(l, LoraTarget.GATE, buffers.normed, st.gate, st);
         project(l, LoraTarget.UP, buffers.normed, st.up, st);
         kernels.swiglu().forward(stream, buffers.act, st.gate, st.up, inter);
@@ -475,7 +475,7 @@ public final class GpuLlamaModel implements AutoCloseable {
 
     /** On entry dResid = dLoss/d(layer output); on exit dLoss/d(layer input). */
     private void layerBackward(int l, LayerActivations st, DeviceBuffer x) {
-        DeviceWeights.Layer w = buffers.weights.layers.get(l);
+        DeviceLlamaWeights.Layer w = buffers.weights.layers.get(l);
         int n = batch.tokens(), d = config.hiddenSize();
         long inter = (long) n * config.intermediateSize();
         DeviceBuffer dx = buffers.dResid, dn = buffers.dNormed, normed = buffers.normed;
@@ -484,10 +484,10 @@ public final class GpuLlamaModel implements AutoCloseable {
         kernels.swiglu().forward(stream, buffers.act, st.gate, st.up, inter);
         projectBackward(l, LoraTarget.DOWN, buffers.act, st, dx, buffers.dAct, false);
         kernels.swiglu().backward(stream, st.gate, st.up, buffers.dAct, inter); // gate, up now hold gradients
-        kernels.rmsNorm().forward(stream, normed, buffers.rstdScratch, st.h, w.postAttentionNorm(), n, d, eps);
+        kernels.rmsNorm().forward(stream, normed, buffers.invRmsScratch, st.h, w.postAttentionNorm(), n, d, eps);
         projectBackward(l, LoraTarget.GATE, normed, st, st.gate, dn, false);
         projectBackward(l, LoraTarget.UP, normed, st, st.up, dn, true);
-        kernels.rmsNorm().backward(stream, dn, dn, st.h, w.postAttentionNorm(), st.rstd2, n, d);
+        kernels.rmsNorm().backward(stream, dn, dn, st.h, w.postAttentionNorm(), st.invRms2, n, d);
         kernels.elementwise().residualAdd(stream, dx, dn, (long) n * d); // dx = dLoss/dh
 
         // attention: h = x + o(attn(rope(q(n1)), rope(k(n1)), v(n1))), n1 = norm(x)
@@ -496,11 +496,11 @@ public final class GpuLlamaModel implements AutoCloseable {
                 st.lse, buffers.dAttn, buffers.attentionWorkspace, buffers.dQ, buffers.dK, buffers.dV);
         kernels.rope().backward(stream, buffers.dQ, buffers.dK, batch.positions(), batch.invFreq(), n,
                 config.numHeads(), config.numKvHeads(), config.headDim());
-        kernels.rmsNorm().forward(stream, normed, buffers.rstdScratch, x, w.inputNorm(), n, d, eps);
+        kernels.rmsNorm().forward(stream, normed, buffers.invRmsScratch, x, w.inputNorm(), n, d, eps);
         projectBackward(l, LoraTarget.Q, normed, st, buffers.dQ, dn, false);
         projectBackward(l, LoraTarget.K, normed, st, buffers.dK, dn, true);
         projectBackward(l, LoraTarget.V, normed, st, buffers.dV, dn, true);
-        kernels.rmsNorm().backward(stream, dn, dn, x, w.inputNorm(), st.rstd1, n, d);
+        kernels.rmsNorm().backward(stream, dn, dn, x, w.inputNorm(), st.invRms1, n, d);
         kernels.elementwise().residualAdd(stream, dx, dn, (long) n * d); // dx = dLoss/dx
     }
 
