@@ -14,7 +14,6 @@ import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
-import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -28,13 +27,13 @@ import java.util.List;
  * stream with no device allocation after construction. For DPO it also gives per-row sequence log-probabilities,
  * of the policy and of the reference (adapters off), and backpropagates weighted sums of them.
  *
- * <p>It mirrors {@link LlamaModel} (same layer structure, same saved state, same recomputation under gradient
- * checkpointing), which stays the oracle, rather than running LlamaModel on a CUDA {@code Ops} backend: the GPU
- * path keeps bf16 activations where the CPU engine keeps F32, it fuses what the op set keeps apart (the LM head
- * with the loss and its gradient, RoPE of q and k in one launch, residual adds in place, LoRA gradients summed
- * straight into fp32 over micro-batches), its attention takes document offsets rather than per-token ids, and its
- * memory is carved out of one planned allocation. Expressing that through {@code Ops} would have bent both the op
- * set and the CPU engine away from their job of being clear and exact.
+ * <p>It mirrors the CPU engine's {@code LlamaModel} (same layer structure, same saved state, same recomputation
+ * under gradient checkpointing), which stays the oracle, rather than running LlamaModel on a CUDA {@code Ops}
+ * backend: the GPU path keeps bf16 activations where the CPU engine keeps F32, it fuses what the op set keeps apart
+ * (the LM head with the loss and its gradient, RoPE of q and k in one launch, residual adds in place, LoRA gradients
+ * summed straight into fp32 over micro-batches), its attention takes document offsets rather than per-token ids,
+ * and its memory is carved out of one planned allocation. Expressing that through {@code Ops} would have bent both
+ * the op set and the CPU engine away from their job of being clear and exact.
  *
  * <p>LoRA matrices are fp32 master weights with bf16 copies the GEMMs read (the kernels take bf16 operands);
  * products accumulate in fp32, gradients are written in fp32, and AdamW updates the masters.
@@ -277,7 +276,7 @@ public final class GpuLlamaModel implements AutoCloseable {
 
     /**
      * Per batch row, the sum over its labelled tokens of {@code log p(label)} with the adapters on (HF shift; a
-     * row without labels gives 0), as {@link LlamaModel#forwardSequenceLogProbs} computes it; keeps what
+     * row without labels gives 0), as {@code LlamaModel.forwardSequenceLogProbs} computes it; keeps what
      * {@link #backward(double[])} needs. Waits for the device to read the sums.
      */
     public double[] forwardSequenceLogProbs(Batch b) {
