@@ -6,22 +6,19 @@ import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.backend.Backend;
 import org.jtune.tensor.DType;
+import org.jtune.testing.TestFixture;
 import org.jtune.train.DpoArguments;
 import org.jtune.train.PreferenceBatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
 import org.jtune.train.report.TrainingListener;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 import static org.jtune.api.ResumeChecks.compareMoments;
 import static org.jtune.api.ResumeChecks.optimizerStep;
@@ -44,22 +41,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * tolerance after {@value #K} steps of learning.
  */
 @GpuTest
-class DpoTrainerGpuResumeTest {
+class DpoTrainerGpuResumeTest extends TestFixture {
     private static final int STEPS = 12, K = 6, TRAIN_PAIRS = 8, MAX_LENGTH = 64;
     private static final double MOMENT_TOLERANCE = 0.1;
     private static final ModelConfig CONFIG = TinyGpuLlama.CONFIG;
-
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @TempDir
-    Path temp;
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     /** Every step's log line (logging every step); stops the run after step {@code stopAfter} + 1, if set. */
     private static final class Logs implements TrainingListener {

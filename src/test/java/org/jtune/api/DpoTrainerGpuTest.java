@@ -8,24 +8,20 @@ import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.backend.Backend;
 import org.jtune.tensor.DType;
+import org.jtune.testing.TestFixture;
 import org.jtune.train.AdapterFiles;
 import org.jtune.train.DpoArguments;
 import org.jtune.train.PreferenceBatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
 import org.jtune.train.report.TrainingListener;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -51,22 +47,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * moves it by more.
  */
 @GpuTest
-class DpoTrainerGpuTest {
+class DpoTrainerGpuTest extends TestFixture {
     private static final double BETA = DpoRunComparison.BETA;
     private static final int STEPS = 12, TRAIN_PAIRS = 8, EVAL_PAIRS = 4, MAX_LENGTH = 64;
     private static final ModelConfig CONFIG = TinyGpuLlama.CONFIG;
-
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @TempDir
-    Path temp;
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     /** Every step's log line (logging every step) and every evaluation of a run. */
     private static final class Logs implements TrainingListener {
@@ -164,7 +148,6 @@ class DpoTrainerGpuTest {
                 .maxGradNorm(1.0).seed(seed).loggingSteps(1).evalSteps(6).saveSteps(STEPS)
                 .gradientCheckpointing(true).progressBar(false).build();
     }
-
 
     private static float[][] values(LoraAdapters lora) {
         float[][] v = new float[lora.names().size()][];

@@ -6,20 +6,17 @@ import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.backend.Backend;
 import org.jtune.tensor.DType;
+import org.jtune.testing.TestFixture;
 import org.jtune.train.ListBatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
 import org.jtune.train.report.TrainingListener;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 import static org.jtune.api.ResumeChecks.compareMoments;
 import static org.jtune.api.ResumeChecks.optimizerStep;
@@ -41,24 +38,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * single moment elements of noisy gradients can differ by more than their size between two GPU runs.
  */
 @GpuTest
-class SftTrainerGpuResumeTest {
+class SftTrainerGpuResumeTest extends TestFixture {
     private static final double U = 0x1p-8;
     private static final int STEPS = 12;
     private static final int K = 6;
     private static final double MOMENT_TOLERANCE = 0.1;
     private static final ModelConfig CONFIG = TinyGpuLlama.CONFIG;
-
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @TempDir
-    Path temp;
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     /** Losses of every step a run reports; throws after recording step {@code stopAfter} + 1, if set. */
     private static final class Curve implements TrainingListener {
@@ -133,7 +118,6 @@ class SftTrainerGpuResumeTest {
                 .maxGradNorm(1.0).seed(seed).loggingSteps(4).saveSteps(K).gradientCheckpointing(true)
                 .progressBar(false).build();
     }
-
 
     /** Rows counting up from a random token (a pattern LoRA can learn), every label kept. */
     private Batch patternBatch(int rows, int len) {

@@ -7,22 +7,19 @@ import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.backend.Backend;
 import org.jtune.tensor.DType;
+import org.jtune.testing.TestFixture;
 import org.jtune.train.AdapterFiles;
 import org.jtune.train.ListBatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
 import org.jtune.train.report.TrainingListener;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -40,22 +37,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * rate, accumulation or clipping moves the curve apart by much more within these steps.
  */
 @GpuTest
-class SftTrainerGpuTest {
+class SftTrainerGpuTest extends TestFixture {
     private static final double U = 0x1p-8;
     private static final int STEPS = 24;
     private static final ModelConfig CONFIG = TinyGpuLlama.CONFIG;
-
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @TempDir
-    Path temp;
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     /** Losses of every step and evaluation a run reports. */
     private static final class Curve implements TrainingListener {
@@ -135,7 +120,6 @@ class SftTrainerGpuTest {
                 .maxGradNorm(1.0).seed(seed).loggingSteps(4).evalSteps(8).saveSteps(12).gradientCheckpointing(true)
                 .progressBar(false).build();
     }
-
 
     private static float[][] values(LoraAdapters lora) {
         float[][] v = new float[lora.names().size()][];

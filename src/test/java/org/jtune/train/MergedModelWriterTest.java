@@ -11,19 +11,16 @@ import org.jtune.model.cpu.CpuOps;
 import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
+import org.jtune.testing.TestFixture;
 import org.jtune.testing.TinyModel;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -34,19 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Merged checkpoints: same logits as base + adapter, bf16 values against a double reference, shards, config.json. */
-class MergedModelWriterTest {
+class MergedModelWriterTest extends TestFixture {
     private static final Pattern LAYER_WEIGHT = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)\\.weight");
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @TempDir
-    Path temp;
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     private float[] logits(ModelConfig config, LlamaWeights weights, LoraAdapters lora, Batch batch) {
         Tensor out = Tensor.f32(arena, batch.tokenCount(), config.vocabSize());
