@@ -22,6 +22,9 @@ public record ModelConfig(
         int slidingWindow, boolean tieWordEmbeddings, boolean attentionBias, boolean mlpBias,
         int bosTokenId, List<Integer> eosTokenIds, DType dtype) {
 
+    /** Far above the bases in use (1e4 to 1e8); larger values are not a model, but a corrupted file. */
+    static final double MAX_ROPE_THETA = 1e12;
+
     public ModelConfig {
         eosTokenIds = List.copyOf(eosTokenIds);
         requirePositive("vocab_size", vocabSize);
@@ -39,11 +42,13 @@ public record ModelConfig(
         if (headDim % 2 != 0) {
             throw new ModelConfigException("head_dim must be even for rotary embeddings, got " + headDim);
         }
-        if (!(rmsNormEps > 0)) {
-            throw new ModelConfigException("rms_norm_eps must be positive, got " + rmsNormEps);
+        if (!(rmsNormEps > 0 && rmsNormEps < 1)) {
+            throw new ModelConfigException("rms_norm_eps must be a small positive number (below 1; models use "
+                    + "1e-5 or 1e-6), got " + rmsNormEps);
         }
-        if (!(ropeTheta > 0) || Double.isInfinite(ropeTheta)) {
-            throw new ModelConfigException("rope_theta must be a positive number, got " + ropeTheta);
+        if (!(ropeTheta > 0 && ropeTheta <= MAX_ROPE_THETA)) {
+            throw new ModelConfigException("rope_theta must be a positive number up to " + MAX_ROPE_THETA + ", got "
+                    + ropeTheta);
         }
         if (slidingWindow < 0) {
             throw new ModelConfigException("sliding_window must be positive or null, got " + slidingWindow);

@@ -2,9 +2,9 @@ package org.jtune.model;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.jtune.io.StrictJson;
 import org.jtune.tensor.DType;
 
 import java.util.ArrayList;
@@ -25,9 +25,9 @@ public final class ModelConfigJson {
     static ModelConfig parse(String json, String source) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(json);
+            root = StrictJson.parse(json);
         } catch (JsonProcessingException e) {
-            throw new ModelConfigException(source + ": not valid JSON: " + e.getOriginalMessage(), e);
+            throw new ModelConfigException(source + ": not valid JSON: " + StrictJson.reason(e), e);
         }
         if (root == null || !root.isObject()) {
             throw new ModelConfigException(source + ": expected a JSON object");
@@ -224,8 +224,8 @@ public final class ModelConfigJson {
             if (v == null || v.isNull()) {
                 return fallback;
             }
-            if (!v.isNumber()) {
-                throw new ModelConfigException(name(field) + " must be a number, got " + v);
+            if (!v.isNumber() || !Double.isFinite(v.asDouble())) {
+                throw new ModelConfigException(name(field) + " must be a finite number, got " + v);
             }
             return v.asDouble();
         }

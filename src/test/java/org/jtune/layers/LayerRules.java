@@ -21,7 +21,7 @@ final class LayerRules {
             List.of("cli"),                        // java -jar commands
             List.of("serve"),                      // the HTTP server over the facade
             List.of("api"),                        // the facade: FastLanguageModel, SftTrainer, DpoTrainer
-            List.of("train", "generate"),          // the trainer; text generation
+            List.of("train", "generate", "export"), // the trainer; text generation; GGUF export
             List.of("train.report"),               // listeners, metrics file, progress, loss plot
             List.of("data"),                       // datasets (data.derive, data.parquet, ...)
             List.of("tokenizer"),                  // BPE, chat templates
@@ -44,6 +44,7 @@ final class LayerRules {
             "api", Set.of("cuda", "kernels", "model.gpu"),
             "train", Set.of("cuda", "kernels", "model.gpu"),
             "generate", Set.of("cuda", "kernels", "model.gpu"),
+            "export", Set.of("cuda", "kernels", "model.gpu"),
             "train.report", Set.of("cuda", "kernels", "model.gpu"),
             "data", Set.of("cuda", "kernels", "model.gpu"),
             "tokenizer", Set.of("cuda", "kernels", "model.gpu"),
