@@ -1,4 +1,5 @@
 import org.jtune.data.DemoDatasets;
+import org.jtune.data.PreferenceBatch;
 import org.jtune.data.PreferenceDataset;
 import org.jtune.data.PreferenceOptions;
 import org.jtune.model.LoadOptions;
@@ -6,13 +7,13 @@ import org.jtune.model.LoadedModel;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.ModelLoader;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.backend.Backend;
 import org.jtune.tokenizer.Tokenizer;
 import org.jtune.train.AdapterFiles;
 import org.jtune.train.DpoArguments;
 import org.jtune.train.PreferenceBatchSource;
-import org.jtune.train.PreferenceTrainer;
 import org.jtune.train.TrainResult;
+import org.jtune.train.Trainer;
 import org.jtune.train.TrainingArguments;
 
 import java.lang.foreign.Arena;
@@ -64,8 +65,10 @@ public class DpoDefinitions {
                     .gradientAccumulationSteps(4).maxSteps(steps).learningRate(5e-6).warmupRatio(0.1)
                     .warmupSteps(0).saveSteps(20).build();
             DpoArguments dpo = DpoArguments.defaults(); // beta 0.1, sigmoid loss, reference in every step
-            PreferenceTrainer trainer = new PreferenceTrainer(base.config(), base.weights(), lora, new CpuOps(),
+            // on the GPU where one is usable, else on the CPU (JTUNE_BACKEND=cpu|cuda decides otherwise)
+            Trainer<PreferenceBatch> trainer = Trainer.dpo(Backend.choose(), base.config(), base.weights(), lora,
                     maxLength, training, dpo, new PreferenceBatchSource(pairs, 2, true), null);
+            System.out.println("training on " + trainer.placement());
             TrainResult result = trainer.train();
             AdapterFiles.save(lora, base.config(), out.resolve("adapter"), modelFolder.toString());
             System.out.println("trained " + result.globalStep() + " steps, mean loss " + result.trainingLoss()

@@ -11,7 +11,7 @@ import org.jtune.cuda.Device;
 import org.jtune.cuda.DeviceBuffer;
 import org.jtune.cuda.Event;
 import org.jtune.cuda.Stream;
-import org.jtune.ops.cuda.FlashAttention;
+import org.jtune.kernels.FlashAttention;
 import org.jtune.tensor.HalfFloats;
 
 /**

@@ -1,13 +1,13 @@
 package org.jtune.bench;
 
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuOps;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.DType;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

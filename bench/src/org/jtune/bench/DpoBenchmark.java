@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.jtune.cuda.Context;
 import org.jtune.cuda.Device;
+import org.jtune.kernels.AdamWKernels;
 import org.jtune.model.Batch;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
@@ -12,7 +13,6 @@ import org.jtune.model.ModelConfig;
 import org.jtune.model.gpu.Checkpointing;
 import org.jtune.model.gpu.GpuLlamaModel;
 import org.jtune.model.gpu.StepShape;
-import org.jtune.ops.cuda.AdamWKernels;
 import org.jtune.train.DpoLoss;
 import org.jtune.train.DpoLossType;
 

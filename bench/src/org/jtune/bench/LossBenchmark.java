@@ -11,9 +11,9 @@ import org.jtune.cuda.Device;
 import org.jtune.cuda.DeviceBuffer;
 import org.jtune.cuda.Event;
 import org.jtune.cuda.Stream;
-import org.jtune.ops.cuda.FusedCrossEntropy;
-import org.jtune.ops.cuda.GemmKernels;
-import org.jtune.ops.cuda.GemmLogits;
+import org.jtune.kernels.FusedCrossEntropy;
+import org.jtune.kernels.GemmKernels;
+import org.jtune.kernels.GemmLogits;
 import org.jtune.tensor.HalfFloats;
 
 /**

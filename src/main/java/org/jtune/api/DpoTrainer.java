@@ -1,16 +1,15 @@
 package org.jtune.api;
 
-import org.jtune.cuda.Context;
-import org.jtune.cuda.Device;
 import org.jtune.data.PreferenceBatch;
 import org.jtune.data.PreferenceDataset;
+import org.jtune.model.backend.Backend;
 import org.jtune.train.BatchSource;
 import org.jtune.train.DpoArguments;
 import org.jtune.train.PreferenceBatchSource;
-import org.jtune.train.PreferenceTrainer;
 import org.jtune.train.TrainResult;
+import org.jtune.train.Trainer;
 import org.jtune.train.TrainingArguments;
-import org.jtune.train.TrainingListener;
+import org.jtune.train.report.TrainingListener;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -18,16 +17,15 @@ import java.nio.file.Path;
 /**
  * TRL-style DPO of a {@link PeftModel}'s adapters on preference pairs; the reference model is the same base with
  * the adapters switched off (TRL's choice for a PEFT model without a separate reference), so no second copy exists.
- * Trains on the GPU where one is usable ({@link BackendChoice}), else on the CPU; a GPU run cannot be resumed from a
- * checkpoint (the GPU step cannot restore the optimizer's moments), so the {@code train} methods that resume refuse.
+ * Trains on the GPU where one is usable ({@link Backend}), else on the CPU. Either resumes from its checkpoints (the
+ * CPU bit for bit, the GPU within its bf16 rounding).
  */
 public final class DpoTrainer {
-    private final PreferenceTrainer trainer;
+    private final Trainer<PreferenceBatch> trainer;
 
     /**
      * Pairs from datasets: the training pairs shuffled every epoch from {@code args.seed()}, the eval pairs in order;
-     * {@code per_device_train_batch_size} pairs per micro-batch. Trains on the backend {@link BackendChoice#choose()}
-     * picks.
+     * {@code per_device_train_batch_size} pairs per micro-batch. Trains on the backend {@link Backend#choose()} picks.
      *
      * @param evalDataset the eval split, or null
      */
@@ -40,27 +38,28 @@ public final class DpoTrainer {
 
     /**
      * Pairs from any batch source (at most {@code per_device_train_batch_size} pairs per batch), on the backend
-     * {@link BackendChoice#choose()} picks.
+     * {@link Backend#choose()} picks.
      */
     public DpoTrainer(PeftModel model, BatchSource<PreferenceBatch> trainBatches,
                       BatchSource<PreferenceBatch> evalBatches, TrainingArguments args, DpoArguments dpo) {
-        this(model, trainBatches, evalBatches, args, dpo, BackendChoice.choose());
+        this(model, trainBatches, evalBatches, args, dpo, Backend.choose());
     }
 
     /**
-     * Pairs from any batch source, on the given backend.
-     *
-     * @throws IllegalArgumentException on the GPU, if its step does not support the model or adapters
+     * Pairs from any batch source, on {@code backend}; a model its GPU engine cannot run trains on the CPU
+     * ({@link #placement()} says so).
      */
     public DpoTrainer(PeftModel model, BatchSource<PreferenceBatch> trainBatches,
                       BatchSource<PreferenceBatch> evalBatches, TrainingArguments args, DpoArguments dpo,
-                      BackendChoice backend) {
+                      Backend backend) {
         LanguageModel base = model.base();
-        this.trainer = backend.isCuda()
-                ? PreferenceTrainer.onGpu(Context.primary(Device.get(0)), base.config(), base.frozen(),
-                        model.adapters(), base.maxSeqLength(), args, dpo, trainBatches, evalBatches)
-                : new PreferenceTrainer(base.config(), base.frozen(), model.adapters(), base.ops(),
-                        base.maxSeqLength(), args, dpo, trainBatches, evalBatches);
+        this.trainer = Trainer.dpo(backend, base.config(), base.frozen(), model.adapters(), base.maxSeqLength(), args,
+                dpo, trainBatches, evalBatches);
+    }
+
+    /** Where training runs and why there, e.g. "the GPU (GPU 0, NVIDIA H200)". */
+    public String placement() {
+        return trainer.placement();
     }
 
     /** Adds a listener that sees every step, log line and evaluation. */

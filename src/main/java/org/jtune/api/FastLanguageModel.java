@@ -8,7 +8,6 @@ import org.jtune.model.LoadedModel;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelLoader;
-import org.jtune.ops.cpu.CpuOps;
 import org.jtune.tokenizer.Tokenizer;
 
 import java.io.IOException;
@@ -22,7 +21,7 @@ import java.util.Set;
 /**
  * unsloth-style entry point: loads a model folder with its tokenizer, and adds LoRA adapters to a base model.
  * Adapter defaults as unsloth's notebooks: r 16, alpha 16, dropout 0, all seven projections, random state 3407,
- * no rsLoRA. Models run on the CPU engine.
+ * no rsLoRA. Training runs where the trainers' {@code Backend} chooses.
  */
 public final class FastLanguageModel {
     /** All seven projections of a Llama/Mistral layer. */
@@ -79,7 +78,7 @@ public final class FastLanguageModel {
                         + " tokens but the model's vocab_size is " + loaded.config().vocabSize());
             }
             LanguageModel model = new LanguageModel(loaded.config(), loaded.source(), loaded.weights(), maxSeqLength,
-                    new CpuOps(), loaded.configJson());
+                    loaded.configJson());
             return new Pretrained(folder, model, tokenizer, loaded);
         } catch (RuntimeException e) {
             loaded.close();

@@ -4,17 +4,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.WeightSource;
-import org.jtune.ops.Ops;
 
 /**
- * A base model ready for fine-tuning: its config, its frozen weights, the longest sequence it will be trained on
- * and the engine that runs it.
+ * A base model ready for fine-tuning: its config, its frozen weights and the longest sequence it will be trained
+ * on. Where it trains is the trainer's {@code Backend}.
  *
  * @param weights    the tensors as stored (full precision where the files are), what merged exports merge into
  * @param frozen     the weights the model computes with: {@code weights} as they are, or with projections in NF4
  * @param configJson the model's original {@code config.json}, kept for merged exports; null if there is none
  */
-public record LanguageModel(ModelConfig config, WeightSource weights, LlamaWeights frozen, int maxSeqLength, Ops ops,
+public record LanguageModel(ModelConfig config, WeightSource weights, LlamaWeights frozen, int maxSeqLength,
                             JsonNode configJson) {
     public LanguageModel {
         if (maxSeqLength <= 0) {
@@ -27,7 +26,7 @@ public record LanguageModel(ModelConfig config, WeightSource weights, LlamaWeigh
     }
 
     /** A model that computes with {@code weights} as they are. */
-    public LanguageModel(ModelConfig config, WeightSource weights, int maxSeqLength, Ops ops, JsonNode configJson) {
-        this(config, weights, LlamaWeights.load(config, weights), maxSeqLength, ops, configJson);
+    public LanguageModel(ModelConfig config, WeightSource weights, int maxSeqLength, JsonNode configJson) {
+        this(config, weights, LlamaWeights.load(config, weights), maxSeqLength, configJson);
     }
 }

@@ -2,12 +2,12 @@ package org.jtune.api;
 
 import org.jtune.io.SafetensorsCheckpointWriter;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
-import org.jtune.ops.Ops;
+import org.jtune.model.cpu.CpuOps;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 import org.jtune.train.AdapterFiles;
@@ -94,7 +94,8 @@ public final class PeftModel implements AutoCloseable {
     /**
      * Greedy decoding: appends the most likely next token until {@code stopId} comes (left out of the result),
      * {@code maxNewTokens} are made, or the sequence reaches the model's max_seq_length. Each token runs the model
-     * over the whole sequence so far (no key/value cache): fine for short samples, slow for long ones.
+     * over the whole sequence so far on the CPU engine (no key/value cache): fine for short samples, slow for long
+     * ones.
      *
      * @return the new token ids
      */
@@ -107,13 +108,13 @@ public final class PeftModel implements AutoCloseable {
         int vocab = base.config().vocabSize();
         int[] sequence = Arrays.copyOf(promptIds, limit);
         int length = promptIds.length;
-        try (LlamaModel model = new LlamaModel(base.config(), base.frozen(), adapters, base.ops(), 1, limit, false);
+        try (LlamaModel model = new LlamaModel(base.config(), base.frozen(), adapters, new CpuOps(), 1, limit, false);
              Arena arena = Arena.ofShared()) {
             Tensor logits = Tensor.f32(arena, limit, vocab);
             while (length < limit) {
                 int[] tokens = Arrays.copyOf(sequence, length);
                 int[] labels = new int[length];
-                Arrays.fill(labels, Ops.IGNORE_INDEX);
+                Arrays.fill(labels, Batch.IGNORE_INDEX);
                 model.forward(Batch.of(new int[][] {tokens}, new int[][] {labels}), logits.rows(0, length));
                 int next = argmax(logits, (long) (length - 1) * vocab, vocab);
                 if (next == stopId) {

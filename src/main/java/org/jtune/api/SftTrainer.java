@@ -1,44 +1,49 @@
 package org.jtune.api;
 
-import org.jtune.cuda.Context;
-import org.jtune.cuda.Device;
 import org.jtune.model.Batch;
+import org.jtune.model.backend.Backend;
 import org.jtune.train.BatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.Trainer;
 import org.jtune.train.TrainingArguments;
-import org.jtune.train.TrainingListener;
+import org.jtune.train.report.TrainingListener;
 
 import java.io.IOException;
 import java.nio.file.Path;
 
 /**
  * TRL-style supervised fine-tuning of a {@link PeftModel}'s adapters on batches from a {@link BatchSource}, on the
- * GPU where one is usable ({@link BackendChoice}), else on the CPU. Either resumes from its checkpoints (the CPU bit
- * for bit, the GPU within its bf16 rounding); a checkpoint of an older GPU run, without optimizer state, is refused.
+ * GPU where one is usable ({@link Backend}), else on the CPU. Either resumes from its checkpoints (the CPU bit for
+ * bit, the GPU within its bf16 rounding); a checkpoint of an older GPU run, without optimizer state, is refused.
  */
 public final class SftTrainer {
-    private final Trainer trainer;
+    private final Trainer<Batch> trainer;
 
     /**
-     * Trains on the backend {@link BackendChoice#choose()} picks.
+     * Trains on the backend {@link Backend#choose()} picks.
      *
      * @param evalDataset the eval split, or null
      */
     public SftTrainer(PeftModel model, BatchSource<Batch> trainDataset, BatchSource<Batch> evalDataset,
                       TrainingArguments args) {
-        this(model, trainDataset, evalDataset, args, BackendChoice.choose());
+        this(model, trainDataset, evalDataset, args, Backend.choose());
     }
 
-    /** @param evalDataset the eval split, or null */
+    /**
+     * Trains on {@code backend}; a model its GPU engine cannot run trains on the CPU ({@link #placement()} says so).
+     *
+     * @param evalDataset the eval split, or null
+     */
     public SftTrainer(PeftModel model, BatchSource<Batch> trainDataset, BatchSource<Batch> evalDataset,
-                      TrainingArguments args, BackendChoice backend) {
+                      TrainingArguments args, Backend backend) {
         LanguageModel base = model.base();
-        this.trainer = backend.isCuda()
-                ? Trainer.onGpu(Context.primary(Device.get(0)), base.config(), base.frozen(), model.adapters(),
-                        base.maxSeqLength(), args, trainDataset, evalDataset)
-                : new Trainer(base.config(), base.frozen(), model.adapters(), base.ops(), base.maxSeqLength(), args,
-                        trainDataset, evalDataset);
+        this.trainer = Trainer.sft(backend, base.config(), base.frozen(), model.adapters(), base.maxSeqLength(), args,
+                trainDataset, evalDataset);
+    }
+
+    /** Where training runs and why there, e.g. "the GPU (GPU 0, NVIDIA H200)". */
+    public String placement() {
+        return trainer.placement();
     }
 
     /** Adds a listener that sees every step, log line and evaluation. */

@@ -1,6 +1,5 @@
 package org.jtune.cli;
 
-import org.jtune.api.BackendChoice;
 import org.jtune.api.DpoTrainer;
 import org.jtune.api.FastLanguageModel;
 import org.jtune.api.PeftModel;
@@ -10,15 +9,16 @@ import org.jtune.data.PreferenceBatch;
 import org.jtune.data.PreferenceDataset;
 import org.jtune.data.PreferenceOptions;
 import org.jtune.data.PreferencePair;
+import org.jtune.model.backend.Backend;
 import org.jtune.tokenizer.ChatTemplate;
 import org.jtune.tokenizer.Tokenizer;
 import org.jtune.train.BatchSource;
 import org.jtune.train.DpoArguments;
 import org.jtune.train.PreferenceBatchSource;
-import org.jtune.train.ProgressBar;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
-import org.jtune.train.TrainingListener;
+import org.jtune.train.report.ProgressBar;
+import org.jtune.train.report.TrainingListener;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -53,8 +53,8 @@ final class DpoCommand implements Main.Command {
         }
         DpoSettings s = DpoSettings.from(parsed);
         long start = System.nanoTime();
-        BackendChoice backend = BackendChoice.choose();
-        RunReport.Inputs inputs = RunReport.inputs(s.model(), s.data(), s.output(), s.resume(),
+        Backend backend = Backend.choose();
+        RunReport.Inputs inputs = RunReport.inputs(s.model(), s.data(), s.output(), s.resume(), s.overwriteOutputDir(),
                 DemoDatasets.DEFINITIONS_DPO, DemoRun::explainDpo, out);
         Path modelDir = inputs.modelDir();
         try (Pretrained pretrained = FastLanguageModel.fromPretrained(modelDir, s.maxLength(), s.loadIn4bit())) {
@@ -107,11 +107,13 @@ final class DpoCommand implements Main.Command {
         return 0;
     }
 
-    /** The trainer on the chosen backend ({@link TrainerOnBackend}). */
+    /** The trainer on the chosen backend, saying where it runs. */
     private static DpoTrainer trainer(PeftModel peft, BatchSource<PreferenceBatch> train,
                                       BatchSource<PreferenceBatch> eval, TrainingArguments args, DpoArguments dpo,
-                                      BackendChoice backend, PrintStream out) {
-        return TrainerOnBackend.create(backend, out, choice -> new DpoTrainer(peft, train, eval, args, dpo, choice));
+                                      Backend backend, PrintStream out) {
+        DpoTrainer trainer = new DpoTrainer(peft, train, eval, args, dpo, backend);
+        out.println("training on " + trainer.placement());
+        return trainer;
     }
 
     private static PreferenceDataset firstPairs(PreferenceDataset all, int n) {

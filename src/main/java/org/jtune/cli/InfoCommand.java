@@ -2,9 +2,9 @@ package org.jtune.cli;
 
 import java.io.PrintStream;
 import java.util.List;
-import org.jtune.api.BackendChoice;
 import org.jtune.cuda.Cuda;
 import org.jtune.cuda.Device;
+import org.jtune.model.backend.Backend;
 
 /** {@code info}: what this machine offers jtune: Java, CPU, CUDA driver, GPUs, and the backend chosen. */
 final class InfoCommand implements Main.Command {
@@ -38,7 +38,7 @@ final class InfoCommand implements Main.Command {
         for (Device device : Device.all()) {
             out.println(device);
         }
-        out.println("Backend: " + BackendChoice.choose().describe());
+        out.println("Backend: " + Backend.choose().describe());
         return 0;
     }
 }

@@ -10,7 +10,6 @@ import org.jtune.io.hub.RepoId;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.ModelLoader;
-import org.jtune.ops.cpu.CpuOps;
 import org.jtune.tensor.DType;
 
 import java.io.IOException;
@@ -70,9 +69,12 @@ final class MergeCommand implements Main.Command {
         Path base = HubModels.locate(p.has("model") ? p.string("model", null) : baseOf(adapter),
                 HubSettings.fromEnvironment(), new ConsoleDownloadProgress(out, out == System.out
                         && RunReport.isTerminal()));
+        OutputFolders.requireUsable(output, "--output");
+        OutputFolders.refuseInside(output, base, "--output", "base model folder");
+        OutputFolders.refuseInside(output, adapter, "--output", "adapter folder");
         try (LoadedModel loaded = ModelLoader.load(base, LoadOptions.asStored())) {
             LanguageModel model = new LanguageModel(loaded.config(), loaded.source(), loaded.weights(),
-                    loaded.config().maxPositionEmbeddings(), new CpuOps(), loaded.configJson());
+                    loaded.config().maxPositionEmbeddings(), loaded.configJson());
             try (PeftModel peft = PeftModel.fromAdapter(model, adapter)) {
                 out.printf(Locale.ROOT, "merging %s (r %d) into %s ...%n", adapter, peft.adapters().config().rank(),
                         base);

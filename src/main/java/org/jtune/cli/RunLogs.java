@@ -1,6 +1,6 @@
 package org.jtune.cli;
 
-import org.jtune.train.TrainingListener;
+import org.jtune.train.report.TrainingListener;
 
 import java.util.ArrayList;
 import java.util.List;

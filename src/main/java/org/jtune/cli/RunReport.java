@@ -35,6 +35,16 @@ final class RunReport {
         }
     }
 
+    /** A fresh run would replace a finished run's adapter: TRL's --overwrite-output-dir says so. */
+    private static void refuseFinishedAdapter(Path output) {
+        Path adapter = output.resolve(ADAPTER_FOLDER);
+        if (Files.exists(adapter.resolve("adapter_model.safetensors")) || Files.exists(adapter.resolve(
+                "adapter_config.json"))) {
+            throw new IllegalStateException(adapter + " holds the adapter of a finished run: add --overwrite-output-dir"
+                    + " to replace it, or give another --output");
+        }
+    }
+
     /**
      * A run's model folder and data files.
      *
@@ -48,15 +58,21 @@ final class RunReport {
      * (a new demo run, not --resume, drops the previous one's checkpoints). A fresh run refuses a folder with
      * another run's checkpoints.
      */
-    static Inputs inputs(String model, List<String> data, Path output, boolean resume, DemoDatasets demoData,
-                         Consumer<PrintStream> explainDemo, PrintStream out) throws IOException {
+    static Inputs inputs(String model, List<String> data, Path output, boolean resume, boolean overwrite,
+                         DemoDatasets demoData, Consumer<PrintStream> explainDemo, PrintStream out)
+            throws IOException {
+        OutputFolders.requireUsable(output, "--output");
         if (model != null) {
             if (!resume) {
                 refuseOldCheckpoints(output);
+                if (!overwrite) {
+                    refuseFinishedAdapter(output);
+                }
             }
             HubSettings hub = HubSettings.fromEnvironment();
             ConsoleDownloadProgress progress = new ConsoleDownloadProgress(out, out == System.out && isTerminal());
             Path dir = HubModels.locate(model, hub, progress);
+            OutputFolders.refuseInside(output, dir, "--output", "model folder");
             boolean fromHub = !Files.isDirectory(Path.of(model));
             List<Path> files = new ArrayList<>();
             for (String name : data) {

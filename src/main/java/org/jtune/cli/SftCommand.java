@@ -5,19 +5,19 @@ import org.jtune.api.LanguageModel;
 import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.api.SftTrainer;
-import org.jtune.train.BatchSource;
-import org.jtune.model.Batch;
-import org.jtune.api.BackendChoice;
 import org.jtune.data.DemoDatasets;
 import org.jtune.data.SftDataset;
 import org.jtune.data.SftOptions;
+import org.jtune.model.Batch;
+import org.jtune.model.backend.Backend;
 import org.jtune.tokenizer.ChatTemplate;
 import org.jtune.tokenizer.Tokenizer;
-import org.jtune.train.ProgressBar;
+import org.jtune.train.BatchSource;
 import org.jtune.train.SftBatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
-import org.jtune.train.TrainingListener;
+import org.jtune.train.report.ProgressBar;
+import org.jtune.train.report.TrainingListener;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -44,8 +44,8 @@ final class SftCommand implements Main.Command {
         }
         SftSettings s = SftSettings.from(parsed);
         long start = System.nanoTime();
-        BackendChoice backend = BackendChoice.choose();
-        RunReport.Inputs inputs = RunReport.inputs(s.model(), s.data(), s.output(), s.resume(),
+        Backend backend = Backend.choose();
+        RunReport.Inputs inputs = RunReport.inputs(s.model(), s.data(), s.output(), s.resume(), s.overwriteOutputDir(),
                 DemoDatasets.DEFINITIONS_SFT, DemoRun::explain, out);
         Path modelDir = inputs.modelDir();
         List<Path> data = inputs.data();
@@ -97,10 +97,12 @@ final class SftCommand implements Main.Command {
         return 0;
     }
 
-    /** The trainer on the chosen backend ({@link TrainerOnBackend}). */
+    /** The trainer on the chosen backend, saying where it runs. */
     private static SftTrainer trainer(PeftModel peft, BatchSource<Batch> train, BatchSource<Batch> eval,
-                                      TrainingArguments args, BackendChoice backend, PrintStream out) {
-        return TrainerOnBackend.create(backend, out, choice -> new SftTrainer(peft, train, eval, args, choice));
+                                      TrainingArguments args, Backend backend, PrintStream out) {
+        SftTrainer trainer = new SftTrainer(peft, train, eval, args, backend);
+        out.println("training on " + trainer.placement());
+        return trainer;
     }
 
     private static SftOptions dataOptions(SftSettings s, Tokenizer tokenizer) {

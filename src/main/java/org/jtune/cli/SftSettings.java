@@ -26,7 +26,8 @@ import static org.jtune.cli.OptionParser.Kind.VALUE;
 record SftSettings(String model, List<String> data, RecordFormat format, BuiltinChatTemplate template,
                    boolean trainOnAllTokens, int maxSeqLength, boolean packing, boolean skipBadRecords,
                    boolean loadIn4bit, int loraR, double loraAlpha, List<String> targetModules, boolean rslora,
-                   double evalSplit, long evalSteps, Path output, boolean resume, TrainingArguments training) {
+                   double evalSplit, long evalSteps, Path output, boolean resume, boolean overwriteOutputDir,
+                   TrainingArguments training) {
 
     static final OptionParser PARSER = new OptionParser("sft", "[--model NAME --data FILE...] [OPTIONS]",
             """
@@ -87,6 +88,8 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
                             "where adapter, checkpoints and metrics go; default outputs (demo jtune-demo)"),
                     new OptionParser.Option("resume", FLAG, null, false,
                             "continue from the latest checkpoint in the output folder"),
+                    new OptionParser.Option("overwrite-output-dir", FLAG, null, false,
+                            "replace the adapter a finished run left in the output folder"),
                     new OptionParser.Option("load-in-4bit", FLAG, null, false,
                             "quantize the base model's projections to NF4 on load (QLoRA)"),
                     new OptionParser.Option("skip-bad-records", FLAG, null, false,
@@ -127,7 +130,7 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
                 maxSeqLength, p.flag("packing", true), p.flag("skip-bad-records", false),
                 p.flag("load-in-4bit", false), loraR, RunOptions.loraAlpha(p), RunOptions.targets(p),
                 p.flag("rslora", false), RunOptions.evalSplit(p), RunOptions.evalSteps(p), output,
-                p.flag("resume", false), RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output));
+                p.flag("resume", false), p.flag("overwrite-output-dir", false), RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output));
     }
 
     boolean demo() {

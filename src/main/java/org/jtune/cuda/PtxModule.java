@@ -1,12 +1,8 @@
 package org.jtune.cuda;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,8 +13,6 @@ import org.jtune.bindings.CudaDriver;
  * log; the compile time is kept for reporting.
  */
 public final class PtxModule implements AutoCloseable {
-    /** Where PTX files are packaged in the jar (from {@code src/main/ptx}). */
-    public static final String RESOURCE_FOLDER = "org/jtune/ptx/";
     private static final int LOG_BYTES = 16 * 1024;
 
     private final Context context;
@@ -34,17 +28,13 @@ public final class PtxModule implements AutoCloseable {
         this.jitMillis = jitMillis;
     }
 
-    /** Loads {@code src/main/ptx/<name>.ptx} from the class path. Prefer {@link Context#module(String)}, which caches. */
+    /**
+     * Loads {@code src/main/ptx/<name>.ptx} from the class path, or its replacement from the folder named by
+     * {@link PtxFiles#OVERRIDE_PROPERTY}. Prefer {@link Context#module(String)}, which caches.
+     */
     public static PtxModule loadResource(Context context, String name) {
-        String resource = RESOURCE_FOLDER + name + ".ptx";
-        try (InputStream in = PtxModule.class.getClassLoader().getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IllegalArgumentException("no PTX file " + resource + " on the class path");
-            }
-            return load(context, name + ".ptx", new String(in.readAllBytes(), StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + resource, e);
-        }
+        PtxFiles.Text text = PtxFiles.read(name);
+        return load(context, text.origin(), text.ptx());
     }
 
     /** Compiles a PTX text; {@code name} appears in error messages. */

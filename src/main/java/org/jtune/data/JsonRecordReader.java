@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jtune.io.StrictJson;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
@@ -110,9 +111,11 @@ public final class JsonRecordReader implements RecordReader {
             }
             RecordLocation where = RecordLocation.line(file, position);
             try {
-                return new JsonRecord(where, MAPPER.readTree(line));
+                return new JsonRecord(where, StrictJson.MAPPER.readTree(line));
             } catch (JsonProcessingException e) {
-                throw new BadRecordException(where, "invalid JSON: " + e.getOriginalMessage());
+                throw new BadRecordException(where, "invalid JSON: " + e.getOriginalMessage()
+                        + (e.getMessage() != null && e.getMessage().contains("Trailing token")
+                        ? " (one JSON value per line: a second value on the line is not read)" : ""));
             }
         }
     }

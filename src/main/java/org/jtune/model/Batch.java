@@ -10,6 +10,9 @@ import java.util.Set;
  */
 public record Batch(int batchSize, int seqLen, int[] tokens, int[] positions, int[] documentIds, int[] labels) {
 
+    /** The label value that marks a token not to be predicted (as in HF). */
+    public static final int IGNORE_INDEX = -100;
+
     public Batch {
         int n = batchSize * seqLen;
         if (batchSize <= 0 || seqLen <= 0) {
@@ -79,5 +82,21 @@ public record Batch(int batchSize, int seqLen, int[] tokens, int[] positions, in
 
     public int tokenCount() {
         return batchSize * seqLen;
+    }
+
+    /**
+     * The tokens a mean loss over this batch averages over: positions t ≥ 1 of each row whose label is not
+     * {@link #IGNORE_INDEX} (the model scores the logits at t-1 against the label at t).
+     */
+    public long labelledTokens() {
+        long n = 0;
+        for (int row = 0; row < batchSize; row++) {
+            for (int t = 1; t < seqLen; t++) {
+                if (labels[row * seqLen + t] != IGNORE_INDEX) {
+                    n++;
+                }
+            }
+        }
+        return n;
     }
 }

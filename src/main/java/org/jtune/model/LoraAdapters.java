@@ -83,6 +83,27 @@ public final class LoraAdapters {
         return List.copyOf(byName.keySet());
     }
 
+    /** All A and B matrices, in the order of {@link #names()}. */
+    public List<Tensor> matrices() {
+        return List.copyOf(byName.values());
+    }
+
+    /** The gradients of all matrices, in the order of {@link #names()}. */
+    public List<Tensor> gradients() {
+        return List.copyOf(gradByName.values());
+    }
+
+    /** Copies every matrix of {@code from}, which must have the same names and shapes, into these adapters. */
+    public void copyFrom(LoraAdapters from) {
+        if (!from.names().equals(names())) {
+            throw new IllegalArgumentException("adapters of " + from.names().size() + " matrices cannot be copied into"
+                    + " adapters of " + names().size() + " (their names differ)");
+        }
+        for (String name : names()) {
+            tensor(name).copyFrom(from.tensor(name));
+        }
+    }
+
     /** The matrix of a PEFT name (to read, or to set values explicitly). */
     public Tensor tensor(String peftName) {
         return lookup(byName, peftName);

@@ -155,9 +155,4 @@ public final class AdapterFiles {
                     + modules.keySet() + ", which this model does not adapt");
         }
     }
-
-    /** The tensors of {@code lora} in the order of {@link LoraAdapters#names()}. */
-    static List<Tensor> tensors(LoraAdapters lora) {
-        return lora.names().stream().map(lora::tensor).toList();
-    }
 }

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.RopeScaling;
+import org.jtune.model.RopeScaling;
 import org.jtune.tensor.DType;
 
 /** A transformers {@code config.json} for a {@link ModelConfig}, for checkpoints written here. */

@@ -1,16 +1,15 @@
 package org.jtune.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.jtune.model.LlamaModel;
-import org.jtune.tensor.Tensor;
+import org.jtune.model.Engine;
 
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
 /**
- * What a {@link TrainingLoop} optimises: how a window of micro-batches becomes the gradient of one optimizer step,
- * and how the eval split is scored. Supervised fine-tuning and DPO differ only here.
+ * What a trainer optimises: how a window of micro-batches becomes the gradient of one optimizer step on an
+ * {@link Engine}, and how the eval split is scored. Supervised fine-tuning and DPO differ only here.
  *
  * @param <B> the micro-batch type
  */
@@ -23,11 +22,11 @@ interface Objective<B> {
     record Eval(double loss, long labelledTokens, Map<String, Double> metrics) {}
 
     /**
-     * Runs once at the start of {@link TrainingLoop#train()} and of every resume, before the first step, with one
-     * epoch (seeded as the run) of the training and the eval batches (null without an eval split); for work over the
-     * whole data that the steps then use, such as precomputed reference log-probabilities.
+     * Runs once at the start of a run and of every resume, before the first step, with one epoch (seeded as the
+     * run) of the training and the eval batches (null without an eval split); for work over the whole data that the
+     * steps then use, such as precomputed reference log-probabilities.
      */
-    default void prepare(LlamaModel model, Iterator<B> trainEpoch, Iterator<B> evalEpoch) {}
+    default void prepare(Engine engine, Iterator<B> trainEpoch, Iterator<B> evalEpoch) {}
 
     /**
      * The objective and its settings that change every step's numbers, saved in checkpoints: a run resumes only
@@ -35,18 +34,18 @@ interface Objective<B> {
      */
     ObjectNode settings();
 
+    /** Model rows a micro-batch of {@code batchSize} examples (per_device_train_batch_size) takes at most. */
+    int maxRows(int batchSize);
+
     /** Model rows the batch takes. */
     int rows(B batch);
 
     /** Tokens per row of the batch. */
     int seqLen(B batch);
 
-    /** Computes the gradient of the window's loss into {@link #gradients()} (replacing what was there). */
-    Step step(LlamaModel model, List<B> window);
-
-    /** The step's gradients, in the order of the adapters' names; the loop clips them and the optimizer reads them. */
-    List<Tensor> gradients();
+    /** Leaves the gradient of the window's loss in the engine's gradients (replacing what was there). */
+    Step accumulate(Engine engine, List<B> window);
 
     /** Scores every batch of the eval split. */
-    Eval evaluate(LlamaModel model, Iterator<B> evalEpoch);
+    Eval evaluate(Engine engine, Iterator<B> evalEpoch);
 }

@@ -9,7 +9,7 @@ import org.jtune.data.PaddedBatch;
 import org.jtune.data.SftBatches;
 import org.jtune.data.SftDataset;
 import org.jtune.model.Batch;
-import org.jtune.ops.Ops;
+import org.jtune.model.cpu.Ops;
 
 import java.io.IOException;
 
@@ -148,7 +148,7 @@ public final class SftBatchSource implements BatchSource<Batch> {
             tokens[from + k] = padId;
             positions[from + k] = k;
             documents[from + k] = document;
-            labels[from + k] = Ops.IGNORE_INDEX;
+            labels[from + k] = Batch.IGNORE_INDEX;
         }
     }
 }

@@ -2,27 +2,26 @@ package org.jtune.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
-import org.jtune.model.LoraAdapters;
-import org.jtune.tensor.Tensor;
+import org.jtune.model.Engine;
 
-import java.lang.foreign.Arena;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
-/** Causal-LM cross-entropy, the mean over all labelled tokens of a step (see {@link GradientAccumulation}). */
+/**
+ * Causal-LM cross-entropy, the mean over all labelled tokens of a step: each micro-batch weighted by its share of
+ * them, as one batch holding all their rows would give (see {@link Engine#accumulateMeanLoss}).
+ */
 final class SftObjective implements Objective<Batch> {
-    private final GradientAccumulation accumulation;
-
-    SftObjective(LoraAdapters lora) {
-        // the sums live as long as the trainer that owns this objective
-        this.accumulation = new GradientAccumulation(lora, Arena.ofAuto());
-    }
 
     @Override
     public ObjectNode settings() {
         return TrainingCheckpoint.SFT_OBJECTIVE.deepCopy();
+    }
+
+    @Override
+    public int maxRows(int batchSize) {
+        return batchSize;
     }
 
     @Override
@@ -36,28 +35,24 @@ final class SftObjective implements Objective<Batch> {
     }
 
     @Override
-    public Step step(LlamaModel model, List<Batch> window) {
-        GradientAccumulation.Window w = accumulation.accumulate(model, window);
-        return new Step(w.loss(), w.tokens(), Map.of());
-    }
-
-    @Override
-    public List<Tensor> gradients() {
-        return accumulation.gradients();
+    public Step accumulate(Engine engine, List<Batch> window) {
+        Engine.MeanLoss loss = engine.accumulateMeanLoss(window);
+        long tokens = 0;
+        for (Batch b : window) {
+            tokens += b.tokenCount();
+        }
+        return new Step(loss.loss(), tokens, Map.of());
     }
 
     /** Mean loss over all labelled tokens of the whole eval source. */
     @Override
-    public Eval evaluate(LlamaModel model, Iterator<Batch> evalEpoch) {
+    public Eval evaluate(Engine engine, Iterator<Batch> evalEpoch) {
         double lossSum = 0;
         long tokens = 0;
         while (evalEpoch.hasNext()) {
-            Batch b = evalEpoch.next();
-            long n = LabelledTokens.count(b);
-            if (n > 0) {
-                lossSum += (double) model.forward(b) * n;
-                tokens += n;
-            }
+            Engine.MeanLoss m = engine.meanLoss(evalEpoch.next());
+            lossSum += m.loss() * m.labelledTokens();
+            tokens += m.labelledTokens();
         }
         return new Eval(tokens == 0 ? Double.NaN : lossSum / tokens, tokens, Map.of());
     }

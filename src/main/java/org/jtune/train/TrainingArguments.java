@@ -1,5 +1,7 @@
 package org.jtune.train;
 
+import org.jtune.model.OptimizerSettings;
+
 import java.nio.file.Path;
 
 /**
@@ -43,7 +45,7 @@ public record TrainingArguments(
         require(maxGradNorm >= 0 && Double.isFinite(maxGradNorm), "max_grad_norm must be >= 0, got " + maxGradNorm);
         require(loggingSteps > 0, "logging_steps must be positive, got " + loggingSteps);
         require(evalSteps >= 0 && saveSteps >= 0, "eval_steps and save_steps must be >= 0");
-        new AdamW.Settings(adamBeta1, adamBeta2, adamEpsilon, weightDecay); // checks them
+        optimizerSettings(); // checks them
     }
 
     private static void require(boolean condition, String message) {
@@ -52,9 +54,9 @@ public record TrainingArguments(
         }
     }
 
-    /** The AdamW settings. */
-    public AdamW.Settings adamSettings() {
-        return new AdamW.Settings(adamBeta1, adamBeta2, adamEpsilon, weightDecay);
+    /** The optimizer settings engines take: AdamW's and the clipping norm. */
+    public OptimizerSettings optimizerSettings() {
+        return new OptimizerSettings(adamBeta1, adamBeta2, adamEpsilon, weightDecay, maxGradNorm);
     }
 
     /** True if the settings that decide the numbers of every step (not the length of the run) are equal. */

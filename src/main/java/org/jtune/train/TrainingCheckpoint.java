@@ -9,6 +9,7 @@ import org.jtune.io.SafetensorsWriter;
 import org.jtune.io.TensorData;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
+import org.jtune.model.OptimizerState;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 
@@ -37,8 +38,8 @@ import java.util.stream.Stream;
  * A resumable training checkpoint, folder {@code checkpoint-<step>} in the output folder: the adapter in PEFT's
  * format, {@code optimizer.safetensors} (AdamW moments per LoRA matrix, step count in the metadata),
  * {@code trainer_state.json} (step, epoch, data position, seed, the logging window) and {@code training_args.json}.
- * GPU runs write the same optimizer file (their moments copied from the device); a checkpoint of an older GPU run
- * has none and cannot be resumed, though its adapter can still be exported or trained on in a new run.
+ * Every engine writes the same optimizer file (the GPU's moments copied from the device); a checkpoint of an older
+ * GPU run has none and cannot be resumed, though its adapter can still be exported or trained on in a new run.
  * It is written into a hidden temporary folder that is renamed into place when complete, so an interrupted write
  * leaves the earlier checkpoints as they were and no half-written one under a checkpoint name.
  */
@@ -71,12 +72,10 @@ final class TrainingCheckpoint {
         return outputDir.resolve("checkpoint-" + step);
     }
 
-    /**
-     * Writes the checkpoint; {@code state} is asked for last, once everything else is on disk. {@code adam} null
-     * (an engine without optimizer state to hand out) writes no optimizer file.
-     */
+    /** Writes the checkpoint; {@code state} is asked for last, once everything else is on disk. */
     static Path write(Path outputDir, TrainingArguments args, JsonNode objective, ModelConfig model,
-                      LoraAdapters lora, AdamW adam, long step, Supplier<State> state) throws IOException {
+                      LoraAdapters lora, OptimizerState optimizer, long step, Supplier<State> state)
+            throws IOException {
         Files.createDirectories(outputDir);
         Path target = folderFor(outputDir, step);
         Path temporary = outputDir.resolve(".checkpoint-" + step + ".tmp");
@@ -84,9 +83,7 @@ final class TrainingCheckpoint {
         Files.createDirectories(temporary);
         try {
             AdapterFiles.save(lora, model, temporary, null);
-            if (adam != null) {
-                writeOptimizer(temporary.resolve(OPTIMIZER_FILE), lora, adam);
-            }
+            writeOptimizer(temporary.resolve(OPTIMIZER_FILE), lora, optimizer);
             writeJson(temporary.resolve(ARGS_FILE), TrainingArgumentsJson.toJson(args));
             writeJson(temporary.resolve(OBJECTIVE_FILE), objective);
             writeJson(temporary.resolve(STATE_FILE), stateJson(state.get()));
@@ -141,33 +138,34 @@ final class TrainingCheckpoint {
     }
 
     /** Restores the adapter and optimizer from {@code checkpoint} and returns the run's state. */
-    static State restore(Path checkpoint, ModelConfig model, LoraAdapters lora, AdamW adam) throws IOException {
+    static State restore(Path checkpoint, ModelConfig model, LoraAdapters lora, OptimizerState optimizer)
+            throws IOException {
         Path stateFile = checkpoint.resolve(STATE_FILE);
         if (!Files.exists(stateFile)) {
             throw new IOException(checkpoint + " is not a complete checkpoint: it has no " + STATE_FILE);
         }
         State state = parseState(readJson(stateFile), stateFile);
         if (!Files.exists(checkpoint.resolve(OPTIMIZER_FILE))) {
-            throw new IOException(checkpoint + " has no " + OPTIMIZER_FILE + ": it was written by a GPU run, which"
-                    + " does not save the AdamW moments, so it cannot be resumed (its adapter can start a new run)");
+            throw new IOException(checkpoint + " has no " + OPTIMIZER_FILE + ": it was written by an older GPU run,"
+                    + " which did not save the AdamW moments, so it cannot be resumed (its adapter can start a new run)");
         }
         AdapterFiles.loadInto(checkpoint, lora, model);
-        readOptimizer(checkpoint.resolve(OPTIMIZER_FILE), lora, adam);
+        readOptimizer(checkpoint.resolve(OPTIMIZER_FILE), lora, optimizer);
         return state;
     }
 
-    private static void writeOptimizer(Path file, LoraAdapters lora, AdamW adam) throws IOException {
-        SafetensorsWriter writer = new SafetensorsWriter().metadata(STEP_KEY, Long.toString(adam.stepCount()));
+    private static void writeOptimizer(Path file, LoraAdapters lora, OptimizerState optimizer) throws IOException {
+        SafetensorsWriter writer = new SafetensorsWriter().metadata(STEP_KEY, Long.toString(optimizer.steps()));
         List<String> names = lora.names();
         for (int i = 0; i < names.size(); i++) {
-            Tensor m = adam.firstMoments().get(i), v = adam.secondMoments().get(i);
+            Tensor m = optimizer.firstMoments().get(i), v = optimizer.secondMoments().get(i);
             writer.add(new TensorData(names.get(i) + ".exp_avg", DType.F32, m.shape(), m.segment()));
             writer.add(new TensorData(names.get(i) + ".exp_avg_sq", DType.F32, v.shape(), v.segment()));
         }
         writer.write(file);
     }
 
-    private static void readOptimizer(Path file, LoraAdapters lora, AdamW adam) throws IOException {
+    private static void readOptimizer(Path file, LoraAdapters lora, OptimizerState optimizer) throws IOException {
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             String step = f.metadata().get(STEP_KEY);
             if (step == null) {
@@ -175,10 +173,10 @@ final class TrainingCheckpoint {
             }
             List<String> names = lora.names();
             for (int i = 0; i < names.size(); i++) {
-                copy(f, names.get(i) + ".exp_avg", adam.firstMoments().get(i));
-                copy(f, names.get(i) + ".exp_avg_sq", adam.secondMoments().get(i));
+                copy(f, names.get(i) + ".exp_avg", optimizer.firstMoments().get(i));
+                copy(f, names.get(i) + ".exp_avg_sq", optimizer.secondMoments().get(i));
             }
-            adam.restoreStepCount(Long.parseLong(step));
+            optimizer.setSteps(Long.parseLong(step));
         }
     }
 

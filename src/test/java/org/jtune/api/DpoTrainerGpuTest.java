@@ -4,10 +4,11 @@ import org.jtune.cuda.GpuTest;
 import org.jtune.data.PreferenceDataset;
 import org.jtune.data.PreferencePair;
 import org.jtune.data.SpecialTokens;
+import org.jtune.io.SafetensorsFile;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.backend.Backend;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.HalfFloats;
 import org.jtune.tensor.Tensor;
@@ -16,7 +17,7 @@ import org.jtune.train.DpoArguments;
 import org.jtune.train.PreferenceBatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
-import org.jtune.train.TrainingListener;
+import org.jtune.train.report.TrainingListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,7 +25,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,7 +34,6 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -98,17 +97,17 @@ class DpoTrainerGpuTest {
     @ValueSource(booleans = {false, true})
     void dpoStepsOnTheGpuFollowTheCpuRun(boolean precompute) throws IOException {
         LanguageModel base = new LanguageModel(CONFIG, RandomWeights.create(CONFIG, DType.BF16, 0.05, seed, arena),
-                MAX_LENGTH, new CpuOps(), null);
+                MAX_LENGTH, null);
         PreferenceDataset train = pairs(TRAIN_PAIRS), eval = pairs(EVAL_PAIRS);
         DpoArguments dpo = DpoArguments.defaults().withBeta(BETA).withPrecomputeRefLogProbs(precompute);
         Logs cpu = new Logs(), gpu = new Logs();
         Path gpuOut = temp.resolve("gpu");
         float[][] gpuTrained;
         try (PeftModel cpuPeft = peft(base); PeftModel gpuPeft = peft(base)) {
-            trainer(cpuPeft, train, eval, arguments(temp.resolve("cpu")), dpo, BackendChoice.cpu("reference"))
+            trainer(cpuPeft, train, eval, arguments(temp.resolve("cpu")), dpo, Backend.cpu("reference"))
                     .addListener(cpu).train();
-            DpoTrainer gpuTrainer = trainer(gpuPeft, train, eval, arguments(gpuOut), dpo,
-                    new BackendChoice("cuda", "test"));
+            DpoTrainer gpuTrainer = trainer(gpuPeft, train, eval, arguments(gpuOut), dpo, Backend.gpu());
+            assertTrue(gpuTrainer.placement().startsWith("the GPU"), gpuTrainer.placement());
             TrainResult r = gpuTrainer.addListener(gpu).train();
             assertEquals(STEPS, r.globalStep(), "seed " + seed);
             gpuTrained = values(gpuPeft.adapters());
@@ -128,12 +127,13 @@ class DpoTrainerGpuTest {
             }
             assertLearns("CPU, " + what, cpu, cpu);
             assertLearns("GPU, " + what, cpu, gpu);
-            // A GPU run's checkpoints cannot be resumed, as for SFT: the optimizer's moments are not restorable there.
-            assertThrows(UnsupportedOperationException.class, () -> gpuTrainer.train(true), what);
         }
-        // The last checkpoint holds the adapters the run ended with, copied back from the device, and no optimizer.
+        // The last checkpoint holds the adapters the run ended with, copied back from the device, and the optimizer
+        // state of all its steps (DpoTrainerGpuResumeTest resumes from it).
         Path last = gpuOut.resolve("checkpoint-" + STEPS);
-        assertFalse(Files.exists(last.resolve("optimizer.safetensors")), "a GPU checkpoint with optimizer state");
+        try (SafetensorsFile optimizer = SafetensorsFile.open(last.resolve("optimizer.safetensors"))) {
+            assertEquals(Integer.toString(STEPS), optimizer.metadata().get("step"), "seed " + seed);
+        }
         LoraAdapters saved = AdapterFiles.load(last, CONFIG, arena);
         float[][] savedValues = values(saved);
         for (int t = 0; t < gpuTrained.length; t++) {
@@ -189,7 +189,7 @@ class DpoTrainerGpuTest {
     }
 
     private DpoTrainer trainer(PeftModel peft, PreferenceDataset train, PreferenceDataset eval, TrainingArguments args,
-                               DpoArguments dpo, BackendChoice backend) {
+                               DpoArguments dpo, Backend backend) {
         return new DpoTrainer(peft, new PreferenceBatchSource(train, args.perDeviceTrainBatchSize(), true),
                 new PreferenceBatchSource(eval, args.perDeviceTrainBatchSize(), false), args, dpo, backend);
     }

@@ -7,7 +7,7 @@ import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.backend.Backend;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 import org.jtune.train.ListBatchSource;
@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The library API end to end: adapters with unsloth's defaults, training, saving, resuming, merging. */
 class FastLanguageModelTest {
     /** Resuming bit for bit is a CPU feature: the test trains on the CPU even where a GPU is present. */
-    private static final BackendChoice CPU = BackendChoice.cpu("resume test");
+    private static final Backend CPU = Backend.cpu("resume test");
     private static final ModelConfig CONFIG = ModelConfig.parse("""
             {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 31, "hidden_size": 16,
              "intermediate_size": 20, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
@@ -52,8 +52,7 @@ class FastLanguageModelTest {
     }
 
     private LanguageModel model() {
-        return new LanguageModel(CONFIG, RandomWeights.create(CONFIG, DType.F32, 0.2, 5, arena), 12, new CpuOps(),
-                null);
+        return new LanguageModel(CONFIG, RandomWeights.create(CONFIG, DType.F32, 0.2, 5, arena), 12, null);
     }
 
     private List<Batch> batches(int count) {

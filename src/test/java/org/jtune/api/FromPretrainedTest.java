@@ -2,10 +2,11 @@ package org.jtune.api;
 
 import org.jtune.io.SafetensorsWriter;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.WeightSource;
+import org.jtune.model.cpu.CpuOps;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -134,7 +135,7 @@ class FromPretrainedTest {
             int[] ignore = new int[48];
             Arrays.fill(ignore, -100);
             try (LlamaModel m = new LlamaModel(p.model().config(), p.model().frozen(), peft.adapters(),
-                    p.model().ops(), 1, 48, false)) {
+                    new CpuOps(), 1, 48, false)) {
                 m.forward(Batch.of(new int[][] {all}, new int[][] {ignore}), logits);
             }
             for (int t = prompt.length; t < 48; t++) {

@@ -5,14 +5,14 @@ import org.jtune.io.SafetensorsFile;
 import org.jtune.model.Batch;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.backend.Backend;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.HalfFloats;
 import org.jtune.tensor.Tensor;
 import org.jtune.train.ListBatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
-import org.jtune.train.TrainingListener;
+import org.jtune.train.report.TrainingListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -89,7 +89,7 @@ class SftTrainerGpuResumeTest {
     @Test
     void aResumedGpuRunFollowsTheUninterruptedOne() throws IOException {
         LanguageModel base = new LanguageModel(CONFIG, RandomWeights.create(CONFIG, DType.BF16, 0.05, seed, arena),
-                64, new CpuOps(), null);
+                64, null);
         List<Batch> train = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             train.add(patternBatch(2, 64));
@@ -155,8 +155,10 @@ class SftTrainerGpuResumeTest {
     }
 
     private SftTrainer trainer(PeftModel peft, List<Batch> train, Path out) {
-        return new SftTrainer(peft, new ListBatchSource<>(train, true), null, arguments(out),
-                new BackendChoice("cuda", "test"));
+        SftTrainer trainer = new SftTrainer(peft, new ListBatchSource<>(train, true), null, arguments(out),
+                Backend.gpu());
+        assertTrue(trainer.placement().startsWith("the GPU"), trainer.placement());
+        return trainer;
     }
 
     private TrainingArguments arguments(Path out) {

@@ -5,7 +5,7 @@ import org.jtune.model.Batch;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.backend.Backend;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.HalfFloats;
 import org.jtune.tensor.Tensor;
@@ -13,7 +13,7 @@ import org.jtune.train.AdapterFiles;
 import org.jtune.train.ListBatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
-import org.jtune.train.TrainingListener;
+import org.jtune.train.report.TrainingListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -81,7 +81,7 @@ class SftTrainerGpuTest {
     @Test
     void sftStepsOnTheGpuFollowTheCpuRun() throws IOException {
         LanguageModel base = new LanguageModel(CONFIG, RandomWeights.create(CONFIG, DType.BF16, 0.05, seed, arena),
-                64, new CpuOps(), null);
+                64, null);
         List<Batch> train = new ArrayList<>(), eval = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             train.add(patternBatch(2, 64));
@@ -93,9 +93,10 @@ class SftTrainerGpuTest {
         Path gpuOut = temp.resolve("gpu");
         float[][] gpuTrained;
         try (PeftModel cpuPeft = peft(base); PeftModel gpuPeft = peft(base)) {
-            run(cpuPeft, train, eval, temp.resolve("cpu"), BackendChoice.cpu("reference"), cpu);
+            run(cpuPeft, train, eval, temp.resolve("cpu"), Backend.cpu("reference"), cpu);
             SftTrainer gpuTrainer = new SftTrainer(gpuPeft, new ListBatchSource<>(train, true),
-                    new ListBatchSource<>(eval, false), arguments(gpuOut), new BackendChoice("cuda", "test"));
+                    new ListBatchSource<>(eval, false), arguments(gpuOut), Backend.gpu());
+            assertTrue(gpuTrainer.placement().startsWith("the GPU"), gpuTrainer.placement());
             TrainResult r = gpuTrainer.addListener(gpu).train();
             assertEquals(STEPS, r.globalStep(), "seed " + seed);
             gpuTrained = values(gpuPeft.adapters());
@@ -128,7 +129,7 @@ class SftTrainerGpuTest {
         }
     }
 
-    private void run(PeftModel peft, List<Batch> train, List<Batch> eval, Path out, BackendChoice backend,
+    private void run(PeftModel peft, List<Batch> train, List<Batch> eval, Path out, Backend backend,
                      Curve curve) throws IOException {
         new SftTrainer(peft, new ListBatchSource<>(train, true), new ListBatchSource<>(eval, false),
                 arguments(out), backend).addListener(curve).train();

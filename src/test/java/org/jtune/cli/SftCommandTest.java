@@ -6,7 +6,8 @@ import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.io.PeftAdapterFiles;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
+import org.jtune.model.cpu.CpuOps;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.Tensor;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -185,15 +186,15 @@ class SftCommandTest {
             Tensor want = Tensor.f32(arena, 20, vocab), got = Tensor.f32(arena, 20, vocab),
                     plain = Tensor.f32(arena, 20, vocab);
             try (LlamaModel m = new LlamaModel(base.model().config(), base.model().frozen(), adapted.adapters(),
-                    base.model().ops(), 1, 64, false)) {
+                    new CpuOps(), 1, 64, false)) {
                 m.forward(batch, want);
             }
             try (LlamaModel m = new LlamaModel(base.model().config(), base.model().frozen(), null,
-                    base.model().ops(), 1, 64, false)) {
+                    new CpuOps(), 1, 64, false)) {
                 m.forward(batch, plain);
             }
             try (LlamaModel m = new LlamaModel(mergedModel.model().config(), mergedModel.model().frozen(), null,
-                    mergedModel.model().ops(), 1, 64, false)) {
+                    new CpuOps(), 1, 64, false)) {
                 m.forward(batch, got);
             }
             double maxDiff = 0, maxAdapterEffect = 0;

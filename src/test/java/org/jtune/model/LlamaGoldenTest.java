@@ -2,7 +2,7 @@ package org.jtune.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuOps;
 import org.jtune.tensor.Tensor;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -12,13 +12,14 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.Optional;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.testing.TestResources;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;
 
-import static org.jtune.ops.GradCheck.assertClose;
-import static org.jtune.ops.GradCheck.toDoubles;
+import static org.jtune.model.cpu.GradCheck.assertClose;
+import static org.jtune.model.cpu.GradCheck.toDoubles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -1,6 +1,5 @@
 package org.jtune.model;
 
-import org.jtune.ops.RopeScaling;
 import org.jtune.tensor.DType;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,7 @@
 package org.jtune.model;
 
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuOps;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.quant.Absmax;
 import org.jtune.quant.Nf4Weight;
 import org.jtune.quant.QuantState;

@@ -1,14 +1,13 @@
 package org.jtune.model;
 
-import org.jtune.ops.Ops;
-import org.jtune.ops.Reference;
-import org.jtune.ops.RopeFrequencies;
+import org.jtune.model.cpu.Ops;
+import org.jtune.model.cpu.Reference;
 import org.jtune.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.util.Map;
 
-import static org.jtune.ops.GradCheck.toDoubles;
+import static org.jtune.model.cpu.GradCheck.toDoubles;
 
 /**
  * The whole Llama/Mistral forward in double precision, written from the HF definitions with {@link Reference};
@@ -61,7 +60,7 @@ public final class ReferenceModel {
     }
 
     /** Logits [tokens, vocab]. */
-    double[] logits(Map<String, double[]> lora) {
+    public double[] logits(Map<String, double[]> lora) {
         int n = batch.tokenCount(), dm = c.hiddenSize();
         double[] embed = d(w.embedTokens());
         double[] x = new double[n * dm];
@@ -97,11 +96,11 @@ public final class ReferenceModel {
     }
 
     /** HF causal-LM loss: shifted labels, -100 ignored, mean over counted tokens. */
-    double loss(Map<String, double[]> lora) {
+    public double loss(Map<String, double[]> lora) {
         int[] targets = shiftedTargets();
         int counted = 0;
         for (int t : targets) {
-            counted += t != Ops.IGNORE_INDEX ? 1 : 0;
+            counted += t != Batch.IGNORE_INDEX ? 1 : 0;
         }
         double sum = 0;
         for (double l : Reference.crossEntropy(logits(lora), batch.tokenCount(), c.vocabSize(), targets)) {
@@ -125,7 +124,7 @@ public final class ReferenceModel {
         int n = batch.tokenCount(), len = batch.seqLen();
         int[] targets = new int[n];
         for (int t = 0; t < n; t++) {
-            targets[t] = t % len < len - 1 ? batch.labels()[t + 1] : Ops.IGNORE_INDEX;
+            targets[t] = t % len < len - 1 ? batch.labels()[t + 1] : Batch.IGNORE_INDEX;
         }
         return targets;
     }

@@ -5,13 +5,16 @@ import org.jtune.io.PeftAdapter;
 import org.jtune.io.PeftAdapterConfig;
 import org.jtune.io.PeftAdapterFiles;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.backend.Backend;
+import org.jtune.model.cpu.CpuOps;
+import org.jtune.model.cpu.LlamaModel;
+import org.jtune.testing.TinyModel;
+import org.jtune.train.report.TrainingListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,6 +41,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** PEFT adapter folders: adapters written by PEFT load and give PEFT's losses; ours round-trip and read as PEFT's. */
 class AdapterFilesTest {
+    /** These tests check the CPU engine\'s numbers: they train on the CPU even where a GPU is present. */
+    private static final Backend CPU = Backend.cpu("test");
     private final Arena arena = Arena.ofShared();
     private final long seed = System.nanoTime();
     private final Random rnd = new Random(seed);
@@ -73,7 +78,7 @@ class AdapterFilesTest {
             TrainingArguments args = TrainingArguments.builder().perDeviceTrainBatchSize(batch.batchSize())
                     .gradientAccumulationSteps(1).maxSteps(2).warmupSteps(0).learningRate(1e-2).progressBar(false)
                     .build();
-            new Trainer(config, weights, lora, new CpuOps(), batch.seqLen(), args,
+            Trainer.sft(CPU, config, weights, lora, batch.seqLen(), args,
                     new ListBatchSource<>(List.of(batch), false), null).addListener(new TrainingListener() {
                         @Override
                         public void onStep(StepProgress p) {

@@ -5,12 +5,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jtune.data.PreferenceBatch;
 import org.jtune.io.SafetensorsFile;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelLoader;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuEngine;
+import org.jtune.testing.TestEngines;
 import org.jtune.testing.TestResources;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,8 +23,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
-import static org.jtune.ops.GradCheck.assertClose;
-import static org.jtune.ops.GradCheck.toDoubles;
+import static org.jtune.model.cpu.GradCheck.assertClose;
+import static org.jtune.model.cpu.GradCheck.toDoubles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -48,16 +48,16 @@ class DpoGoldenTest {
         DpoArguments dpo = new DpoArguments(c.get("beta").asDouble(), DpoLossType.fromName(c.get("loss_type").asText()),
                 c.get("label_smoothing").asDouble(), false);
         PreferenceBatch pb = collate(spec.get("pairs"), spec.get("pad_token_id").asInt());
-        Batch batch = PreferenceObjective.toModelBatch(pb);
+        Batch batch = DpoObjective.toModelBatch(pb);
 
         try (Arena arena = Arena.ofShared(); LoadedModel base = ModelLoader.load(dir, LoadOptions.asStored());
              SafetensorsFile expected = SafetensorsFile.open(dir.resolve("expected-" + name + ".safetensors"))) {
             LoraAdapters lora = AdapterFiles.load(dir, base.config(), arena);
             for (boolean checkpointing : new boolean[] {false, true}) {
                 String what = name + (checkpointing ? " (checkpointing)" : "");
-                try (LlamaModel model = new LlamaModel(base.config(), base.weights(), lora, new CpuOps(),
-                        batch.batchSize(), batch.seqLen(), checkpointing)) {
-                    Objective.Step step = new PreferenceObjective(lora, dpo).step(model, List.of(pb));
+                try (CpuEngine model = TestEngines.cpu(base.config(), base.weights(), lora, batch.batchSize(),
+                        batch.seqLen(), checkpointing)) {
+                    Objective.Step step = new DpoObjective(dpo).accumulate(model, List.of(pb));
                     double expectedLoss = expected.readFloats("loss")[0];
                     assertEquals(expectedLoss, step.loss(), RTOL * Math.abs(expectedLoss), what + ": loss");
                     for (String n : lora.names()) {
@@ -65,10 +65,9 @@ class DpoGoldenTest {
                                 lora.gradient(n).toFloatArray(), RTOL, ATOL);
                     }
                     assertClose(what + ": policy log p", 0, toDoubles(expected.readFloats("policy_logps")),
-                            floats(model.forwardSequenceLogProbs(batch)), RTOL, 0);
-                    model.setAdaptersEnabled(false);
+                            floats(model.policyLogProbs(batch)), RTOL, 0);
                     assertClose(what + ": reference log p", 0, toDoubles(expected.readFloats("reference_logps")),
-                            floats(model.forwardSequenceLogProbs(batch)), RTOL, 0);
+                            floats(model.referenceLogProbs(batch)), RTOL, 0);
                 }
             }
         }

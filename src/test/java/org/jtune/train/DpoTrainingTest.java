@@ -12,8 +12,11 @@ import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.backend.Backend;
 import org.jtune.tensor.DType;
+import org.jtune.train.report.LossCurvePlot;
+import org.jtune.train.report.MetricsFile;
+import org.jtune.train.report.TrainingListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,6 +39,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** DPO runs end to end on the WordNet-derived preference data, a byte-level tokenizer and a tiny random Llama. */
 class DpoTrainingTest {
+    /** These tests check the CPU engine\'s numbers: they train on the CPU even where a GPU is present. */
+    private static final Backend CPU = Backend.cpu("test");
     private static final int PAIRS = 8, MAX_LENGTH = 80;
     private static final long WEIGHT_SEED = 20240611L, LORA_SEED = 3407L;
     private static final ModelConfig CONFIG = ModelConfig.parse("""
@@ -89,8 +94,7 @@ class DpoTrainingTest {
         lora.initPeftDefault(LORA_SEED);
         List<TrainingListener.TrainLog> logs = new ArrayList<>();
         List<TrainingListener.EvalLog> evals = new ArrayList<>();
-        PreferenceTrainer trainer = new PreferenceTrainer(CONFIG, weights, lora, new CpuOps(), MAX_LENGTH, a, dpo,
-                train, new PreferenceBatchSource(data, a.perDeviceTrainBatchSize(), false));
+        Trainer<PreferenceBatch> trainer = Trainer.dpo(CPU, CONFIG, weights, lora, MAX_LENGTH, a, dpo, train, new PreferenceBatchSource(data, a.perDeviceTrainBatchSize(), false));
         trainer.addListener(new TrainingListener() {
             @Override
             public void onLog(TrainLog log) {

@@ -2,7 +2,11 @@ package org.jtune.train;
 
 import org.jtune.io.SafetensorsFile;
 import org.jtune.model.Batch;
+import org.jtune.model.Engine;
 import org.jtune.model.LoraAdapters;
+import org.jtune.model.OptimizerState;
+import org.jtune.testing.TinyModel;
+import org.jtune.train.report.TrainingListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -11,20 +15,19 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The training loop with an engine whose optimizer state lives apart from the host, as the GPU's does in device
- * memory: checkpoints must save what {@link StepEngine#storeOptimizer} hands over, and a resume must give the
- * restored state back through {@link StepEngine#loadRestored}, so that the resumed run continues the state as the
- * uninterrupted one did. The engine's loss is a function of that state, so any state lost or reset shows.
+ * The trainer with an engine whose optimizer state lives apart from the host, as the GPU's does in device memory:
+ * checkpoints must save what {@link Engine#storeOptimizerState} hands over, and a resume must give the restored state
+ * back through {@link Engine#loadOptimizerState} after {@link Engine#loadAdapters}, so that the resumed run continues
+ * the state as the uninterrupted one did. The engine's loss is a function of that state, so any state lost or reset
+ * shows.
  */
 class EngineOptimizerStateTest {
     private static final int LEN = 8, STEPS = 5, SAVE = 2;
@@ -42,59 +45,92 @@ class EngineOptimizerStateTest {
         arena.close();
     }
 
-    /** Keeps a step count and one moment value per matrix to itself; only the hooks copy them to or from the host. */
-    private final class StateApartEngine implements StepEngine<Batch> {
-        private final AdamW host;
+    /** Keeps a step count and one moment value per matrix to itself; only the state calls copy them in or out. */
+    private final class StateApartEngine implements Engine {
         private final float[] moments;
         private long steps;
+        /** Float, as the state tensors that carry it through a checkpoint. */
+        private float lastLoss;
 
-        StateApartEngine(LoraAdapters lora, TrainingArguments args) {
-            host = new AdamW(AdapterFiles.tensors(lora), args.adamSettings(), arena);
+        StateApartEngine(LoraAdapters lora) {
             moments = new float[lora.names().size()];
         }
 
+        /** The step's loss is a function of the state before the update the following optimizer step makes. */
         @Override
-        public void prepare(Iterator<Batch> trainEpoch, Iterator<Batch> evalEpoch) {}
-
-        @Override
-        public Update step(List<Batch> window, double lr) {
-            steps++;
-            double loss = steps;
-            for (int t = 0; t < moments.length; t++) {
-                moments[t] = decay * moments[t] + (t + 1) * (float) lr;
-                loss += moments[t];
-            }
-            return new Update(new Objective.Step(loss, window.size(), Map.of()), 0);
+        public MeanLoss accumulateMeanLoss(List<Batch> microBatches) {
+            return new MeanLoss(lastLoss, 1);
         }
 
         @Override
-        public Objective.Eval evaluate(Iterator<Batch> evalEpoch) {
+        public double optimizerStep(double learningRate) {
+            steps++;
+            double loss = steps;
+            for (int t = 0; t < moments.length; t++) {
+                moments[t] = decay * moments[t] + (t + 1) * (float) learningRate;
+                loss += moments[t];
+            }
+            lastLoss = (float) loss;
+            return 0;
+        }
+
+        @Override
+        public MeanLoss meanLoss(Batch batch) {
             throw new UnsupportedOperationException("the test runs no evaluation");
         }
 
         @Override
-        public void storeAdapters() {}
-
-        @Override
-        public Optional<AdamW> optimizer() {
-            return Optional.of(host);
+        public void zeroGradients() {
+            throw new UnsupportedOperationException("the test trains with SFT");
         }
 
         @Override
-        public void storeOptimizer() {
-            host.restoreStepCount(steps);
+        public double[] referenceLogProbs(Batch batch) {
+            throw new UnsupportedOperationException("the test trains with SFT");
+        }
+
+        @Override
+        public double[] policyLogProbs(Batch batch) {
+            throw new UnsupportedOperationException("the test trains with SFT");
+        }
+
+        @Override
+        public void backwardLogProbs(double[] rowCoefficients) {
+            throw new UnsupportedOperationException("the test trains with SFT");
+        }
+
+        @Override
+        public void storeAdapters(LoraAdapters into) {}
+
+        /** Loading adapters starts a fresh optimizer, as every engine's does. */
+        @Override
+        public void loadAdapters(LoraAdapters from) {
+            steps = 0;
+            Arrays.fill(moments, 0);
+            lastLoss = 0;
+        }
+
+        @Override
+        public void storeOptimizerState(OptimizerState into) {
+            into.setSteps(steps);
             for (int t = 0; t < moments.length; t++) {
-                host.firstMoments().get(t).fill(moments[t]);
-                host.secondMoments().get(t).fill(moments[t] * moments[t]);
+                into.firstMoments().get(t).fill(moments[t]);
+                into.secondMoments().get(t).fill(lastLoss);
             }
         }
 
         @Override
-        public void loadRestored() {
-            steps = host.stepCount();
+        public void loadOptimizerState(OptimizerState from) {
+            steps = from.steps();
             for (int t = 0; t < moments.length; t++) {
-                moments[t] = host.firstMoments().get(t).get(0);
+                moments[t] = from.firstMoments().get(t).get(0);
             }
+            lastLoss = from.secondMoments().get(0).get(0);
+        }
+
+        @Override
+        public String memoryReport() {
+            return "nothing";
         }
 
         @Override
@@ -110,19 +146,19 @@ class EngineOptimizerStateTest {
     private List<Double> run(Path out, Path resumeFrom) throws IOException {
         LoraAdapters lora = TinyModel.initAdapters(seed, arena);
         TrainingArguments a = args(out);
-        StepEngine.Factory<Batch> engines = new StepEngine.Factory<>() {
+        Engine.Placement placement = spec -> new Engine.Factory() {
             @Override
-            public StepEngine<Batch> open() {
-                return new StateApartEngine(lora, a);
+            public Engine open() {
+                return new StateApartEngine(lora);
             }
 
             @Override
-            public String resumeRefusal() {
-                return null;
+            public String placement() {
+                return "a test engine";
             }
         };
-        TrainingLoop<Batch> loop = new TrainingLoop<>(TinyModel.CONFIG, lora, 2, LEN, a,
-                new ListBatchSource<>(batches, true), null, new SftObjective(lora), engines);
+        Trainer<Batch> loop = Trainer.sft(placement, TinyModel.CONFIG, new TinyModel(seed, arena).weights, lora, LEN,
+                a, new ListBatchSource<>(batches, true), null);
         List<Double> losses = new ArrayList<>();
         loop.addListener(new TrainingListener() {
             @Override

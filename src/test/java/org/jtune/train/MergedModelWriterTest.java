@@ -2,14 +2,15 @@ package org.jtune.train;
 
 import org.jtune.io.SafetensorsCheckpoint;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuOps;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
+import org.jtune.testing.TinyModel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

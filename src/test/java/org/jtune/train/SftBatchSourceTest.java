@@ -4,9 +4,10 @@ import org.jtune.data.SftDataset;
 import org.jtune.data.SpecialTokens;
 import org.jtune.data.TokenizedExample;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
-import org.jtune.ops.Ops;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.cpu.CpuOps;
+import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.Ops;
+import org.jtune.testing.TinyModel;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -63,7 +64,7 @@ class SftBatchSourceTest {
                     assertEquals(b.seqLen(), t, where);
                     for (int k = 0; k < tokens.length; k++) {
                         assertEquals(PAD, tokens[k], where);
-                        assertEquals(Ops.IGNORE_INDEX, labels[k], where);
+                        assertEquals(Batch.IGNORE_INDEX, labels[k], where);
                     }
                 } else {
                     docs.add(new int[][] {tokens, labels});
@@ -77,7 +78,7 @@ class SftBatchSourceTest {
     private static int[] expectedLabels(TokenizedExample e) {
         int[] labels = new int[e.length()];
         for (int k = 0; k < labels.length; k++) {
-            labels[k] = k > 0 && e.trainable()[k] ? e.ids()[k] : Ops.IGNORE_INDEX;
+            labels[k] = k > 0 && e.trainable()[k] ? e.ids()[k] : Batch.IGNORE_INDEX;
         }
         return labels;
     }
@@ -196,7 +197,7 @@ class SftBatchSourceTest {
                 double sum = 0;
                 long count = 0;
                 for (int[][] doc : documents(packed, "seed " + seed)) {
-                    long n = Arrays.stream(doc[1]).skip(1).filter(l -> l != Ops.IGNORE_INDEX).count();
+                    long n = Arrays.stream(doc[1]).skip(1).filter(l -> l != Batch.IGNORE_INDEX).count();
                     if (n > 0) {
                         sum += (double) model.forward(Batch.of(new int[][] {doc[0]}, new int[][] {doc[1]})) * n;
                         count += n;

@@ -4,7 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jtune.model.Batch;
 import org.jtune.model.LoraAdapters;
-import org.jtune.ops.cpu.CpuOps;
+import org.jtune.model.backend.Backend;
+import org.jtune.testing.TinyModel;
+import org.jtune.train.report.LossCurvePlot;
+import org.jtune.train.report.MetricsFile;
+import org.jtune.train.report.TrainingListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,6 +32,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The training loop end to end on a tiny model: determinism, resume, checkpoints, metrics and the plot. */
 class TrainerTest {
+    /** These tests check the CPU engine\'s numbers: they train on the CPU even where a GPU is present. */
+    private static final Backend CPU = Backend.cpu("test");
     private static final int LEN = 8;
     private final Arena arena = Arena.ofShared();
     private final long seed = System.nanoTime();
@@ -57,7 +63,7 @@ class TrainerTest {
         TinyModel m = new TinyModel(weightSeed, arena);
         LoraAdapters lora = TinyModel.initAdapters(loraSeed, arena);
         List<Float> losses = new ArrayList<>();
-        Trainer trainer = new Trainer(TinyModel.CONFIG, m.weights, lora, new CpuOps(), LEN, a, source,
+        Trainer<Batch> trainer = Trainer.sft(CPU, TinyModel.CONFIG, m.weights, lora, LEN, a, source,
                 new ListBatchSource<>(evalBatches, false));
         trainer.addListener(new TrainingListener() {
             @Override
@@ -242,7 +248,7 @@ class TrainerTest {
             } else {
                 assertEquals("eval", n.get("type").asText());
                 evalSteps.add(n.get("step").asLong());
-                assertEquals(LabelledTokens.count(evalBatches.get(0)) + LabelledTokens.count(evalBatches.get(1)),
+                assertEquals(evalBatches.get(0).labelledTokens() + evalBatches.get(1).labelledTokens(),
                         n.get("eval_tokens").asLong());
                 assertTrue(n.get("eval_loss").asDouble() > 0, n.toString());
             }

@@ -3,12 +3,12 @@ package org.jtune.model.gpu;
 import org.jtune.cuda.Context;
 import org.jtune.cuda.DeviceBuffer;
 import org.jtune.cuda.Stream;
+import org.jtune.kernels.AdamWKernels;
+import org.jtune.kernels.ElementwiseKernels;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.cuda.AdamWKernels;
-import org.jtune.ops.cuda.ElementwiseKernels;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 

@@ -2,8 +2,8 @@ package org.jtune.model.gpu;
 
 import org.jtune.cuda.DeviceBuffer;
 import org.jtune.cuda.Stream;
+import org.jtune.kernels.Nf4Kernels;
 import org.jtune.model.FrozenLinearWeight;
-import org.jtune.ops.cuda.Nf4Kernels;
 import org.jtune.quant.Absmax;
 import org.jtune.quant.Nf4;
 import org.jtune.quant.QuantState;

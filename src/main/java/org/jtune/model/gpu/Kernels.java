@@ -2,16 +2,16 @@ package org.jtune.model.gpu;
 
 import org.jtune.cuda.Context;
 import org.jtune.cuda.DeviceBuffer;
-import org.jtune.ops.cuda.AdamWKernels;
-import org.jtune.ops.cuda.ElementwiseKernels;
-import org.jtune.ops.cuda.EmbeddingKernels;
-import org.jtune.ops.cuda.FlashAttention;
-import org.jtune.ops.cuda.FusedCrossEntropy;
-import org.jtune.ops.cuda.GemmKernels;
-import org.jtune.ops.cuda.Nf4Kernels;
-import org.jtune.ops.cuda.RmsNormKernels;
-import org.jtune.ops.cuda.RopeKernels;
-import org.jtune.ops.cuda.SwigluKernels;
+import org.jtune.kernels.AdamWKernels;
+import org.jtune.kernels.ElementwiseKernels;
+import org.jtune.kernels.EmbeddingKernels;
+import org.jtune.kernels.FlashAttention;
+import org.jtune.kernels.FusedCrossEntropy;
+import org.jtune.kernels.GemmKernels;
+import org.jtune.kernels.Nf4Kernels;
+import org.jtune.kernels.RmsNormKernels;
+import org.jtune.kernels.RopeKernels;
+import org.jtune.kernels.SwigluKernels;
 
 /** The kernel launchers one training step uses, loaded into one context. */
 record Kernels(GemmKernels gemm, RmsNormKernels rmsNorm, RopeKernels rope, SwigluKernels swiglu,

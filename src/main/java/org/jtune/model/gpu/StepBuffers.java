@@ -1,10 +1,10 @@
 package org.jtune.model.gpu;
 
 import org.jtune.cuda.DeviceBuffer;
+import org.jtune.kernels.FlashAttention;
+import org.jtune.kernels.FusedCrossEntropy;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.cuda.FlashAttention;
-import org.jtune.ops.cuda.FusedCrossEntropy;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -5,11 +5,11 @@ import org.jtune.cuda.DeviceBuffer;
 import org.jtune.cuda.Event;
 import org.jtune.cuda.PinnedBuffer;
 import org.jtune.cuda.Stream;
+import org.jtune.kernels.FlashAttention;
 import org.jtune.model.Batch;
 import org.jtune.model.ModelConfig;
-import org.jtune.ops.Ops;
-import org.jtune.ops.RopeFrequencies;
-import org.jtune.ops.cuda.FlashAttention;
+import org.jtune.model.RopeFrequencies;
+import org.jtune.model.cpu.Ops;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -56,7 +56,7 @@ final class StepInputs implements AutoCloseable {
     static int labelledTokens(Batch b, int vocab) {
         int labelled = 0;
         for (int i = 0; i < b.tokenCount(); i++) {
-            if (target(b, i, vocab) != Ops.IGNORE_INDEX) {
+            if (target(b, i, vocab) != Batch.IGNORE_INDEX) {
                 labelled++;
             }
         }
@@ -65,8 +65,8 @@ final class StepInputs implements AutoCloseable {
 
     private static int target(Batch b, int i, int vocab) {
         int seqLen = b.seqLen();
-        int target = (i % seqLen) < seqLen - 1 ? b.labels()[i + 1] : Ops.IGNORE_INDEX;
-        if (target != Ops.IGNORE_INDEX && (target < 0 || target >= vocab)) {
+        int target = (i % seqLen) < seqLen - 1 ? b.labels()[i + 1] : Batch.IGNORE_INDEX;
+        if (target != Batch.IGNORE_INDEX && (target < 0 || target >= vocab)) {
             throw new IllegalArgumentException("label " + target + " at row " + (i / seqLen) + ", token "
                     + (i % seqLen + 1) + " is outside [0, " + vocab + ") and is not -100");
         }

@@ -3,21 +3,22 @@ package org.jtune.model.gpu;
 import org.jtune.cuda.Context;
 import org.jtune.cuda.Device;
 import org.jtune.cuda.GpuTest;
+import org.jtune.kernels.AdamWKernels;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaModel;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.Nf4OnLoad;
+import org.jtune.model.OptimizerSettings;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.WeightSource;
-import org.jtune.ops.cpu.CpuOps;
-import org.jtune.ops.cuda.AdamWKernels;
+import org.jtune.model.cpu.AdamW;
+import org.jtune.model.cpu.CpuOps;
+import org.jtune.model.cpu.GradientClipping;
+import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.HalfFloats;
 import org.jtune.tensor.Tensor;
-import org.jtune.train.AdamW;
-import org.jtune.train.GradientClipping;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -237,7 +238,7 @@ class GpuLlamaModelGpuTest {
             data.add(patternBatch(c.vocabSize(), 2, 64));
         }
         double lr = 1e-3;
-        AdamW.Settings settings = new AdamW.Settings(0.9, 0.999, 1e-8, 0.01);
+        OptimizerSettings settings = new OptimizerSettings(0.9, 0.999, 1e-8, 0.01, 1.0);
         AdamWKernels.Hyper hyper = new AdamWKernels.Hyper(lr, 0.9, 0.999, 1e-8, 0.01);
         String what = (nf4 ? "nf4" : "bf16") + " base, seed " + seed;
         try (GpuLlamaModel model = GpuLlamaModel.create(context(), c, w, TestConfigs.LORA, new StepShape(2, 64, 1),

@@ -1,0 +1,38 @@
+package org.jtune.model;
+
+/**
+ * Sizes of one causal self-attention call: {@code batch} rows of {@code seqLen} tokens, {@code heads} query heads
+ * sharing {@code kvHeads} key/value heads (grouped-query attention), and an optional sliding window.
+ *
+ * @param window 0 for plain causal attention; otherwise query i sees key j only if {@code i - window < j <= i}
+ */
+public record AttentionShape(int batch, int seqLen, int heads, int kvHeads, int headDim, int window) {
+    public AttentionShape {
+        if (batch <= 0 || seqLen <= 0 || heads <= 0 || kvHeads <= 0 || headDim <= 0 || window < 0) {
+            throw new IllegalArgumentException("invalid attention sizes: " + this);
+        }
+        if (heads % kvHeads != 0) {
+            throw new IllegalArgumentException("query heads " + heads + " not a multiple of kv heads " + kvHeads);
+        }
+    }
+
+    /** Number of token rows, batch * seqLen. */
+    public int tokens() {
+        return batch * seqLen;
+    }
+
+    /** Query heads per kv head. */
+    public int groupSize() {
+        return heads / kvHeads;
+    }
+
+    /** The kv head that query head {@code h} reads (as {@code repeat_kv}: consecutive query heads share one). */
+    public int kvHeadOf(int h) {
+        return h / groupSize();
+    }
+
+    /** Score scale 1/sqrt(headDim), rounded to float as the attention math uses it. */
+    public float scale() {
+        return (float) (1.0 / Math.sqrt(headDim));
+    }
+}
