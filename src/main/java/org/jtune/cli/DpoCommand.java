@@ -20,6 +20,8 @@ import org.jtune.train.TrainingArguments;
 import org.jtune.train.report.ProgressBar;
 import org.jtune.train.report.TrainingListener;
 
+import org.jtune.train.report.TensorBoardWriter;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -57,11 +59,12 @@ final class DpoCommand implements Main.Command {
         RunReport.Inputs inputs = RunReport.inputs(s.model(), s.data(), s.output(), s.resume(), s.overwriteOutputDir(),
                 DemoDatasets.DEFINITIONS_DPO, DemoRun::explainDpo, out);
         Path modelDir = inputs.modelDir();
-        try (Pretrained pretrained = FastLanguageModel.fromPretrained(modelDir, s.maxLength(), s.loadIn4bit())) {
+        int maxLength = RunReport.cappedLength(modelDir, s.maxLength(), out);
+        try (Pretrained pretrained = FastLanguageModel.fromPretrained(modelDir, maxLength, s.loadIn4bit())) {
             Tokenizer tokenizer = pretrained.tokenizer();
             RunReport.printModel(inputs, pretrained, out);
 
-            PreferenceDataset all = PreferenceDataset.load(inputs.data(), tokenizer, dataOptions(s, tokenizer));
+            PreferenceDataset all = PreferenceDataset.load(inputs.data(), tokenizer, dataOptions(s, tokenizer).withMaxLength(maxLength));
             out.println("data: " + all.report());
             PreferenceDataset train = s.demo() ? firstPairs(all, DEMO_PAIRS) : all, eval = null;
             if (s.demo()) {
@@ -88,8 +91,8 @@ final class DpoCommand implements Main.Command {
             try (PeftModel peft = FastLanguageModel.getPeftModel(pretrained.model(), s.loraR(), s.targetModules(),
                     s.loraAlpha(), 0, training.seed(), s.rslora())) {
                 RunReport.printLora(peft, s.loraR(), s.loraAlpha(), s.rslora(), s.targetModules(), out);
-                out.printf(Locale.ROOT, "training: %d steps of %d x %d pairs, %s; DPO: %s loss, beta %s%s%s%n",
-                        RunReport.totalSteps(training, trainSource.batchesPerEpoch()), pairs,
+                out.printf(Locale.ROOT, "training: %s of %d x %d pairs, %s; DPO: %s loss, beta %s%s%s%n",
+                        RunReport.count(RunReport.totalSteps(training, trainSource.batchesPerEpoch()), "step"), pairs,
                         training.gradientAccumulationSteps(), RunReport.schedule(training),
                         s.dpo().lossType().trlName(), RunReport.number(s.dpo().beta()),
                         s.dpo().labelSmoothing() > 0 ? ", label smoothing " + s.dpo().labelSmoothing() : "",
@@ -98,6 +101,8 @@ final class DpoCommand implements Main.Command {
                 TrainResult result = trainer(peft, trainSource, evalSource, training, s.dpo(), backend, out)
                         .addListener(new ProgressBar(out, out == System.out && RunReport.isTerminal()))
                         .addListener(logs)
+                        .addListener(s.tensorBoard() ? TensorBoardWriter.create(s.output().resolve(
+                                TensorBoardWriter.FOLDER)) : new TrainingListener() {})
                         .train(s.resume());
                 Path adapter = RunReport.saveAdapter(peft, inputs, s.output());
                 printRewards(logs, out);

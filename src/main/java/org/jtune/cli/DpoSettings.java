@@ -27,7 +27,7 @@ import static org.jtune.cli.OptionParser.Kind.VALUE;
 record DpoSettings(String model, List<String> data, BuiltinChatTemplate template, int maxLength, boolean skipBadRecords,
                    boolean loadIn4bit, int loraR, double loraAlpha, List<String> targetModules, boolean rslora,
                    double evalSplit, long evalSteps, Path output, boolean resume, boolean overwriteOutputDir,
-                   TrainingArguments training,
+                   TrainingArguments training, boolean tensorBoard,
                    DpoArguments dpo) {
 
     /** The options of sft that apply to preference pairs, in sft's order. */
@@ -35,7 +35,7 @@ record DpoSettings(String model, List<String> data, BuiltinChatTemplate template
             "batch-size", "grad-accum", "epochs", "max-steps", "lr", "scheduler", "warmup-steps", "warmup-ratio",
             "weight-decay", "max-grad-norm", "seed", "eval-split", "eval-steps", "logging-steps", "save-steps",
             "output", "resume", "overwrite-output-dir", "load-in-4bit", "skip-bad-records", "lora-r", "lora-alpha",
-            "target-modules", "rslora", "gradient-checkpointing", "bf16", "tf32", "use-peft", "lora-dropout", "optim");
+            "target-modules", "rslora", "report-to", "gradient-checkpointing", "bf16", "tf32", "use-peft", "lora-dropout", "optim");
 
     /** Their help where dpo reads them otherwise or has other defaults. */
     private static final Map<String, String> OWN_HELP = Map.of(
@@ -102,7 +102,8 @@ record DpoSettings(String model, List<String> data, BuiltinChatTemplate template
         return new DpoSettings(model, data, RunOptions.template(p), maxLength, p.flag("skip-bad-records", false),
                 p.flag("load-in-4bit", false), RunOptions.positive(p, "lora-r", 16), RunOptions.loraAlpha(p),
                 RunOptions.targets(p), p.flag("rslora", false), RunOptions.evalSplit(p), RunOptions.evalSteps(p),
-                output, p.flag("resume", false), p.flag("overwrite-output-dir", false), RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output),
+                output, p.flag("resume", false), p.flag("overwrite-output-dir", false),
+                RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output), RunOptions.tensorBoard(p),
                 dpo(p));
     }
 

@@ -25,8 +25,7 @@ final class OptionNames {
             Map.entry("scheduler", List.of("lr-scheduler-type", "lr-scheduler")),
             Map.entry("target-modules", List.of("lora-target-modules")),
             Map.entry("rslora", List.of("use-rslora")),
-            Map.entry("loss", List.of("loss-type")),
-            Map.entry("report-to", List.of()));
+            Map.entry("loss", List.of("loss-type")));
 
     private OptionNames() {}
 

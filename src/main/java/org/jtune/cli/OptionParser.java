@@ -377,7 +377,7 @@ final class OptionParser {
     }
 
     void printHelp(PrintStream out) {
-        out.println("usage: java -jar jtune.jar " + command + " " + synopsis);
+        out.println("usage: " + SelfCommand.get() + " " + command + " " + synopsis);
         out.println();
         out.println(description);
         out.println();
