@@ -69,6 +69,24 @@ public record TrainingArguments(
                 && maxGradNorm == o.maxGradNorm && seed == o.seed;
     }
 
+    /** The keys, as transformers names them, of the settings {@link #sameStepMath} compares. */
+    private static final java.util.List<String> STEP_MATH_KEYS = java.util.List.of("per_device_train_batch_size",
+            "gradient_accumulation_steps", "learning_rate", "lr_scheduler_type", "warmup_steps", "warmup_ratio",
+            "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon", "max_grad_norm", "seed");
+
+    /** The step-math settings that differ from {@code now}, one per line: {@code learning_rate: 0.01 -> 0.002}. */
+    java.util.List<String> stepMathChanges(TrainingArguments now) {
+        com.fasterxml.jackson.databind.JsonNode a = TrainingArgumentsJson.toJson(this);
+        com.fasterxml.jackson.databind.JsonNode b = TrainingArgumentsJson.toJson(now);
+        java.util.List<String> changes = new java.util.ArrayList<>();
+        for (String key : STEP_MATH_KEYS) {
+            if (!a.get(key).equals(b.get(key))) {
+                changes.add(key + ": " + a.get(key).asText() + " -> " + b.get(key).asText());
+            }
+        }
+        return changes;
+    }
+
     public static Builder builder() {
         return new Builder();
     }
