@@ -106,6 +106,8 @@ public record TrainingArguments(
         private LrSchedule lrSchedulerType = LrSchedule.LINEAR;
         private long warmupSteps = 5;
         private double warmupRatio = 0;
+        /** Whether warmupSteps was set by the caller (not the default), so that a ratio must not silently lose. */
+        private boolean warmupStepsGiven;
         private double weightDecay = 0.01;
         private double adamBeta1 = 0.9;
         private double adamBeta2 = 0.999;
@@ -151,8 +153,20 @@ public record TrainingArguments(
         public Builder learningRate(double v) { learningRate = v; return this; }
         public Builder lrSchedulerType(LrSchedule v) { lrSchedulerType = v; return this; }
         public Builder lrSchedulerType(String hfName) { lrSchedulerType = LrSchedule.fromName(hfName); return this; }
-        public Builder warmupSteps(long v) { warmupSteps = v; return this; }
-        public Builder warmupRatio(double v) { warmupRatio = v; return this; }
+        public Builder warmupSteps(long v) {
+            warmupSteps = v;
+            warmupStepsGiven = true;
+            return this;
+        }
+
+        /** Warmup as a fraction of the steps; it replaces the default 5 warmup steps unless those were given too. */
+        public Builder warmupRatio(double v) {
+            warmupRatio = v;
+            if (!warmupStepsGiven) {
+                warmupSteps = 0;
+            }
+            return this;
+        }
         public Builder weightDecay(double v) { weightDecay = v; return this; }
         public Builder adamBeta1(double v) { adamBeta1 = v; return this; }
         public Builder adamBeta2(double v) { adamBeta2 = v; return this; }
@@ -166,6 +180,10 @@ public record TrainingArguments(
         public Builder progressBar(boolean v) { progressBar = v; return this; }
 
         public TrainingArguments build() {
+            if (warmupStepsGiven && warmupSteps > 0 && warmupRatio > 0) {
+                throw new IllegalArgumentException("warmup_steps " + warmupSteps + " and warmup_ratio " + warmupRatio
+                        + " both given: give one (transformers lets the steps win, which hides the ratio)");
+            }
             return new TrainingArguments(outputDir, perDeviceTrainBatchSize, gradientAccumulationSteps,
                     numTrainEpochs, maxSteps, learningRate, lrSchedulerType, warmupSteps, warmupRatio, weightDecay,
                     adamBeta1, adamBeta2, adamEpsilon, maxGradNorm, seed, loggingSteps, evalSteps, saveSteps,
