@@ -2,6 +2,7 @@ package org.jtune.cli;
 
 import org.jtune.api.DpoTrainer;
 import org.jtune.api.FastLanguageModel;
+import org.jtune.api.LoraOptions;
 import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.data.DemoDatasets;
@@ -88,8 +89,9 @@ final class DpoCommand implements Main.Command {
             TrainingArguments training = RunReport.withEvalSteps(s.training(), s.evalSteps(),
                     trainSource.batchesPerEpoch());
 
-            try (PeftModel peft = FastLanguageModel.getPeftModel(pretrained.model(), s.loraR(), s.targetModules(),
-                    s.loraAlpha(), 0, training.seed(), s.rslora())) {
+            try (PeftModel peft = FastLanguageModel.getPeftModel(pretrained.model(), LoraOptions.defaults()
+                    .withR(s.loraR()).withTargetModules(s.targetModules()).withLoraAlpha(s.loraAlpha())
+                    .withRandomState(training.seed()).withRslora(s.rslora()))) {
                 RunReport.printLora(peft, s.loraR(), s.loraAlpha(), s.rslora(), s.targetModules(), out);
                 out.printf(Locale.ROOT, "training: %s of %d x %d pairs, %s; DPO: %s loss, beta %s%s%s%n",
                         RunReport.count(RunReport.totalSteps(training, trainSource.batchesPerEpoch()), "step"), pairs,

@@ -2,6 +2,7 @@ package org.jtune.cli;
 
 import org.jtune.api.FastLanguageModel;
 import org.jtune.api.LanguageModel;
+import org.jtune.api.LoraOptions;
 import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.api.SftTrainer;
@@ -73,8 +74,9 @@ final class SftCommand implements Main.Command {
             TrainingArguments training = RunReport.withEvalSteps(s.training(), s.evalSteps(),
                     trainSource.batchesPerEpoch());
 
-            try (PeftModel peft = FastLanguageModel.getPeftModel(model, s.loraR(), s.targetModules(), s.loraAlpha(),
-                    0, training.seed(), s.rslora())) {
+            try (PeftModel peft = FastLanguageModel.getPeftModel(model, LoraOptions.defaults().withR(s.loraR())
+                    .withTargetModules(s.targetModules()).withLoraAlpha(s.loraAlpha())
+                    .withRandomState(training.seed()).withRslora(s.rslora()))) {
                 RunReport.printLora(peft, s.loraR(), s.loraAlpha(), s.rslora(), s.targetModules(), out);
                 out.printf(Locale.ROOT, "training: %s of %d x %d rows (%s), %s%n",
                         RunReport.count(RunReport.totalSteps(training, trainSource.batchesPerEpoch()), "step"), rows,
