@@ -21,6 +21,10 @@ public final class Main {
         COMMANDS.put("sft", new SftCommand());
         COMMANDS.put("dpo", new DpoCommand());
         COMMANDS.put("merge", new MergeCommand());
+        COMMANDS.put("chat", new ChatCommand());
+        COMMANDS.put("generate", new GenerateCommand());
+        COMMANDS.put("serve", new ServeCommand());
+        COMMANDS.put("export-gguf", new ExportGgufCommand());
         COMMANDS.put("info", new InfoCommand());
     }
 

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Writes a file under a temporary name in the same folder, then renames it over the target, so that an
@@ -28,6 +29,10 @@ public final class AtomicFiles {
         Files.createDirectories(folder);
         Path temporary = temporaryFile(folder, absolute.getFileName().toString());
         try {
+            // a temporary file is private (rw-------); the file it becomes is read by others as any written file is
+            if (Files.getFileStore(temporary).supportsFileAttributeView("posix")) {
+                Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-r--r--"));
+            }
             try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING)) {
                 content.writeTo(channel);

@@ -226,6 +226,28 @@ public final class Tokenizer {
         return String.join("", decoder.decode(tokens));
     }
 
+    BpeModel model() {
+        return model;
+    }
+
+    /** The normalizer, or null when there is none. */
+    Normalizer normalizer() {
+        return normalizer;
+    }
+
+    PreTokenizer preTokenizer() {
+        return preTokenizer;
+    }
+
+    PostProcessor postProcessor() {
+        return postProcessor;
+    }
+
+    /** The added tokens, by id. */
+    java.util.SortedMap<Integer, AddedToken> addedTokens() {
+        return new java.util.TreeMap<>(addedById);
+    }
+
     /** The file or name the tokenizer was read from, for messages. */
     public String source() {
         return source;
