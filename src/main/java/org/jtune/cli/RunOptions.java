@@ -69,6 +69,20 @@ final class RunOptions {
         }
     }
 
+    /** Whether {@code --report-to} (transformers' {@code report_to}) asks for TensorBoard event files. */
+    static boolean tensorBoard(OptionParser.Parsed p) {
+        boolean tensorBoard = false;
+        for (String name : p.string("report-to", "none").split("[,\\s]+")) {
+            switch (name.strip().toLowerCase(Locale.ROOT)) {
+                case "tensorboard", "all" -> tensorBoard = true;
+                case "none", "" -> { }
+                default -> throw new UsageException(p.origin("report-to") + ": '" + name + "' is not written here "
+                        + "(tensorboard or none; metrics.jsonl is always written)");
+            }
+        }
+        return tensorBoard;
+    }
+
     static BuiltinChatTemplate template(OptionParser.Parsed p) {
         String name = p.string("chat-template", null);
         if (name == null) {

@@ -28,7 +28,7 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
                    boolean trainOnAllTokens, int maxSeqLength, boolean packing, boolean skipBadRecords,
                    boolean loadIn4bit, int loraR, double loraAlpha, List<String> targetModules, boolean rslora,
                    double evalSplit, long evalSteps, Path output, boolean resume, boolean overwriteOutputDir,
-                   ReadLimits readLimits, TrainingArguments training) {
+                   ReadLimits readLimits, TrainingArguments training, boolean tensorBoard) {
 
     static final OptionParser PARSER = new OptionParser("sft", "[--model NAME --data FILE...] [OPTIONS]",
             """
@@ -105,6 +105,9 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
                             "comma-separated projections to adapt, or all-linear; default all seven: "
                                     + String.join(",", FastLanguageModel.ALL_PROJECTIONS)),
                     new OptionParser.Option("rslora", FLAG, null, false, "rank-stabilized LoRA: scale by alpha/sqrt(r)"),
+                    new OptionParser.Option("report-to", VALUE, "NAME", false,
+                            "tensorboard: also write the metrics as TensorBoard event files in OUTPUT/runs; "
+                                    + "default none"),
                     new OptionParser.Option("gradient-checkpointing", FLAG, null, true,
                             "recompute activations in backward to save memory (default on; demo off)"))),
             true);
@@ -136,7 +139,7 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
                 p.flag("load-in-4bit", false), loraR, RunOptions.loraAlpha(p), RunOptions.targets(p),
                 p.flag("rslora", false), RunOptions.evalSplit(p), RunOptions.evalSteps(p), output,
                 p.flag("resume", false), p.flag("overwrite-output-dir", false),
-                RunOptions.readLimits(p), RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output));
+                RunOptions.readLimits(p), RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output), RunOptions.tensorBoard(p));
     }
 
     boolean demo() {

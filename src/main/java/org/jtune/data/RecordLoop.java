@@ -75,7 +75,9 @@ final class RecordLoop {
         }
         if (used == 0) {
             throw new DatasetException("no usable records in " + files + " (" + records + " read, " + skipped
-                    + " bad, " + dropped + " dropped)" + (problems.isEmpty() ? "" : "; first problem: " + problems.getFirst()));
+                    + " bad, " + dropped + " dropped)" + (dropped > 0 ? "; dropped records have prompts that fill the "
+                    + "maximum length, leaving nothing to train on: raise the maximum length (--max-seq-length)" : "")
+                    + (problems.isEmpty() ? "" : "; first problem: " + problems.getFirst()));
         }
         return new LoadReport(format, records, used, skipped, truncated, dropped, problems);
     }

@@ -27,7 +27,7 @@ public final class AtomicFiles {
         Path absolute = target.toAbsolutePath();
         Path folder = absolute.getParent();
         Files.createDirectories(folder);
-        Path temporary = Files.createTempFile(folder, "." + absolute.getFileName() + ".", ".tmp");
+        Path temporary = temporaryFile(folder, absolute.getFileName().toString());
         try {
             // a temporary file is private (rw-------); the file it becomes is read by others as any written file is
             if (Files.getFileStore(temporary).supportsFileAttributeView("posix")) {
@@ -47,6 +47,19 @@ public final class AtomicFiles {
             Files.deleteIfExists(temporary);
             throw e;
         }
+    }
+
+    /**
+     * A new empty file in {@code folder} to write {@code name} under before renaming it, readable by all
+     * ({@code rw-r--r--}, as files written by other tools are): {@code createTempFile} alone makes it private to its
+     * owner, and trained adapters are shared.
+     */
+    public static Path temporaryFile(Path folder, String name) throws IOException {
+        Path temporary = Files.createTempFile(folder, "." + name + ".", ".tmp");
+        if (temporary.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            Files.setPosixFilePermissions(temporary, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        }
+        return temporary;
     }
 
     /** Writes {@code bytes} as the whole content of {@code target}. */

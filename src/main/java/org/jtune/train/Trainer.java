@@ -134,8 +134,10 @@ public final class Trainer<B> {
     public TrainResult resume(Path checkpoint) throws IOException {
         TrainingArguments saved = TrainingCheckpoint.readArguments(checkpoint);
         if (!saved.sameStepMath(args)) {
-            throw new IllegalArgumentException(checkpoint + " was trained with " + saved + "; resuming needs the same"
-                    + " batch size, accumulation, optimizer, schedule and seed, but got " + args);
+            throw new IllegalArgumentException(checkpoint + " cannot be resumed with other settings for the steps "
+                    + "(batch size, accumulation, optimizer, schedule, seed); changed since it was saved:\n  "
+                    + String.join("\n  ", saved.stepMathChanges(args))
+                    + "\nresume with the saved values, or start a new run in another output folder");
         }
         TrainingCheckpoint.requireSameBase(checkpoint, baseIdentity());
         JsonNode savedObjective = TrainingCheckpoint.readObjective(checkpoint);

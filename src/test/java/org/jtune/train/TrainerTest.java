@@ -188,9 +188,12 @@ class TrainerTest extends TestFixture {
         Path out = temp.resolve("a");
         run(args(out).maxSteps(2).build(), new ListBatchSource<>(trainBatches, true), null);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run(
-                args(out).learningRate(1e-3).build(), new ListBatchSource<>(trainBatches, true),
+                args(out).learningRate(1e-3).seed(12).build(), new ListBatchSource<>(trainBatches, true),
                 out.resolve("checkpoint-2")));
         assertTrue(e.getMessage().contains("checkpoint-2"), e.getMessage());
+        // Only what changed, one line each, old -> new.
+        assertTrue(e.getMessage().contains("\n  learning_rate: 0.005 -> 0.001\n  seed: 11 -> 12\n"), e.getMessage());
+        assertTrue(e.getMessage().length() < 400, e.getMessage());
     }
 
     /** A checkpoint without optimizer state (as older GPU runs wrote) is refused, not resumed with fresh moments. */
