@@ -2,8 +2,11 @@ package org.jtune.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.jtune.api.FastLanguageModel;
+import org.jtune.api.InferenceModel;
 import org.jtune.api.PeftModel;
 import org.jtune.data.SpecialTokens;
+import org.jtune.generate.GenerationConfig;
 import org.jtune.model.ModelLoader;
 import org.jtune.tokenizer.ChatMessage;
 import org.jtune.tokenizer.ChatTemplate;
@@ -17,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import java.util.zip.GZIPInputStream;
 
 /** What the demo adds to {@code sft} and {@code dpo}: its folders, its explanation, and a sample answer before and after. */
@@ -79,7 +83,11 @@ final class DemoRun {
 
         /** Greedy answer of the model as it is now. */
         void show(String when, PeftModel model, PrintStream out) {
-            String answer = printable(tokenizer.decode(model.generate(promptIds, SAMPLE_TOKENS, stopId), true));
+            String answer;
+            try (InferenceModel inference = FastLanguageModel.forInference(model, tokenizer, 1)) {
+                answer = printable(inference.generate(promptIds, GenerationConfig.greedy(SAMPLE_TOKENS)
+                        .withEosTokenIds(Set.of(stopId))).text());
+            }
             out.println("sample " + when + ":");
             out.println("  question:  " + question);
             out.println("  reference: " + reference);

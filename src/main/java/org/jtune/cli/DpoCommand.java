@@ -54,7 +54,7 @@ final class DpoCommand implements Main.Command {
         DpoSettings s = DpoSettings.from(parsed);
         long start = System.nanoTime();
         Backend backend = Backend.choose();
-        RunReport.Inputs inputs = RunReport.inputs(s.model(), s.data(), s.output(), s.resume(),
+        RunReport.Inputs inputs = RunReport.inputs(s.model(), s.data(), s.output(), s.resume(), s.overwriteOutputDir(),
                 DemoDatasets.DEFINITIONS_DPO, DemoRun::explainDpo, out);
         Path modelDir = inputs.modelDir();
         try (Pretrained pretrained = FastLanguageModel.fromPretrained(modelDir, s.maxLength(), s.loadIn4bit())) {

@@ -24,22 +24,24 @@ import static org.jtune.cli.OptionParser.Kind.VALUE;
  * @param template  a built-in chat template, or null for the tokenizer's own
  * @param evalSteps evaluate every this many steps; 0 for ten evaluations over the run
  */
-record DpoSettings(String model, List<Path> data, BuiltinChatTemplate template, int maxLength, boolean skipBadRecords,
+record DpoSettings(String model, List<String> data, BuiltinChatTemplate template, int maxLength, boolean skipBadRecords,
                    boolean loadIn4bit, int loraR, double loraAlpha, List<String> targetModules, boolean rslora,
-                   double evalSplit, long evalSteps, Path output, boolean resume, TrainingArguments training,
+                   double evalSplit, long evalSteps, Path output, boolean resume, boolean overwriteOutputDir,
+                   TrainingArguments training,
                    DpoArguments dpo) {
 
     /** The options of sft that apply to preference pairs, in sft's order. */
     private static final List<String> FROM_SFT = List.of("model", "data", "chat-template", "max-seq-length",
             "batch-size", "grad-accum", "epochs", "max-steps", "lr", "scheduler", "warmup-steps", "warmup-ratio",
             "weight-decay", "max-grad-norm", "seed", "eval-split", "eval-steps", "logging-steps", "save-steps",
-            "output", "resume", "load-in-4bit", "skip-bad-records", "lora-r", "lora-alpha", "target-modules",
-            "rslora", "gradient-checkpointing");
+            "output", "resume", "overwrite-output-dir", "load-in-4bit", "skip-bad-records", "lora-r", "lora-alpha", "target-modules",
+            "rslora", "gradient-checkpointing", "bf16", "tf32", "use-peft", "lora-dropout", "optim");
 
     /** Their help where dpo reads them otherwise or has other defaults. */
     private static final Map<String, String> OWN_HELP = Map.of(
-            "data", "preference pairs: prompt, chosen, rejected (strings or message lists), .jsonl or .json, "
-                    + "optionally .gz/.bz2/.xz/.zst; repeat for several files; default: the demo dataset",
+            "data", "preference pairs: prompt, chosen, rejected (strings or message lists), in .jsonl, .json, "
+                    + ".parquet, .csv or .tsv files, or a Hub dataset org/name[@revision] (its train split); repeat "
+                    + "for several; default: the demo dataset",
             "max-seq-length", "longest prompt + completion in tokens (longer ones keep their start); default 1024 "
                     + "(demo 128)",
             "batch-size", "preference pairs per micro-batch (two rows each); default 2 (demo 4)",
@@ -51,7 +53,7 @@ record DpoSettings(String model, List<Path> data, BuiltinChatTemplate template, 
             "save-steps", "a checkpoint every N steps and at the end, 0 for none; default 500 (demo 100)",
             "output", "where adapter, checkpoints and metrics go; default outputs (demo jtune-dpo-demo)");
 
-    static final OptionParser PARSER = new OptionParser("dpo", "[--model DIR --data FILE...] [OPTIONS]",
+    static final OptionParser PARSER = new OptionParser("dpo", "[--model NAME --data FILE...] [OPTIONS]",
             """
             Direct preference optimization of LoRA adapters on prompt/chosen/rejected pairs (QLoRA with
             --load-in-4bit); the reference model is the base with the adapters off. Trains on the CPU. Without
@@ -85,9 +87,10 @@ record DpoSettings(String model, List<Path> data, BuiltinChatTemplate template, 
 
     /** The settings in {@code parsed}; bad values are {@link UsageException}s naming the option. */
     static DpoSettings from(OptionParser.Parsed p) {
+        TrlCompatibility.check(p);
         boolean demo = !p.has("model");
         String model = demo ? null : p.string("model", null);
-        List<Path> data = p.list("data").stream().map(Path::of).toList();
+        List<String> data = p.list("data");
         if (demo && !data.isEmpty()) {
             throw new UsageException("--data needs --model: without --model, dpo runs the demo on its own dataset");
         }
@@ -99,7 +102,7 @@ record DpoSettings(String model, List<Path> data, BuiltinChatTemplate template, 
         return new DpoSettings(model, data, RunOptions.template(p), maxLength, p.flag("skip-bad-records", false),
                 p.flag("load-in-4bit", false), RunOptions.positive(p, "lora-r", 16), RunOptions.loraAlpha(p),
                 RunOptions.targets(p), p.flag("rslora", false), RunOptions.evalSplit(p), RunOptions.evalSteps(p),
-                output, p.flag("resume", false), RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output),
+                output, p.flag("resume", false), p.flag("overwrite-output-dir", false), RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output),
                 dpo(p));
     }
 

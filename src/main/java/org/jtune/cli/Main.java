@@ -21,6 +21,9 @@ public final class Main {
         COMMANDS.put("sft", new SftCommand());
         COMMANDS.put("dpo", new DpoCommand());
         COMMANDS.put("merge", new MergeCommand());
+        COMMANDS.put("chat", new ChatCommand());
+        COMMANDS.put("generate", new GenerateCommand());
+        COMMANDS.put("serve", new ServeCommand());
         COMMANDS.put("info", new InfoCommand());
     }
 
@@ -52,26 +55,52 @@ public final class Main {
             usage(err);
             return 2;
         }
-        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        return run(args[0], command, Arrays.copyOfRange(args, 1, args.length), out, err);
+    }
+
+    /**
+     * Runs one command and turns whatever it throws into a message and an exit code: 2 for a
+     * command line that cannot be used, 1 for bad input or a failure, 3 for a JVM error (out of
+     * memory, stack overflow) that no input should cause.
+     */
+    static int run(String name, Command command, String[] rest, PrintStream out, PrintStream err) {
         try {
             return command.run(rest, out);
         } catch (UsageException e) {
-            err.println("jtune " + args[0] + ": " + e.getMessage());
-            err.println("(java -jar jtune.jar " + args[0] + " --help lists the options)");
+            err.println("jtune " + name + ": " + e.getMessage());
+            err.println("(java -jar jtune.jar " + name + " --help lists the options)");
             return 2;
         } catch (Exception e) {
-            err.println("jtune " + args[0] + ": " + message(e));
-            if (System.getenv("JTUNE_STACKTRACE") != null) {
-                e.printStackTrace(err);
-            } else {
-                err.println("(set JTUNE_STACKTRACE=1 for the stack trace)");
-            }
+            err.println("jtune " + name + ": " + message(e));
+            stackTraceHint(e, err);
             return 1;
+        } catch (OutOfMemoryError e) {
+            err.println("jtune " + name + ": out of Java heap memory (" + message(e) + "); nothing more was"
+                    + " written. Raise the heap with java -Xmx... or use smaller inputs.");
+            stackTraceHint(e, err);
+            return 3;
+        } catch (StackOverflowError e) {
+            err.println("jtune " + name + ": input nested too deeply for the thread's stack; nothing more was"
+                    + " written. Raise it with java -Xss... or flatten the input.");
+            stackTraceHint(e, err);
+            return 3;
+        } catch (Error e) {
+            err.println("jtune " + name + ": internal error " + message(e) + "; nothing more was written");
+            stackTraceHint(e, err);
+            return 3;
+        }
+    }
+
+    private static void stackTraceHint(Throwable e, PrintStream err) {
+        if (System.getenv("JTUNE_STACKTRACE") != null) {
+            e.printStackTrace(err);
+        } else {
+            err.println("(set JTUNE_STACKTRACE=1 for the stack trace)");
         }
     }
 
     /** The exception's message, or its type where it has none (a bug rather than bad input). */
-    private static String message(Exception e) {
+    private static String message(Throwable e) {
         return e.getMessage() != null ? e.getMessage() : e.getClass().getName();
     }
 

@@ -1,21 +1,29 @@
 package org.jtune.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParseResult;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * The long options of one command: {@code --name value} or {@code --name=value}, flags as {@code --name} (and
- * {@code --no-name} where they can be turned off), repeatable options, and the same settings from a JSON config
- * file whose keys are the option names ({@code "lora-r"} or {@code "lora_r"}); options on the command line win.
+ * The long options of one command, parsed by picocli: {@code --name value} or {@code --name=value}, flags as
+ * {@code --name} ({@code --name false} or {@code --no-name} to turn one off), repeatable options; every option also
+ * under the names other tools give it ({@link OptionNames}: {@code --learning-rate} for {@code --lr}), spelled with
+ * dashes or underscores; the same settings from a JSON or YAML config file ({@code --config}); options on the
+ * command line win. An unknown name gets the closest known one as a suggestion.
+ * <p>
+ * A command describes its options as a list of {@link Option}s and reads the {@link Parsed} values.
  */
 final class OptionParser {
     /** A flag (true/false), an option with one value, or an option that may be given several times. */
@@ -23,12 +31,29 @@ final class OptionParser {
 
     /**
      * @param metavar   what the value is, for the help ("N", "DIR"); null for flags
-     * @param negatable whether {@code --no-name} turns the flag off (for flags that are on by default)
+     * @param negatable whether the help shows {@code --no-name} (for flags that are on by default)
+     * @param aliases   other names of the option (dashed); those of {@link OptionNames} are added by the parser
      */
-    record Option(String name, Kind kind, String metavar, boolean negatable, String help) {
+    record Option(String name, Kind kind, String metavar, boolean negatable, String help, List<String> aliases) {
+        Option {
+            aliases = List.copyOf(aliases);
+        }
+
+        Option(String name, Kind kind, String metavar, boolean negatable, String help) {
+            this(name, kind, metavar, negatable, help, List.of());
+        }
+
         /** The same option with another help text (another command's defaults). */
         Option withHelp(String text) {
-            return new Option(name, kind, metavar, negatable, text);
+            return new Option(name, kind, metavar, negatable, text, aliases);
+        }
+
+        /** Its name and aliases. */
+        List<String> names() {
+            List<String> all = new ArrayList<>();
+            all.add(name);
+            all.addAll(aliases);
+            return all;
         }
     }
 
@@ -38,7 +63,7 @@ final class OptionParser {
             return values.containsKey(name);
         }
 
-        /** Where a value came from, for error messages: {@code --lr} or {@code run.json: "lr"}. */
+        /** Where a value came from, for error messages: {@code --learning_rate} or {@code run.yaml: "lr"}. */
         String origin(String name) {
             return origins.getOrDefault(name, "--" + name);
         }
@@ -88,12 +113,15 @@ final class OptionParser {
     }
 
     static final String CONFIG = "config";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> TRUE = Set.of("true", "1", "yes", "on");
+    private static final Set<String> FALSE = Set.of("false", "0", "no", "off");
 
     private final String command;
     private final String synopsis;
     private final String description;
     private final Map<String, Option> options = new LinkedHashMap<>();
+    /** Every accepted name (dashed) to its option's name. */
+    private final Map<String, String> names = new LinkedHashMap<>();
     private final boolean acceptsConfig;
 
     OptionParser(String command, String synopsis, String description, List<Option> list, boolean acceptsConfig) {
@@ -102,7 +130,16 @@ final class OptionParser {
         this.description = description;
         this.acceptsConfig = acceptsConfig;
         for (Option o : list) {
-            options.put(o.name(), o);
+            Set<String> aliases = new LinkedHashSet<>(o.aliases());
+            aliases.addAll(OptionNames.aliasesOf(o.name()));
+            Option withAliases = new Option(o.name(), o.kind(), o.metavar(), o.negatable(), o.help(),
+                    List.copyOf(aliases));
+            options.put(o.name(), withAliases);
+            for (String n : withAliases.names()) {
+                if (names.putIfAbsent(n, o.name()) != null) {
+                    throw new IllegalArgumentException("option name --" + n + " used twice in " + command);
+                }
+            }
         }
     }
 
@@ -112,7 +149,7 @@ final class OptionParser {
         if (o == null) {
             throw new IllegalArgumentException("no option --" + name + " in " + command);
         }
-        return o;
+        return new Option(o.name(), o.kind(), o.metavar(), o.negatable(), o.help(), List.of());
     }
 
     /** As {@link #parse}, but where the arguments ask for help it prints the help and returns null. */
@@ -127,117 +164,195 @@ final class OptionParser {
 
     /** Parses the arguments, then fills what they leave unset from the {@code --config} file if one is named. */
     Parsed parse(String[] args) {
-        Map<String, Object> values = new LinkedHashMap<>();
         Map<String, String> origins = new LinkedHashMap<>();
-        String configFile = null;
-        for (int i = 0; i < args.length; i++) {
-            String arg = args[i];
-            if (arg.equals("--help") || arg.equals("-h")) {
-                return new Parsed(values, origins, true);
-            }
-            if (!arg.startsWith("--") || arg.length() == 2) {
-                throw new UsageException("unexpected argument '" + arg + "' (options start with --)");
-            }
-            String name = arg.substring(2);
-            String inline = null;
-            int eq = name.indexOf('=');
-            if (eq >= 0) {
-                inline = name.substring(eq + 1);
-                name = name.substring(0, eq);
-            }
-            if (acceptsConfig && name.equals(CONFIG)) {
-                configFile = inline != null ? inline : value(args, ++i, name);
+        String[] normalized = normalize(args, origins);
+        CommandLine cli = new CommandLine(spec());
+        cli.setOverwrittenOptionsAllowed(true);
+        ParseResult result;
+        try {
+            result = cli.parseArgs(normalized);
+        } catch (CommandLine.UnmatchedArgumentException e) {
+            throw new UsageException(unmatched(e.getUnmatched().getFirst()));
+        } catch (CommandLine.MissingParameterException e) {
+            String name = !e.getMissing().isEmpty() && e.getMissing().getFirst() instanceof OptionSpec o
+                    ? o.longestName().substring(2) : "?";
+            String canonical = names.getOrDefault(name, name);
+            throw new UsageException(origins.getOrDefault(canonical, "--" + canonical) + " needs a value");
+        } catch (CommandLine.ParameterException e) {
+            throw new UsageException(e.getMessage());
+        }
+        Map<String, Object> values = new LinkedHashMap<>();
+        if (result.isUsageHelpRequested()) {
+            return new Parsed(values, origins, true);
+        }
+        for (Option o : options.values()) {
+            OptionSpec matched = result.matchedOption("--" + o.name());
+            if (matched == null) {
+                origins.remove(o.name());
                 continue;
-            }
-            Option o = options.get(name);
-            if (o == null && name.startsWith("no-") && options.containsKey(name.substring(3))
-                    && options.get(name.substring(3)).kind() == Kind.FLAG && inline == null) {
-                values.put(name.substring(3), false);
-                continue;
-            }
-            if (o == null) {
-                throw new UsageException("unknown option --" + name + suggestion(name));
             }
             switch (o.kind()) {
-                case FLAG -> {
-                    if (inline != null) {
-                        throw new UsageException("--" + name + " takes no value (use --" + name + " or --no-" + name
-                                + ")");
-                    }
-                    values.put(name, true);
-                }
-                case VALUE -> values.put(name, inline != null ? inline : value(args, ++i, name));
-                case LIST -> listOf(values, name).add(inline != null ? inline : value(args, ++i, name));
+                case FLAG -> values.put(o.name(), bool(matched.getValue(), origins.getOrDefault(o.name(),
+                        "--" + o.name())));
+                case VALUE -> values.put(o.name(), matched.getValue());
+                case LIST -> values.put(o.name(), new ArrayList<String>(matched.getValue()));
             }
         }
-        if (configFile != null) {
-            fillFromConfig(Path.of(configFile), values, origins);
+        if (acceptsConfig && result.hasMatchedOption("--" + CONFIG)) {
+            fillFromConfig(Path.of((String) result.matchedOptionValue("--" + CONFIG, null)), values, origins);
         }
         return new Parsed(values, origins, false);
     }
 
-    private static String value(String[] args, int i, String name) {
-        if (i >= args.length || (args[i].startsWith("--") && args[i].length() > 2)) {
-            throw new UsageException("--" + name + " needs a value");
+    /**
+     * The arguments with every option name dashed ({@code --learning_rate} is {@code --learning-rate}) and
+     * {@code --no-flag} as {@code --flag=false}; records how each option was spelled, for messages.
+     */
+    private String[] normalize(String[] args, Map<String, String> origins) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (arg.equals("--")) {
+                for (int j = i; j < args.length; j++) {
+                    out.add(args[j]);
+                }
+                break;
+            }
+            if (!arg.startsWith("--") || arg.length() == 2) {
+                if (arg.startsWith("-") && !arg.equals("-h") && (i == 0 || !expectsValue(args[i - 1]))) {
+                    throw new UsageException("unknown option " + arg + " (options are long: --name)");
+                }
+                out.add(arg);
+                continue;
+            }
+            int eq = arg.indexOf('=');
+            String spelled = eq < 0 ? arg.substring(2) : arg.substring(2, eq);
+            String name = OptionNames.normalize(spelled);
+            String value = eq < 0 ? null : arg.substring(eq + 1);
+            if (!names.containsKey(name) && name.startsWith("no-") && isFlag(name.substring(3))) {
+                if (value != null) {
+                    throw new UsageException("--" + spelled + " takes no value");
+                }
+                name = name.substring(3);
+                value = "false";
+            }
+            if (names.containsKey(name)) {
+                origins.put(names.get(name), "--" + spelled);
+            }
+            out.add("--" + name + (value == null ? "" : "=" + value));
         }
-        return args[i];
+        if (out.isEmpty() && args.length == 0) {
+            return new String[0];
+        }
+        return out.toArray(String[]::new);
     }
 
-    @SuppressWarnings("unchecked")
-    private static List<String> listOf(Map<String, Object> values, String name) {
-        return (List<String>) values.computeIfAbsent(name, k -> new ArrayList<String>());
+    private boolean expectsValue(String previous) {
+        if (!previous.startsWith("--") || previous.contains("=")) {
+            return false;
+        }
+        String name = names.get(OptionNames.normalize(previous.substring(2)));
+        return name != null && options.get(name).kind() != Kind.FLAG
+                || OptionNames.normalize(previous.substring(2)).equals(CONFIG);
+    }
+
+    private boolean isFlag(String name) {
+        String canonical = names.get(name);
+        return canonical != null && options.get(canonical).kind() == Kind.FLAG;
+    }
+
+    /** The picocli model of the options: each under its name and aliases. */
+    private CommandSpec spec() {
+        CommandSpec spec = CommandSpec.create().name(command);
+        for (Option o : options.values()) {
+            String[] all = o.names().stream().map(n -> "--" + n).toArray(String[]::new);
+            OptionSpec.Builder b = OptionSpec.builder(all).paramLabel(o.metavar() == null ? "BOOL" : o.metavar());
+            switch (o.kind()) {
+                case FLAG -> b.arity("0..1").type(String.class).fallbackValue("true");
+                case VALUE -> b.arity("1").type(String.class);
+                case LIST -> b.arity("1").type(List.class).auxiliaryTypes(String.class);
+            }
+            spec.addOption(b.build());
+        }
+        if (acceptsConfig) {
+            spec.addOption(OptionSpec.builder("--" + CONFIG).arity("1").type(String.class).build());
+        }
+        spec.addOption(OptionSpec.builder("--help", "-h").usageHelp(true).build());
+        return spec;
+    }
+
+    private static boolean bool(String value, String origin) {
+        String v = value.strip().toLowerCase(Locale.ROOT);
+        if (TRUE.contains(v)) {
+            return true;
+        }
+        if (FALSE.contains(v)) {
+            return false;
+        }
+        throw new UsageException(origin + " is true or false, got '" + value + "'");
+    }
+
+    /** "unknown option --x", with the closest known name where one is near. */
+    private String unmatched(String arg) {
+        if (!arg.startsWith("-")) {
+            return "unexpected argument '" + arg + "' (options start with --)";
+        }
+        String name = arg.replaceFirst("^--?", "");
+        int eq = name.indexOf('=');
+        if (eq >= 0) {
+            name = name.substring(0, eq);
+        }
+        return "unknown option --" + name + suggestion(name);
     }
 
     private String suggestion(String name) {
-        for (String known : options.keySet()) {
-            if (known.replace("-", "").equalsIgnoreCase(name.replace("-", "").replace("_", ""))) {
-                return " (did you mean --" + known + "?)";
-            }
+        Set<String> known = new LinkedHashSet<>(names.keySet());
+        if (acceptsConfig) {
+            known.add(CONFIG);
         }
-        return "";
+        String near = OptionNames.closest(name, known);
+        return near == null ? "" : " (did you mean --" + near + "?)";
     }
 
     private void fillFromConfig(Path file, Map<String, Object> values, Map<String, String> origins) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readString(file));
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new UsageException("config file not found: " + file);
-        } catch (IOException e) {
-            throw new UsageException(file + ": not valid JSON: " + e.getMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw new UsageException(file + ": a config file must hold one JSON object of option names and values");
-        }
-        for (Map.Entry<String, JsonNode> e : root.properties()) {
-            String name = e.getKey().replace('_', '-');
-            Option o = options.get(name);
+        for (Map.Entry<String, JsonNode> e : ConfigFile.read(file).entrySet()) {
             String origin = file + ": \"" + e.getKey() + "\"";
-            if (o == null) {
-                throw new UsageException(origin + " is not an option of " + command
-                        + " (keys are the long option names, e.g. \"lora-r\" or \"lora_r\")");
+            String name = names.get(OptionNames.normalize(e.getKey()));
+            if (name == null) {
+                String near = OptionNames.closest(e.getKey(), names.keySet());
+                throw new UsageException(origin + " is not an option of " + command + (near != null
+                        ? " (did you mean \"" + near.replace('-', '_') + "\"?)"
+                        : " (keys are the option names of " + command + " --help, with - or _)"));
             }
             if (values.containsKey(name)) {
                 continue; // the command line wins
             }
-            values.put(name, fromJson(o, e.getValue(), origin));
+            values.put(name, fromConfig(options.get(name), e.getValue(), origin));
             origins.put(name, origin);
         }
     }
 
-    private static Object fromJson(Option o, JsonNode v, String origin) {
+    private static Object fromConfig(Option o, JsonNode v, String origin) {
         switch (o.kind()) {
             case FLAG -> {
-                if (!v.isBoolean()) {
-                    throw new UsageException(origin + " must be true or false, got " + v);
+                if (v.isBoolean()) {
+                    return v.asBoolean();
                 }
-                return v.asBoolean();
+                if (v.isTextual() || v.isNumber()) {
+                    return bool(v.asText(), origin);
+                }
+                throw new UsageException(origin + " must be true or false, got " + v);
             }
             case VALUE -> {
-                if (v.isArray() && o.name().equals("target-modules")) {
-                    List<String> names = new ArrayList<>();
-                    v.forEach(n -> names.add(n.asText()));
-                    return String.join(",", names);
+                if (v.isArray()) {
+                    List<String> items = new ArrayList<>();
+                    for (JsonNode item : v) {
+                        if (!item.isValueNode() || item.isNull()) {
+                            throw new UsageException(origin + " must be a string, a number or a list of them, got " + v);
+                        }
+                        items.add(item.asText());
+                    }
+                    return String.join(",", items);
                 }
                 if (!v.isValueNode() || v.isNull()) {
                     throw new UsageException(origin + " must be a string or a number, got " + v);
@@ -246,17 +361,14 @@ final class OptionParser {
             }
             case LIST -> {
                 List<String> list = new ArrayList<>();
-                if (v.isArray()) {
-                    for (JsonNode item : v) {
-                        if (!item.isTextual()) {
-                            throw new UsageException(origin + " must be a string or a list of strings, got " + v);
-                        }
+                for (JsonNode item : v.isArray() ? v : List.of(v)) {
+                    if (item.isTextual()) {
                         list.add(item.asText());
+                    } else if (item.isObject() && item.path("path").isTextual()) {
+                        list.add(item.get("path").asText()); // Axolotl's datasets: [{path: ..., type: ...}]
+                    } else {
+                        throw new UsageException(origin + " must be a string or a list of strings, got " + v);
                     }
-                } else if (v.isTextual()) {
-                    list.add(v.asText());
-                } else {
-                    throw new UsageException(origin + " must be a string or a list of strings, got " + v);
                 }
                 return list;
             }
@@ -272,19 +384,30 @@ final class OptionParser {
         out.println("options:");
         List<String[]> rows = new ArrayList<>();
         for (Option o : options.values()) {
-            String left = "--" + o.name() + (o.kind() == Kind.FLAG ? (o.negatable() ? ", --no-" + o.name() : "")
-                    : " " + o.metavar());
-            rows.add(new String[] {left, o.help()});
+            StringBuilder left = new StringBuilder("--" + o.name());
+            if (o.kind() != Kind.FLAG) {
+                left.append(' ').append(o.metavar());
+            }
+            if (o.kind() == Kind.FLAG && o.negatable()) {
+                left.append(", --no-").append(o.name());
+            }
+            if (!o.aliases().isEmpty()) {
+                left.append("   (also --").append(String.join(", --", o.aliases())).append(')');
+            }
+            rows.add(new String[] {left.toString(), o.help()});
         }
         if (acceptsConfig) {
-            rows.add(new String[] {"--" + CONFIG + " FILE", "read options from a JSON object (keys: the option names "
-                    + "above, \"lora-r\" or \"lora_r\"); options given on the command line win"});
+            rows.add(new String[] {"--" + CONFIG + " FILE", "read options from a JSON object or a YAML file (.yaml, "
+                    + ".yml) of option names (any name above, with - or _) and values; options given on the command "
+                    + "line win"});
         }
         rows.add(new String[] {"--help, -h", "show this help"});
-        int width = rows.stream().mapToInt(r -> r[0].length()).max().orElse(0) + 2;
         for (String[] r : rows) {
-            out.println(wrap("  " + r[0] + " ".repeat(width - r[0].length()), r[1], 100));
+            out.println("  " + r[0]);
+            out.println(wrap("      ", r[1], 100));
         }
+        out.println();
+        out.println("Names may be written with - or _ (--learning_rate); flags take an optional true or false.");
     }
 
     /** The help text wrapped at {@code columns}, continuation lines indented under its start. */

@@ -4,6 +4,7 @@ import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.data.DemoDatasets;
 import org.jtune.io.hub.ConsoleDownloadProgress;
+import org.jtune.io.hub.HubDatasets;
 import org.jtune.io.hub.HubModels;
 import org.jtune.io.hub.HubSettings;
 import org.jtune.model.ModelConfig;
@@ -14,6 +15,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
@@ -33,6 +35,16 @@ final class RunReport {
         }
     }
 
+    /** A fresh run would replace a finished run's adapter: TRL's --overwrite-output-dir says so. */
+    private static void refuseFinishedAdapter(Path output) {
+        Path adapter = output.resolve(ADAPTER_FOLDER);
+        if (Files.exists(adapter.resolve("adapter_model.safetensors")) || Files.exists(adapter.resolve(
+                "adapter_config.json"))) {
+            throw new IllegalStateException(adapter + " holds the adapter of a finished run: add --overwrite-output-dir"
+                    + " to replace it, or give another --output");
+        }
+    }
+
     /**
      * A run's model folder and data files.
      *
@@ -46,16 +58,27 @@ final class RunReport {
      * (a new demo run, not --resume, drops the previous one's checkpoints). A fresh run refuses a folder with
      * another run's checkpoints.
      */
-    static Inputs inputs(String model, List<Path> data, Path output, boolean resume, DemoDatasets demoData,
-                         Consumer<PrintStream> explainDemo, PrintStream out) throws IOException {
+    static Inputs inputs(String model, List<String> data, Path output, boolean resume, boolean overwrite,
+                         DemoDatasets demoData, Consumer<PrintStream> explainDemo, PrintStream out)
+            throws IOException {
+        OutputFolders.requireUsable(output, "--output");
         if (model != null) {
             if (!resume) {
                 refuseOldCheckpoints(output);
+                if (!overwrite) {
+                    refuseFinishedAdapter(output);
+                }
             }
-            Path dir = HubModels.locate(model, HubSettings.fromEnvironment(),
-                    new ConsoleDownloadProgress(out, out == System.out && isTerminal()));
+            HubSettings hub = HubSettings.fromEnvironment();
+            ConsoleDownloadProgress progress = new ConsoleDownloadProgress(out, out == System.out && isTerminal());
+            Path dir = HubModels.locate(model, hub, progress);
+            OutputFolders.refuseInside(output, dir, "--output", "model folder");
             boolean fromHub = !Files.isDirectory(Path.of(model));
-            return new Inputs(dir, fromHub ? model : dir.toAbsolutePath().toString(), data);
+            List<Path> files = new ArrayList<>();
+            for (String name : data) {
+                files.addAll(HubDatasets.locate(name, hub, progress));
+            }
+            return new Inputs(dir, fromHub ? model : dir.toAbsolutePath().toString(), files);
         }
         explainDemo.accept(out);
         Path modelDir = output.resolve(DemoRun.MODEL_FOLDER);

@@ -45,7 +45,7 @@ final class SftCommand implements Main.Command {
         SftSettings s = SftSettings.from(parsed);
         long start = System.nanoTime();
         Backend backend = Backend.choose();
-        RunReport.Inputs inputs = RunReport.inputs(s.model(), s.data(), s.output(), s.resume(),
+        RunReport.Inputs inputs = RunReport.inputs(s.model(), s.data(), s.output(), s.resume(), s.overwriteOutputDir(),
                 DemoDatasets.DEFINITIONS_SFT, DemoRun::explain, out);
         Path modelDir = inputs.modelDir();
         List<Path> data = inputs.data();

@@ -23,27 +23,29 @@ import static org.jtune.cli.OptionParser.Kind.VALUE;
  * @param template  a built-in chat template, or null for the tokenizer's own
  * @param evalSteps evaluate every this many steps; 0 for ten evaluations over the run
  */
-record SftSettings(String model, List<Path> data, RecordFormat format, BuiltinChatTemplate template,
+record SftSettings(String model, List<String> data, RecordFormat format, BuiltinChatTemplate template,
                    boolean trainOnAllTokens, int maxSeqLength, boolean packing, boolean skipBadRecords,
                    boolean loadIn4bit, int loraR, double loraAlpha, List<String> targetModules, boolean rslora,
-                   double evalSplit, long evalSteps, Path output, boolean resume, TrainingArguments training) {
+                   double evalSplit, long evalSteps, Path output, boolean resume, boolean overwriteOutputDir,
+                   TrainingArguments training) {
 
-    static final OptionParser PARSER = new OptionParser("sft", "[--model DIR --data FILE...] [OPTIONS]",
+    static final OptionParser PARSER = new OptionParser("sft", "[--model NAME --data FILE...] [OPTIONS]",
             """
             Supervised fine-tuning of LoRA adapters (QLoRA with --load-in-4bit). Without --model it runs the demo:
             a tiny random-initialized model learns the shipped WordNet definitions dataset in about a minute.
             Writes OUTPUT/adapter (a PEFT adapter), OUTPUT/checkpoint-N, OUTPUT/metrics.jsonl and
             OUTPUT/loss_curve.png.""",
-            List.of(
+            TrlCompatibility.after(List.of(
                     new OptionParser.Option("model", VALUE, "NAME", false,
                             "Hugging Face model folder (config.json, *.safetensors, tokenizer.json), or a Hub id "
                                     + "org/name[@revision] (from the Hugging Face cache, downloaded into it where "
                                     + "missing); default: the demo model"),
                     new OptionParser.Option("data", LIST, "FILE", false,
-                            "training data: .jsonl or .json, optionally .gz/.bz2/.xz/.zst; repeat for several "
-                                    + "files; default: the demo dataset"),
+                            "training data: .jsonl, .json, .parquet, .csv or .tsv (text files optionally "
+                                    + ".gz/.bz2/.xz/.zst), or a Hub dataset org/name[@revision] (its train split); "
+                                    + "repeat for several; default: the demo dataset"),
                     new OptionParser.Option("format", VALUE, "NAME", false,
-                            "text | prompt-completion | messages | alpaca; default: detected from the first record"),
+                            "text | prompt-completion | messages | sharegpt | alpaca; default: detected from the first record"),
                     new OptionParser.Option("chat-template", VALUE, "NAME", false,
                             "llama2 | llama3 | mistral | chatml, for tokenizers that ship none; default: the "
                                     + "tokenizer's own"),
@@ -86,6 +88,8 @@ record SftSettings(String model, List<Path> data, RecordFormat format, BuiltinCh
                             "where adapter, checkpoints and metrics go; default outputs (demo jtune-demo)"),
                     new OptionParser.Option("resume", FLAG, null, false,
                             "continue from the latest checkpoint in the output folder"),
+                    new OptionParser.Option("overwrite-output-dir", FLAG, null, false,
+                            "replace the adapter a finished run left in the output folder"),
                     new OptionParser.Option("load-in-4bit", FLAG, null, false,
                             "quantize the base model's projections to NF4 on load (QLoRA)"),
                     new OptionParser.Option("skip-bad-records", FLAG, null, false,
@@ -97,7 +101,7 @@ record SftSettings(String model, List<Path> data, RecordFormat format, BuiltinCh
                                     + String.join(",", FastLanguageModel.ALL_PROJECTIONS)),
                     new OptionParser.Option("rslora", FLAG, null, false, "rank-stabilized LoRA: scale by alpha/sqrt(r)"),
                     new OptionParser.Option("gradient-checkpointing", FLAG, null, true,
-                            "recompute activations in backward to save memory (default on; demo off)")),
+                            "recompute activations in backward to save memory (default on; demo off)"))),
             true);
 
     /** unsloth's notebook defaults: batch 2 x 4, lr 2e-4, 5 warmup steps, weight decay 0.01. */
@@ -109,9 +113,10 @@ record SftSettings(String model, List<Path> data, RecordFormat format, BuiltinCh
 
     /** The settings in {@code parsed}; bad values are {@link UsageException}s naming the option. */
     static SftSettings from(OptionParser.Parsed p) {
+        TrlCompatibility.check(p);
         boolean demo = !p.has("model");
         String model = demo ? null : p.string("model", null);
-        List<Path> data = p.list("data").stream().map(Path::of).toList();
+        List<String> data = p.list("data");
         if (demo && !data.isEmpty()) {
             throw new UsageException("--data needs --model: without --model, sft runs the demo on its own dataset");
         }
@@ -125,7 +130,7 @@ record SftSettings(String model, List<Path> data, RecordFormat format, BuiltinCh
                 maxSeqLength, p.flag("packing", true), p.flag("skip-bad-records", false),
                 p.flag("load-in-4bit", false), loraR, RunOptions.loraAlpha(p), RunOptions.targets(p),
                 p.flag("rslora", false), RunOptions.evalSplit(p), RunOptions.evalSteps(p), output,
-                p.flag("resume", false), RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output));
+                p.flag("resume", false), p.flag("overwrite-output-dir", false), RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output));
     }
 
     boolean demo() {
@@ -141,9 +146,10 @@ record SftSettings(String model, List<Path> data, RecordFormat format, BuiltinCh
             case "text" -> RecordFormat.TEXT;
             case "prompt-completion" -> RecordFormat.PROMPT_COMPLETION;
             case "messages" -> RecordFormat.MESSAGES;
+            case "sharegpt", "conversations" -> RecordFormat.SHAREGPT;
             case "alpaca" -> RecordFormat.ALPACA;
             default -> throw new UsageException(p.origin("format") + ": unknown format '" + name
-                    + "' (text, prompt-completion, messages, alpaca)");
+                    + "' (text, prompt-completion, messages, sharegpt, alpaca)");
         };
     }
 }

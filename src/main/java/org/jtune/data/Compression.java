@@ -9,11 +9,11 @@ import java.util.Arrays;
 import org.apache.commons.compress.compressors.bzip2.BZip2CompressorInputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
+import io.airlift.compress.v3.zstd.ZstdInputStream;
 
 /**
  * The compression of a data file, recognised by its first bytes (never by its name): none, gzip,
- * xz or bzip2. Zstandard is recognised only to refuse it with a clear message: Commons Compress
- * decodes it through a native library, which this project does not use.
+ * xz, bzip2 or zstd, each decoded in Java (zstd by aircompressor's pure-Java decoder).
  */
 public enum Compression {
     NONE(new byte[0]),
@@ -65,9 +65,7 @@ public enum Compression {
                 case XZ -> new BufferedInputStream(XZCompressorInputStream.builder()
                         .setInputStream(raw).setDecompressConcatenated(true).get(), 1 << 16);
                 case BZIP2 -> new BufferedInputStream(new BZip2CompressorInputStream(raw, true), 1 << 16);
-                case ZSTD -> throw new DatasetException(file + ": zstd-compressed files are not supported "
-                        + "(Commons Compress needs a native library for zstd); decompress it first, e.g. zstd -d "
-                        + file.getFileName() + ", or recompress with gzip, xz or bzip2");
+                case ZSTD -> new BufferedInputStream(new ZstdInputStream(raw), 1 << 16);
             };
         } catch (IOException | RuntimeException e) {
             raw.close();

@@ -5,8 +5,8 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jtune.io.StrictJson;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PushbackInputStream;
@@ -21,7 +21,7 @@ import java.nio.file.Path;
  * A syntax error inside a JSON array ends the file (the parser cannot find the next element), so it
  * is a plain {@link DatasetException} naming the element index and the parser's line and column.
  */
-public final class JsonRecordReader implements Closeable {
+public final class JsonRecordReader implements RecordReader {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private final Path file;
@@ -45,6 +45,8 @@ public final class JsonRecordReader implements Closeable {
                 lines = new Utf8Lines(data);
                 array = null;
             }
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new DatasetException(file + ": no such file");
         } catch (IOException e) {
             throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
         }
@@ -67,6 +69,7 @@ public final class JsonRecordReader implements Closeable {
         return b;
     }
 
+    @Override
     public Path file() {
         return file;
     }
@@ -76,7 +79,7 @@ public final class JsonRecordReader implements Closeable {
         return array != null;
     }
 
-    /** The next record, or null at the end of the file. */
+    @Override
     public JsonRecord next() {
         if (finished) {
             return null;
@@ -108,9 +111,11 @@ public final class JsonRecordReader implements Closeable {
             }
             RecordLocation where = RecordLocation.line(file, position);
             try {
-                return new JsonRecord(where, MAPPER.readTree(line));
+                return new JsonRecord(where, StrictJson.MAPPER.readTree(line));
             } catch (JsonProcessingException e) {
-                throw new BadRecordException(where, "invalid JSON: " + e.getOriginalMessage());
+                throw new BadRecordException(where, "invalid JSON: " + e.getOriginalMessage()
+                        + (e.getMessage() != null && e.getMessage().contains("Trailing token")
+                        ? " (one JSON value per line: a second value on the line is not read)" : ""));
             }
         }
     }

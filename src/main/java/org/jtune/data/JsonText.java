@@ -68,7 +68,18 @@ final class JsonText {
         return v.asText();
     }
 
-    /** A list of {role, content} messages with known roles; assistant turns must not be empty. */
+    /**
+     * How ShareGPT-style datasets name the speakers ({@code from}), as the role of a message. ShareGPT's own
+     * names, the OpenAI names, and Gemini's {@code model}.
+     */
+    private static final java.util.Map<String, String> SPEAKERS = java.util.Map.of("human", "user", "user", "user",
+            "gpt", "assistant", "assistant", "assistant", "model", "assistant", "chatgpt", "assistant",
+            "system", "system");
+
+    /**
+     * A list of messages with known roles: {role, content} objects, or ShareGPT's {from, value} with the speaker
+     * mapped to a role; assistant turns must not be empty.
+     */
     static List<ChatMessage> messages(JsonRecord record, JsonNode list, String key) {
         if (!list.isArray()) {
             throw new BadRecordException(record.location(), "'" + key + "' must be a list of messages, found " + kind(list));
@@ -82,6 +93,10 @@ final class JsonText {
             String where = key + "[" + i + "]";
             if (!m.isObject()) {
                 throw new BadRecordException(record.location(), where + " must be an object {role, content}, found " + kind(m));
+            }
+            if (!m.has("role") && m.has("from")) {
+                out.add(shareGpt(record, m, where));
+                continue;
             }
             JsonNode role = m.get("role");
             JsonNode content = m.get("content");
@@ -101,5 +116,25 @@ final class JsonText {
             out.add(new ChatMessage(role.asText(), content.asText()));
         }
         return out;
+    }
+
+    private static ChatMessage shareGpt(JsonRecord record, JsonNode m, String where) {
+        JsonNode from = m.get("from");
+        JsonNode value = m.get("value");
+        if (!from.isTextual()) {
+            throw new BadRecordException(record.location(), where + ".from must be a string, found " + kind(from));
+        }
+        String role = SPEAKERS.get(from.asText().toLowerCase(java.util.Locale.ROOT));
+        if (role == null) {
+            throw new BadRecordException(record.location(), where + " is from '" + from.asText() + "', a speaker "
+                    + "with no chat role (known: human, user, gpt, assistant, model, system)");
+        }
+        if (value == null || !value.isTextual()) {
+            throw new BadRecordException(record.location(), where + ".value must be a string, found " + kind(value));
+        }
+        if (role.equals("assistant") && value.asText().isBlank()) {
+            throw new BadRecordException(record.location(), where + " is an empty assistant turn");
+        }
+        return new ChatMessage(role, value.asText());
     }
 }

@@ -42,6 +42,11 @@ public final class PreferenceDataset {
             pairs.add(cut ? p.keepStart(max) : p);
             return cut ? RecordLoop.Outcome.TRUNCATED : RecordLoop.Outcome.USED;
         });
+        if (encoder.promptMismatches() > 0) {
+            report = report.withNote(LoadReport.count(encoder.promptMismatches(), "pair") + " whose prompt's last "
+                    + "tokens merge with the completion (no space or newline between them): trained as TRL does, on "
+                    + "the prompt's own tokens followed by the completion's");
+        }
         return new PreferenceDataset(List.copyOf(pairs), report, SpecialTokens.of(tokenizer));
     }
 

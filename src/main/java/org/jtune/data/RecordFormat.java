@@ -17,6 +17,11 @@ public enum RecordFormat {
     PROMPT_COMPLETION("prompt/completion", Set.of("prompt", "completion")),
     /** {"messages": [{"role", "content"}, ...]}: rendered by a chat template, loss on assistant turns. */
     MESSAGES("messages", Set.of("messages")),
+    /**
+     * ShareGPT: {"conversations": [{"from": "human"|"gpt"|"system", "value"}, ...]}: as messages, with the roles
+     * mapped (human and user to user; gpt, assistant, model to assistant; system).
+     */
+    SHAREGPT("sharegpt", Set.of("conversations")),
     /** {"instruction": str, "input": str (optional), "output": str}: rendered with the Alpaca prompt. */
     ALPACA("alpaca", Set.of("instruction", "output")),
     /** {"prompt", "chosen", "rejected"}: strings, or lists of messages; for preference training. */
@@ -30,6 +35,11 @@ public enum RecordFormat {
         this.keys = keys;
     }
 
+    /** The key that holds the conversation, for the two chat formats. */
+    String conversationKey() {
+        return this == SHAREGPT ? "conversations" : "messages";
+    }
+
     /** The keys a record of this format must have. */
     public Set<String> requiredKeys() {
         return keys;
@@ -41,7 +51,7 @@ public enum RecordFormat {
         if (!v.isObject()) {
             throw new BadRecordException(record.location(), "a record must be a JSON object, found " + JsonText.kind(v));
         }
-        for (RecordFormat f : List.of(PREFERENCE, MESSAGES, ALPACA, PROMPT_COMPLETION, TEXT)) {
+        for (RecordFormat f : List.of(PREFERENCE, MESSAGES, SHAREGPT, ALPACA, PROMPT_COMPLETION, TEXT)) {
             if (f.keys.stream().allMatch(v::has)) {
                 return f;
             }
@@ -49,7 +59,7 @@ public enum RecordFormat {
         List<String> present = new ArrayList<>();
         v.fieldNames().forEachRemaining(present::add);
         throw new BadRecordException(record.location(), "cannot tell the dataset format from the keys " + present
-                + "; expected one of: text | prompt, completion | messages | instruction, input, output"
+                + "; expected one of: text | prompt, completion | messages | conversations | instruction, input, output"
                 + " | prompt, chosen, rejected");
     }
 

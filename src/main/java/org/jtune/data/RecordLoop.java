@@ -35,7 +35,7 @@ final class RecordLoop {
             throw new DatasetException("no data files given");
         }
         for (Path file : files) {
-            try (JsonRecordReader reader = new JsonRecordReader(file)) {
+            try (RecordReader reader = RecordReaders.open(file)) {
                 while (true) {
                     JsonRecord r;
                     try {

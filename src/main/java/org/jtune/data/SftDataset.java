@@ -35,8 +35,8 @@ public final class SftDataset {
         RecordLoop loop = new RecordLoop(options.format(), options.skipBadRecords(), options.problemsKept());
         LoadReport report = loop.run(files, (record, format) -> {
             if (format == RecordFormat.PREFERENCE) {
-                throw new DatasetException(record.location() + ": prompt/chosen/rejected records are for preference "
-                        + "training (PreferenceDataset), not supervised fine-tuning");
+                throw new DatasetException(record.location() + ": prompt/chosen/rejected records are preference "
+                        + "pairs: train on them with DPO (the dpo command, or DpoTrainer), not supervised fine-tuning");
             }
             TokenizedExample e = encoder.encode(record, format);
             boolean cut = options.maxLength() > 0 && e.length() > options.maxLength();

@@ -17,7 +17,8 @@ import org.jtune.tokenizer.TokenizerException;
  * <li>prompt/completion strings: BOS + prompt + completion + EOS; targets: the completion and EOS.</li>
  * <li>prompt/completion lists of messages: the chat template renders prompt (with generation prompt)
  *     and prompt+completion; targets: what follows the prompt. No EOS is added (the template ends turns).</li>
- * <li>messages: the chat template renders the conversation; targets: the assistant turns with their end-of-turn token.</li>
+ * <li>messages (and ShareGPT's conversations): the chat template renders the conversation; targets: the assistant
+ *     turns with their end-of-turn token.</li>
  * <li>alpaca: {@link AlpacaPrompt} as prompt, output as completion, then as prompt/completion strings.</li>
  * </ul>
  * With trainOnAllTokens every token is a target. The result is not truncated.
@@ -39,7 +40,7 @@ final class SftEncoder {
         TokenizedExample e = switch (format) {
             case TEXT -> allTargets(CompletionTokens.plain(tokenizer, eos, "", JsonText.string(record, "text", format, true)));
             case PROMPT_COMPLETION -> promptCompletion(record);
-            case MESSAGES -> messages(record);
+            case MESSAGES, SHAREGPT -> messages(record, format);
             case ALPACA -> CompletionTokens.plain(tokenizer, eos,
                     AlpacaPrompt.of(JsonText.string(record, "instruction", format, true), JsonText.optionalString(record, "input")),
                     JsonText.string(record, "output", format, true));
@@ -67,8 +68,9 @@ final class SftEncoder {
                 JsonText.string(record, "completion", f, true));
     }
 
-    private TokenizedExample messages(JsonRecord record) {
-        List<ChatMessage> messages = JsonText.messages(record, JsonText.field(record, "messages", RecordFormat.MESSAGES), "messages");
+    private TokenizedExample messages(JsonRecord record, RecordFormat format) {
+        String key = format.conversationKey();
+        List<ChatMessage> messages = JsonText.messages(record, JsonText.field(record, key, format), key);
         if (!options.trainOnAllTokens() && messages.stream().noneMatch(m -> m.role().equals("assistant"))) {
             throw new BadRecordException(record.location(), "the conversation has no assistant turn, so nothing to train on");
         }

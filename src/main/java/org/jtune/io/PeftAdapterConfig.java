@@ -40,10 +40,18 @@ public record PeftAdapterConfig(
             "kasa_config", "layer_replication", "megatron_config", "monteclora_config", "target_parameters",
             "trainable_token_indices", "use_bdlora", "use_qalora", "velora_config");
 
+    /**
+     * Far above any alpha in use (PEFT's examples stay under a few hundred); beyond it the LoRA scale
+     * overflows the weights it is merged into.
+     */
+    public static final double MAX_ALPHA = 1e6;
+
     /** Checks the values and refuses features that are not supported. */
     public PeftAdapterConfig {
         require("LORA".equals(peftType), "peft_type \"" + peftType + "\" is not supported (only LORA)");
         require(r > 0, "r must be positive, got " + r);
+        require(Double.isFinite(loraAlpha) && Math.abs(loraAlpha) <= MAX_ALPHA,
+                "lora_alpha must be a finite number of magnitude at most " + MAX_ALPHA + ", got " + loraAlpha);
         require(!useDora, "use_dora=true (DoRA) is not supported");
         require(!loraBias, "lora_bias=true is not supported");
         require(!fanInFanOut, "fan_in_fan_out=true is not supported (Llama/Mistral use nn.Linear)");
@@ -53,6 +61,9 @@ public record PeftAdapterConfig(
         require(initLoraWeights != null, "init_lora_weights must be set");
         require(loraDropout >= 0 && loraDropout < 1, "lora_dropout must be in [0, 1), got " + loraDropout);
         rankPattern.forEach((key, rank) -> require(rank > 0, "rank_pattern \"" + key + "\" must be positive"));
+        alphaPattern.forEach((key, alpha) -> require(alpha != null && Double.isFinite(alpha)
+                && Math.abs(alpha) <= MAX_ALPHA, "alpha_pattern \"" + key + "\" must be a finite number of magnitude at most "
+                + MAX_ALPHA + ", got " + alpha));
         require(!(targetModules != null && targetModules.isRegex() && layersToTransform != null),
                 "layers_to_transform cannot be used when target_modules is a regex (as in PEFT)");
         require(!(targetModules != null && targetModules.isRegex() && layersPattern != null),

@@ -6,6 +6,8 @@ import org.jtune.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 
 /**
@@ -68,7 +70,12 @@ public record LlamaWeights(Tensor embedTokens, List<Layer> layers, Tensor norm, 
      * holds dense go through {@code dense}.
      */
     public static LlamaWeights load(ModelConfig c, WeightSource source, DenseProjections dense) {
-        Loader l = new Loader(source, dense);
+        return load(c, source, dense, new HashSet<>());
+    }
+
+    /** As above, adding the name of every tensor taken from the source to {@code used}. */
+    static LlamaWeights load(ModelConfig c, WeightSource source, DenseProjections dense, Set<String> used) {
+        Loader l = new Loader(source, dense, used);
         int d = c.hiddenSize(), i = c.intermediateSize();
         Tensor embed = l.get("model.embed_tokens.weight", c.vocabSize(), d);
         List<Layer> layers = new ArrayList<>();
@@ -109,8 +116,9 @@ public record LlamaWeights(Tensor embedTokens, List<Layer> layers, Tensor norm, 
         return bytes;
     }
 
-    private record Loader(WeightSource source, DenseProjections dense) {
+    private record Loader(WeightSource source, DenseProjections dense, Set<String> used) {
         Tensor get(String name, long... shape) {
+            used.add(name);
             if (!source.has(name)) {
                 throw new ModelConfigException(source.location(name) + ": missing tensor " + name
                         + " (expected shape " + Arrays.toString(shape) + ")");
@@ -131,6 +139,11 @@ public record LlamaWeights(Tensor embedTokens, List<Layer> layers, Tensor norm, 
             Nf4Weight quantized = source.quantized(module);
             if (quantized == null) {
                 return dense.hold(module, get(module + ".weight", out, in));
+            }
+            for (String name : source.names()) {
+                if (name.startsWith(module + ".weight")) {
+                    used.add(name);
+                }
             }
             long[] shape = quantized.state().shape();
             if (!Arrays.equals(shape, new long[] {out, in})) {

@@ -2,7 +2,7 @@ package org.jtune.model;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import org.jtune.io.StrictJson;
 import org.jtune.tensor.DType;
 
 import java.io.IOException;
@@ -28,6 +28,8 @@ public record ModelConfig(
         int bosTokenId, List<Integer> eosTokenIds, DType dtype) {
 
     private static final List<String> SUPPORTED = List.of("LlamaForCausalLM", "MistralForCausalLM");
+    /** Far above the bases in use (1e4 to 1e8); larger values are not a model, but a corrupted file. */
+    static final double MAX_ROPE_THETA = 1e12;
 
     public ModelConfig {
         eosTokenIds = List.copyOf(eosTokenIds);
@@ -46,11 +48,13 @@ public record ModelConfig(
         if (headDim % 2 != 0) {
             throw new ModelConfigException("head_dim must be even for rotary embeddings, got " + headDim);
         }
-        if (!(rmsNormEps > 0)) {
-            throw new ModelConfigException("rms_norm_eps must be positive, got " + rmsNormEps);
+        if (!(rmsNormEps > 0 && rmsNormEps < 1)) {
+            throw new ModelConfigException("rms_norm_eps must be a small positive number (below 1; models use "
+                    + "1e-5 or 1e-6), got " + rmsNormEps);
         }
-        if (!(ropeTheta > 0) || Double.isInfinite(ropeTheta)) {
-            throw new ModelConfigException("rope_theta must be a positive number, got " + ropeTheta);
+        if (!(ropeTheta > 0 && ropeTheta <= MAX_ROPE_THETA)) {
+            throw new ModelConfigException("rope_theta must be a positive number up to " + MAX_ROPE_THETA + ", got "
+                    + ropeTheta);
         }
         if (slidingWindow < 0) {
             throw new ModelConfigException("sliding_window must be positive or null, got " + slidingWindow);
@@ -90,9 +94,9 @@ public record ModelConfig(
     public static ModelConfig parse(String json, String source) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(json);
+            root = StrictJson.parse(json);
         } catch (JsonProcessingException e) {
-            throw new ModelConfigException(source + ": not valid JSON: " + e.getOriginalMessage(), e);
+            throw new ModelConfigException(source + ": not valid JSON: " + StrictJson.reason(e), e);
         }
         if (root == null || !root.isObject()) {
             throw new ModelConfigException(source + ": expected a JSON object");
@@ -289,8 +293,8 @@ public record ModelConfig(
             if (v == null || v.isNull()) {
                 return fallback;
             }
-            if (!v.isNumber()) {
-                throw new ModelConfigException(name(field) + " must be a number, got " + v);
+            if (!v.isNumber() || !Double.isFinite(v.asDouble())) {
+                throw new ModelConfigException(name(field) + " must be a finite number, got " + v);
             }
             return v.asDouble();
         }

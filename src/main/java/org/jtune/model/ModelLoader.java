@@ -2,9 +2,9 @@ package org.jtune.model;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.io.SafetensorsCheckpoint;
+import org.jtune.io.StrictJson;
 import org.jtune.quant.QuantizationConfig;
 import org.jtune.tensor.DType;
 
@@ -13,6 +13,8 @@ import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
 
 /**
  * Loads a Hugging Face model folder ({@code config.json} with {@code model.safetensors} or a sharded index):
@@ -48,7 +50,9 @@ public final class ModelLoader {
                     ? new Nf4OnLoad(options.blocksize(), options.doubleQuant(), arena)
                     : (module, weight) -> new FrozenLinearWeight.Dense(weight);
             CheckpointWeights source = new CheckpointWeights(checkpoint);
-            LlamaWeights weights = LlamaWeights.load(config, source, dense);
+            Set<String> used = new HashSet<>();
+            LlamaWeights weights = LlamaWeights.load(config, source, dense, used);
+            UnusedTensors.refuse(config, source, used, configFile);
             MemoryReport memory = MemoryReport.of(weights);
             QuantizationConfig quantization = stored != null || memory.quantizedProjections() == 0 ? stored
                     : new QuantizationConfig(options.doubleQuant(), computeDtype(config, weights), null);
@@ -68,9 +72,9 @@ public final class ModelLoader {
 
     private static JsonNode readJson(String text, Path file) {
         try {
-            return new ObjectMapper().readTree(text);
+            return StrictJson.parse(text);
         } catch (JsonProcessingException e) {
-            throw new ModelConfigException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+            throw new ModelConfigException(file + ": not valid JSON: " + StrictJson.reason(e), e);
         }
     }
 }

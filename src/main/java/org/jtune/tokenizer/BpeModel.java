@@ -90,10 +90,21 @@ final class BpeModel {
             throw new TokenizerException(file + ": BPE dropout " + dropout + " is not supported (it randomizes encoding)");
         }
         JsonNode vocabNode = Json.field(model, "vocab", file);
+        if (!vocabNode.isObject()) {
+            throw new TokenizerException(file + ": the BPE vocab must be an object of token: id, found "
+                    + Json.abbreviate(vocabNode));
+        }
         Map<String, Integer> vocab = new HashMap<>(vocabNode.size() * 2);
+        Map<Integer, String> tokenOfId = new HashMap<>(vocabNode.size() * 2);
         for (Iterator<Map.Entry<String, JsonNode>> it = vocabNode.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            vocab.put(e.getKey(), e.getValue().asInt());
+            int id = Json.id(e.getValue(), "the id of vocabulary token '" + e.getKey() + "'", file);
+            String other = tokenOfId.putIfAbsent(id, e.getKey());
+            if (other != null) {
+                throw new TokenizerException(file + ": vocabulary tokens '" + other + "' and '" + e.getKey()
+                        + "' have the same id " + id);
+            }
+            vocab.put(e.getKey(), id);
         }
         JsonNode mergesNode = Json.array(model, "merges", file);
         int n = mergesNode.size();

@@ -1,39 +1,55 @@
 package org.jtune.tokenizer;
 
-import com.hubspot.jinjava.Jinjava;
-import com.hubspot.jinjava.JinjavaConfig;
-import com.hubspot.jinjava.LegacyOverrides;
-import com.hubspot.jinjava.interpret.RenderResult;
-import com.hubspot.jinjava.interpret.TemplateError;
-import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.jtune.tokenizer.jinja.JinjaException;
+import org.jtune.tokenizer.jinja.JinjaTemplate;
+import org.jtune.tokenizer.jinja.RenderBudget;
+import org.jtune.tokenizer.jinja.RenderBudgetExceededException;
+import org.jtune.tokenizer.jinja.TemplateRaisedException;
 
 /**
- * Renders a Hugging Face chat template (Jinja) for a conversation, as transformers'
- * apply_chat_template does: trim_blocks and lstrip_blocks on, {@code raise_exception} available,
- * the special tokens and {@code add_generation_prompt} in scope. Errors in the template, and
- * exceptions it raises, are thrown as {@link TokenizerException}.
+ * Renders a Hugging Face chat template for a conversation, as transformers' apply_chat_template
+ * does: trim_blocks and lstrip_blocks on, {@code raise_exception} and {@code strftime_now}
+ * available, the special tokens and {@code add_generation_prompt} in scope. Templates come from
+ * downloaded model folders, so they are compiled once into a sandboxed interpreter
+ * ({@link JinjaTemplate}): no include or import, no method of a Java object, and a
+ * {@link RenderBudget} on each render. Every error, raise_exception included, is a
+ * {@link TokenizerException} naming the template.
  */
 public final class ChatTemplate {
-    /** Jinjava with the settings that make it follow Jinja2: whitespace control on expressions, Python precedence. */
-    private static final Jinjava JINJAVA = createEngine();
-
     private final String source;
+    private final String origin;
+    private final JinjaTemplate compiled;
     private final Map<String, String> specialTokens;
+    private final RenderBudget budget;
 
     /** A template with the special tokens it may refer to (bos_token, eos_token, ...; null values are left out). */
     public ChatTemplate(String source, Map<String, String> specialTokens) {
-        // Jinja drops one newline at the very end of a template (keep_trailing_newline=False).
-        this.source = source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
+        this(source, specialTokens, "chat template", RenderBudget.DEFAULT);
+    }
+
+    /**
+     * A template compiled now; {@code origin} names it in messages (its file, or the built-in name).
+     * A syntax error is a {@link TokenizerException}.
+     */
+    public ChatTemplate(String source, Map<String, String> specialTokens, String origin, RenderBudget budget) {
+        this.source = source;
+        this.origin = origin;
+        this.budget = budget;
         this.specialTokens = new HashMap<>();
         specialTokens.forEach((k, v) -> {
             if (v != null) {
                 this.specialTokens.put(k, v);
             }
         });
+        try {
+            this.compiled = JinjaTemplate.compile(source);
+        } catch (JinjaException e) {
+            throw new TokenizerException("chat template error in " + origin + ", " + e.describe(), e);
+        }
     }
 
     /** The tokenizer's own template, or {@code fallback} when its tokenizer_config.json has none. */
@@ -42,12 +58,22 @@ public final class ChatTemplate {
         if (shipped == null && fallback == null) {
             throw new TokenizerException(tokenizer + " ships no chat template and no built-in one was named");
         }
-        return new ChatTemplate(shipped != null ? shipped : fallback.source(), specialTokens(tokenizer.config()));
+        if (shipped == null) {
+            return of(fallback, tokenizer.config());
+        }
+        return new ChatTemplate(shipped, specialTokens(tokenizer.config()),
+                "the chat template of tokenizer_config.json beside " + tokenizer.source(), RenderBudget.DEFAULT);
     }
 
     /** A built-in template with the special tokens named in a tokenizer's configuration. */
     public static ChatTemplate of(BuiltinChatTemplate template, TokenizerConfig config) {
-        return new ChatTemplate(template.source(), specialTokens(config));
+        return new ChatTemplate(template.source(), specialTokens(config),
+                "the built-in " + template.name().toLowerCase() + " chat template", RenderBudget.DEFAULT);
+    }
+
+    /** The same template rendered under other limits. */
+    public ChatTemplate withBudget(RenderBudget b) {
+        return new ChatTemplate(source, specialTokens, origin, b);
     }
 
     private static Map<String, String> specialTokens(TokenizerConfig c) {
@@ -59,25 +85,6 @@ public final class ChatTemplate {
         return m;
     }
 
-    private static Jinjava createEngine() {
-        JinjavaConfig config = JinjavaConfig.newBuilder()
-                .withTrimBlocks(true)
-                .withLstripBlocks(true)
-                .withLegacyOverrides(LegacyOverrides.newBuilder()
-                        .withUseTrimmingForNotesAndExpressions(true)
-                        .withParseWhitespaceControlStrictly(true)
-                        .withUseNaturalOperatorPrecedence(true)
-                        .withUsePyishObjectMapper(true)
-                        .withKeepNullableLoopValues(true)
-                        .withAllowAdjacentTextNodes(true)
-                        .build())
-                .build();
-        Jinjava jinjava = new Jinjava(config);
-        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
-                TemplateFunctions.class, "raiseException", String.class));
-        return jinjava;
-    }
-
     /** The conversation as the template writes it. */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
         if (messages.isEmpty()) {
@@ -86,30 +93,23 @@ public final class ChatTemplate {
         Map<String, Object> context = new HashMap<>(specialTokens);
         List<Map<String, Object>> list = new ArrayList<>(messages.size());
         for (ChatMessage m : messages) {
-            Map<String, Object> map = new HashMap<>();
+            Map<String, Object> map = new HashMap<>(4);
             map.put("role", m.role());
             map.put("content", m.content());
             list.add(map);
         }
         context.put("messages", list);
         context.put("add_generation_prompt", addGenerationPrompt);
-        RenderResult result = JINJAVA.renderForResult(source, context);
-        for (TemplateError error : result.getErrors()) {
-            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw asException(error);
-            }
+        try {
+            return compiled.render(context, budget);
+        } catch (TemplateRaisedException e) {
+            throw new TokenizerException("chat template raised an exception: " + e.getMessage()
+                    + " (" + origin + ", line " + e.line() + ")", e);
+        } catch (RenderBudgetExceededException e) {
+            throw new TokenizerException(origin + " exceeded its render budget at " + e.describe(), e);
+        } catch (JinjaException e) {
+            throw new TokenizerException("chat template error in " + origin + ", " + e.describe(), e);
         }
-        return result.getOutput();
-    }
-
-    private static TokenizerException asException(TemplateError error) {
-        for (Throwable t = error.getException(); t != null; t = t.getCause()) {
-            if (t instanceof TemplateFunctions.RaisedException raised) {
-                return new TokenizerException("chat template raised an exception: " + raised.getMessage());
-            }
-        }
-        String where = error.getLineno() > 0 ? " (line " + error.getLineno() + ")" : "";
-        return new TokenizerException("chat template error" + where + ": " + error.getMessage(), error.getException());
     }
 
     /**
@@ -144,5 +144,10 @@ public final class ChatTemplate {
 
     public String source() {
         return source;
+    }
+
+    /** Where the template came from, as messages name it. */
+    public String origin() {
+        return origin;
     }
 }

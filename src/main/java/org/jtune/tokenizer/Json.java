@@ -31,6 +31,18 @@ final class Json {
         return v;
     }
 
+    /** Token ids above this are not a vocabulary but a corrupted file (the largest vocabularies hold ~256k). */
+    static final int MAX_ID = 1 << 24;
+
+    /** A token id: an integer in [0, MAX_ID); {@code what} names it in the error. */
+    static int id(JsonNode v, String what, String file) {
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 0 || v.asInt() >= MAX_ID) {
+            throw new TokenizerException(file + ": " + what + " must be a whole number in [0, " + MAX_ID + "), got "
+                    + (v == null ? "nothing" : v.toString()));
+        }
+        return v.asInt();
+    }
+
     static boolean bool(JsonNode node, String name, boolean fallback) {
         JsonNode v = node.get(name);
         return v == null || v.isNull() ? fallback : v.asBoolean();

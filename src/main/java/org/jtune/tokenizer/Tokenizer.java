@@ -1,7 +1,7 @@
 package org.jtune.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import org.jtune.io.StrictJson;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -44,7 +44,12 @@ public final class Tokenizer {
         JsonNode addedNode = root.get("added_tokens");
         if (addedNode != null && !addedNode.isNull()) {
             for (JsonNode t : addedNode) {
-                AddedToken token = new AddedToken(Json.field(t, "id", source).asInt(), Json.text(t, "content", source),
+                int id = Json.id(t.get("id"), "the id of added token " + Json.abbreviate(t), source);
+                if (addedById.containsKey(id)) {
+                    throw new TokenizerException(source + ": added tokens '" + addedById.get(id).content() + "' and "
+                            + Json.abbreviate(t.path("content")) + " have the same id " + id);
+                }
+                AddedToken token = new AddedToken(id, Json.text(t, "content", source),
                         Json.bool(t, "special", false), Json.bool(t, "lstrip", false),
                         Json.bool(t, "rstrip", false), Json.bool(t, "single_word", false));
                 if (Json.bool(t, "normalized", false) && normalizer != null) {
@@ -74,7 +79,7 @@ public final class Tokenizer {
             throw new TokenizerException("tokenizer file not found: " + tokenizerJson);
         }
         try (InputStream in = Files.newInputStream(tokenizerJson)) {
-            JsonNode root = new ObjectMapper().readTree(in);
+            JsonNode root = StrictJson.MAPPER.readTree(in);
             return new Tokenizer(root, tokenizerJson.toString(), TokenizerConfig.read(tokenizerConfig, specialTokensMap));
         } catch (IOException e) {
             throw new TokenizerException("cannot read " + tokenizerJson + ": " + e.getMessage(), e);
@@ -219,6 +224,11 @@ public final class Tokenizer {
             tokens.add(token);
         }
         return String.join("", decoder.decode(tokens));
+    }
+
+    /** The file or name the tokenizer was read from, for messages. */
+    public String source() {
+        return source;
     }
 
     @Override

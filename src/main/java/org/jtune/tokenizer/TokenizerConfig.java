@@ -1,7 +1,7 @@
 package org.jtune.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import org.jtune.io.StrictJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +32,7 @@ public record TokenizerConfig(String bosToken, String eosToken, String unkToken,
             return null;
         }
         try {
-            return new ObjectMapper().readTree(path.toFile());
+            return StrictJson.MAPPER.readTree(path.toFile());
         } catch (IOException e) {
             throw new TokenizerException("cannot read " + path + ": " + e.getMessage(), e);
         }

@@ -83,6 +83,7 @@ public final class MergedModelWriter {
                 Tensor w = base.tensor(name);
                 LoraTarget target = merged.get(name);
                 if (target == null && w.dtype() == dtype) {
+                    requireFinite(w, name, "in the base model");
                     out.add(new TensorData(name, dtype, w.shape(), w.segment()));
                     continue;
                 }
@@ -91,18 +92,54 @@ public final class MergedModelWriter {
                 offset += bytes;
                 if (target == null) {
                     dst.copyFrom(w);
+                    requireFinite(dst, name, "converted to " + dtype);
                 } else {
                     merge(w, lora.adapter(layerOf(name), target), lora.config().scaling(), dst);
+                    requireFinite(dst, name, "merged with its LoRA adapter (scaling " + lora.config().scaling()
+                            + ") and rounded to " + dtype);
                 }
                 out.add(new TensorData(name, dtype, w.shape(), dst.segment()));
             }
             SafetensorsCheckpointWriter.write(folder, out, maxShardBytes);
         } finally {
             Files.deleteIfExists(scratchFile);
+            deleteIfEmpty(folder);
         }
         String json = JSON.writerWithDefaultPrettyPrinter()
                 .writeValueAsString(ModelConfigJson.of(config, dtype, originalConfig));
         Files.writeString(folder.resolve("config.json"), json + "\n", StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Refuses a tensor with a NaN or infinite element, so that no merged model of non-finite weights is
+     * ever written (an adapter of NaN/huge weights, or an overflow of the output dtype).
+     */
+    static void requireFinite(Tensor t, String name, String how) {
+        long n = t.size();
+        long bad = IntStream.range(0, Math.toIntExact((n + 65535) / 65536)).parallel().mapToLong(chunk -> {
+            long end = Math.min(n, (chunk + 1L) * 65536);
+            for (long i = chunk * 65536L; i < end; i++) {
+                if (!Float.isFinite(t.get(i))) {
+                    return i;
+                }
+            }
+            return Long.MAX_VALUE;
+        }).min().orElse(Long.MAX_VALUE);
+        if (bad != Long.MAX_VALUE) {
+            throw new NonFiniteWeightException("tensor " + name + " " + how + " has a non-finite value ("
+                    + t.get(bad) + ") at element " + bad + " of shape " + java.util.Arrays.toString(t.shape())
+                    + "; refusing to write a model of garbage weights (nothing was written)");
+        }
+    }
+
+    private static void deleteIfEmpty(Path folder) throws IOException {
+        if (Files.isDirectory(folder)) {
+            try (var entries = Files.list(folder)) {
+                if (entries.findAny().isEmpty()) {
+                    Files.delete(folder);
+                }
+            }
+        }
     }
 
     /** {@code dst = w + scaling · B·A}, row by row in parallel (each row is written by one thread only). */

@@ -57,7 +57,7 @@ class DpoCommandTest {
         CliFixture.Result r = dpo(out, "--data", data.toString(), "--max-steps", "3", "--batch-size", "2",
                 "--grad-accum", "1", "--lora-r", "4", "--eval-split", "0.2", "--beta", "0.2");
         assertEquals(0, r.exitCode(), r.toString());
-        for (String expected : List.of("10 records (prompt/chosen/rejected): 10 used", "8 pairs to train on, 2 held out",
+        for (String expected : List.of("10 records (prompt/chosen/rejected), all used", "8 pairs to train on, 2 held out",
                 "sigmoid loss, beta 0.2", "training on the ", "rewards/accuracies:", "rewards/margins:")) {
             assertTrue(r.out().contains(expected), expected + "\n" + r);
         }
@@ -115,7 +115,7 @@ class DpoCommandTest {
         Path out = temp.resolve("demo");
         CliFixture.Result r = run("dpo", "--output", out.toString(), "--epochs", "3", "--save-steps", "0");
         assertEquals(0, r.exitCode(), r.toString());
-        for (String expected : List.of("RANDOM", "2000 records (prompt/chosen/rejected): 2000 used",
+        for (String expected : List.of("RANDOM", "2000 records (prompt/chosen/rejected), all used",
                 "first 64 pairs, 3 times over", "training on the ", "rewards/accuracies:")) {
             assertTrue(r.out().contains(expected), expected + "\n" + r);
         }

@@ -43,7 +43,8 @@ class MainTest {
     void unusableCommandLinesExitWith2AndSayWhy() {
         List<List<String>> cases = List.of(
                 List.of("sft", "--bogus"), List.of("unknown option --bogus"),
-                List.of("sft", "--lora_r", "4"), List.of("unknown option --lora_r", "did you mean --lora-r?"),
+                List.of("sft", "--lora_rr", "4"), List.of("unknown option --lora-rr", "did you mean --lora-r?"),
+                List.of("sft", "--learnig-rate", "4"), List.of("did you mean --learning-rate?"),
                 List.of("sft", "--lr"), List.of("--lr needs a value"),
                 List.of("sft", "--lr", "fast"), List.of("--lr: expected a number, got 'fast'"),
                 List.of("sft", "--epochs", "1.5"), List.of("--epochs: expected a whole number"),
@@ -54,7 +55,10 @@ class MainTest {
                 List.of("sft", "--chat-template", "gpt"), List.of("unknown chat template 'gpt'"),
                 List.of("sft", "--target-modules", "q_proj,lm_head"), List.of("unknown LoRA target module \"lm_head\""),
                 List.of("sft", "--warmup-steps", "3", "--warmup-ratio", "0.1"), List.of("not both"),
-                List.of("sft", "--packing=yes"), List.of("--packing takes no value"),
+                List.of("sft", "--packing=maybe"), List.of("--packing is true or false, got 'maybe'"),
+                List.of("sft", "--no-packing=1"), List.of("--no-packing takes no value"),
+                List.of("sft", "--optim", "sgd"), List.of("--optim sgd: jtune trains with AdamW"),
+                List.of("sft", "--lora_dropout", "0.05"), List.of("--lora_dropout 0.05: only 0 is supported"),
                 List.of("sft", "--model", "somewhere"), List.of("--data FILE is required with --model"),
                 List.of("sft", "--data", "x.jsonl"), List.of("--data needs --model"),
                 List.of("sft", "stray"), List.of("unexpected argument 'stray'"),

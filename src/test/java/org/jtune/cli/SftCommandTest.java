@@ -64,7 +64,7 @@ class SftCommandTest {
                     "--grad-accum", "1");
             assertEquals(0, r.exitCode(), format + ": " + r);
             String detected = format.equals("prompt-completion") ? "prompt/completion" : format;
-            assertTrue(r.out().contains("12 records (" + detected + "): 12 used"), format + ": " + r);
+            assertTrue(r.out().contains("12 records (" + detected + "), all used"), format + ": " + r);
             assertFiniteLosses(out, 2, r);
             for (String file : List.of("adapter/adapter_config.json", "adapter/adapter_model.safetensors",
                     "adapter/tokenizer.json", "metrics.jsonl", "loss_curve.png")) {
@@ -234,7 +234,7 @@ class SftCommandTest {
         CliFixture.Result r = run("sft", "--output", temp.resolve("demo").toString(), "--max-steps", "2",
                 "--max-seq-length", "128");
         assertEquals(0, r.exitCode(), r.toString());
-        for (String expected : List.of("RANDOM", "3000 records (messages): 3000 used", "sample before training",
+        for (String expected : List.of("RANDOM", "3000 records (messages), all used", "sample before training",
                 "sample after training", "training loss:", "training on the ")) {
             assertTrue(r.out().contains(expected), expected + "\n" + r);
         }

@@ -63,12 +63,13 @@ class JsonRecordReaderTest {
 
     @Test
     void everyCodecIsDetectedByContentWhateverTheFileName() throws IOException {
-        long seed = 20240611L;
+        long seed = System.nanoTime();
         List<JsonNode> records = randomRecords(seed, 300);
         String lines = jsonl(records);
         String array = MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(records);
         // Misleading names: no name tells the truth.
-        String[][] cases = {{"NONE", "plain.jsonl.gz"}, {"GZIP", "gzipped.xz"}, {"XZ", "xz.bz2"}, {"BZIP2", "bzip2.jsonl"}};
+        String[][] cases = {{"NONE", "plain.jsonl.gz"}, {"GZIP", "gzipped.xz"}, {"XZ", "xz.bz2"}, {"BZIP2", "bzip2.jsonl"},
+            {"ZSTD", "zstd.jsonl.gz"}};
         for (String[] c : cases) {
             Compression compression = Compression.valueOf(c[0]);
             for (boolean asArray : new boolean[] {false, true}) {
@@ -86,12 +87,10 @@ class JsonRecordReaderTest {
     }
 
     @Test
-    void zstdIsRefusedWithAClearMessage() throws IOException {
-        Path file = dir.resolve("data.jsonl");
-        Files.write(file, new byte[] {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd, 0, 0, 0, 0});
+    void aMissingFileIsNamedOnce() {
+        Path file = dir.resolve("nosuch.jsonl");
         DatasetException e = assertThrows(DatasetException.class, () -> new JsonRecordReader(file));
-        assertTrue(e.getMessage().contains("zstd") && e.getMessage().contains("not supported")
-                && e.getMessage().contains(file.toString()), e.getMessage());
+        assertEquals(file + ": no such file", e.getMessage());
     }
 
     @Test

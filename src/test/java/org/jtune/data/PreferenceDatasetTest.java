@@ -52,6 +52,27 @@ class PreferenceDatasetTest {
     }
 
     @Test
+    void pairsWithoutASeparatorTrainAsTrlTokenizesThem() throws IOException {
+        // TRL 1.x: prompt_ids = tok(prompt); chosen_ids = tok(prompt + chosen + eos)[len(prompt_ids):].
+        String prompt = "Continue: the whal";
+        String chosen = "e swims.";
+        String rejected = "ing ship sails.";
+        PreferenceDataset d = load("{\"prompt\": \"" + prompt + "\", \"chosen\": \"" + chosen
+                + "\", \"rejected\": \"" + rejected + "\"}\n", options());
+        int[] promptIds = tok().encodeIds(prompt, true);
+        int[] withChosen = withEos(tok().encodeIds(prompt + chosen, true));
+        int[] withRejected = withEos(tok().encodeIds(prompt + rejected, true));
+        assertTrue(!Arrays.equals(promptIds, Arrays.copyOf(withChosen, promptIds.length)),
+                "the test needs a prompt whose last token merges with the completion");
+        PreferencePair p = d.pair(0);
+        assertArrayEquals(promptIds, p.prompt());
+        assertArrayEquals(Arrays.copyOfRange(withChosen, promptIds.length, withChosen.length), p.chosen());
+        assertArrayEquals(Arrays.copyOfRange(withRejected, promptIds.length, withRejected.length), p.rejected());
+        assertTrue(d.report().toString().contains("1 pair whose prompt's last tokens merge with the completion"),
+                d.report().toString());
+    }
+
+    @Test
     void conversationalPairsUseTheChatTemplate() throws IOException {
         PreferenceDataset d = load("{\"prompt\": [{\"role\": \"user\", \"content\": \"Define whale.\"}],"
                 + " \"chosen\": [{\"role\": \"assistant\", \"content\": \"A sea mammal.\"}],"

@@ -247,6 +247,87 @@ class SftDatasetTest {
         SftOptions options = options();
         DatasetException e = assertThrows(DatasetException.class,
                 () -> load("{\"prompt\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\"}\n", options));
-        assertTrue(e.getMessage().contains("PreferenceDataset"), e.getMessage());
+        assertTrue(e.getMessage().contains("preference pairs: train on them with DPO (the dpo command"),
+                e.getMessage());
+    }
+
+    @Test
+    void shareGptConversationsTokenizeAsTheSameMessages() throws IOException {
+        String[][] turns = {{"system", "system", "Be brief."}, {"human", "user", "Define whale."},
+                {"gpt", "assistant", "A sea mammal."}, {"user", "user", "And dolphin?"}, {"model", "assistant", "Also."}};
+        StringBuilder shareGpt = new StringBuilder("{\"conversations\": [");
+        StringBuilder messages = new StringBuilder("{\"messages\": [");
+        for (int i = 1; i < turns.length; i++) { // the Mistral template has no system turn
+            String sep = i > 1 ? ", " : "";
+            shareGpt.append(sep).append("{\"from\": \"").append(turns[i][0]).append("\", \"value\": \"")
+                    .append(turns[i][2]).append("\"}");
+            messages.append(sep).append("{\"role\": \"").append(turns[i][1]).append("\", \"content\": \"")
+                    .append(turns[i][2]).append("\"}");
+        }
+        SftDataset a = load(shareGpt + "]}\n", options());
+        assertEquals(RecordFormat.SHAREGPT, a.report().format());
+        SftDataset b = SftDataset.load(DataFiles.write(dir.resolve("m.jsonl"), messages + "]}\n"), tok(), options());
+        assertArrayEquals(b.example(0).ids(), a.example(0).ids());
+        assertArrayEquals(b.example(0).trainable(), a.example(0).trainable());
+
+        SftOptions options = options();
+        BadRecordException e = assertThrows(BadRecordException.class, () -> load(
+                "{\"conversations\": [{\"from\": \"human\", \"value\": \"x\"}, {\"from\": \"tool\", \"value\": \"y\"}]}\n",
+                options));
+        assertTrue(e.getMessage().contains("conversations[1] is from 'tool', a speaker with no chat role"),
+                e.getMessage());
+    }
+
+    @Test
+    void csvTsvAndParquetFilesGiveTheExamplesOfTheirJsonLinesTwins() throws IOException {
+        java.util.Random random = new java.util.Random(System.nanoTime());
+        String[] words = {"whale", "a \"quoted\" word", "comma, inside", "line\nbreak", "naïve", "tab"};
+        StringBuilder jsonl = new StringBuilder();
+        StringBuilder csv = new StringBuilder("instruction,input,output\r\n");
+        StringBuilder tsv = new StringBuilder("instruction\tinput\toutput\n");
+        for (int i = 0; i < 30; i++) {
+            String instruction = "Define " + words[random.nextInt(words.length)] + " " + i;
+            String input = random.nextBoolean() ? "" : words[random.nextInt(words.length)];
+            String output = "It means " + words[random.nextInt(words.length)] + ".";
+            jsonl.append(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(java.util.Map.of(
+                    "instruction", instruction, "input", input, "output", output))).append('\n');
+            csv.append(quote(instruction)).append(',').append(quote(input)).append(',').append(quote(output))
+                    .append("\r\n");
+            tsv.append(quote(instruction).replace("\t", " ")).append('\t').append(quote(input)).append('\t')
+                    .append(quote(output)).append('\n');
+        }
+        SftDataset expected = SftDataset.load(DataFiles.write(dir.resolve("a.jsonl"), jsonl.toString()), tok(),
+                options());
+        SftDataset fromCsv = SftDataset.load(DataFiles.write(dir.resolve("a.csv.xz"), csv.toString(),
+                Compression.XZ), tok(), options());
+        assertSameExamples(expected, fromCsv);
+        assertEquals(RecordFormat.ALPACA, fromCsv.report().format());
+        String tsvText = tsv.toString();
+        SftDataset fromTsv = SftDataset.load(DataFiles.write(dir.resolve("a.tsv"), tsvText), tok(), options());
+        assertEquals(expected.size(), fromTsv.size());
+
+        Path chatJsonl = org.jtune.data.parquet.ParquetFixtures.copy(dir, "chat.jsonl");
+        Path chatParquet = org.jtune.data.parquet.ParquetFixtures.copy(dir, "chat.parquet");
+        assertSameExamples(SftDataset.load(chatJsonl, tok(), options()), SftDataset.load(chatParquet, tok(), options()));
+    }
+
+    @Test
+    void aCsvRowWithTheWrongNumberOfFieldsNamesItsLine() throws IOException {
+        SftOptions options = options();
+        Path file = DataFiles.write(dir.resolve("bad.csv"), "prompt,completion\nHi,\" there\"\n\"multi\nline\",x,y\n");
+        BadRecordException e = assertThrows(BadRecordException.class, () -> SftDataset.load(file, tok(), options));
+        assertTrue(e.getMessage().startsWith(file + ", line 3: has 3 fields where the header has 2"), e.getMessage());
+    }
+
+    private static String quote(String field) {
+        return "\"" + field.replace("\"", "\"\"") + "\"";
+    }
+
+    private static void assertSameExamples(SftDataset expected, SftDataset actual) {
+        assertEquals(expected.size(), actual.size());
+        for (int i = 0; i < expected.size(); i++) {
+            assertArrayEquals(expected.example(i).ids(), actual.example(i).ids(), "example " + i);
+            assertArrayEquals(expected.example(i).trainable(), actual.example(i).trainable(), "example " + i);
+        }
     }
 }
