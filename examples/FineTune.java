@@ -4,7 +4,6 @@ import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.api.SftTrainer;
 import org.jtune.data.SftDataset;
-import org.jtune.data.SftOptions;
 import org.jtune.generate.GenerationResult;
 import org.jtune.tokenizer.ChatMessage;
 import org.jtune.tokenizer.Tokenizer;
@@ -34,7 +33,8 @@ public class FineTune {
              PeftModel model = FastLanguageModel.getPeftModel(pretrained.model())) {
             Tokenizer tokenizer = pretrained.tokenizer();
 
-            SftDataset dataset = SftDataset.load(dataFile, tokenizer, SftOptions.defaults().withMaxLength(maxSeqLength));
+            // the model's maximum length, given once above, carries over to the data
+            SftDataset dataset = SftDataset.load(dataFile, tokenizer, pretrained.sftOptions());
             System.out.println(dataset.report());
 
             // trainer = SFTTrainer(model, train_dataset=dataset, args=SFTConfig(...)); trainer.train()
@@ -48,7 +48,7 @@ public class FineTune {
                     .saveSteps(0)
                     .gradientCheckpointing(false)
                     .build();
-            SftBatchSource batches = new SftBatchSource(dataset, training.perDeviceTrainBatchSize(), true, true);
+            SftBatchSource batches = SftBatchSource.forTraining(dataset, training); // packed, shuffled
             TrainResult result = new SftTrainer(model, batches, null, training).train();
             System.out.printf("trained %d steps, mean loss %.4f%n", result.globalStep(), result.trainingLoss());
 

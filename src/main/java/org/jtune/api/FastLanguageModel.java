@@ -32,6 +32,10 @@ public final class FastLanguageModel {
     /** The tokenizer file a model folder must have (the Hugging Face fast tokenizer). */
     public static final String TOKENIZER_FILE = "tokenizer.json";
 
+    static {
+        LogLines.install();
+    }
+
     private FastLanguageModel() {}
 
     /**
@@ -124,9 +128,15 @@ public final class FastLanguageModel {
         return new InferenceModel(model, null, tokenizer, maxBatchSize);
     }
 
-    /** {@link #getPeftModel(LanguageModel, int, List, double, double, long, boolean)} with unsloth's defaults. */
+    /** New LoRA adapters with unsloth's defaults ({@link LoraOptions#defaults()}). */
     public static PeftModel getPeftModel(LanguageModel model) {
-        return getPeftModel(model, 16, ALL_PROJECTIONS, 16, 0, 3407, false);
+        return getPeftModel(model, LoraOptions.defaults());
+    }
+
+    /** New LoRA adapters as {@code options} name them, initialised as PEFT does from their random state. */
+    public static PeftModel getPeftModel(LanguageModel model, LoraOptions options) {
+        return getPeftModel(model, options.r(), options.targetModules(), options.loraAlpha(), options.loraDropout(),
+                options.randomState(), options.useRslora());
     }
 
     /**

@@ -159,6 +159,24 @@ final class BpeModel {
         return tokens.length;
     }
 
+    /** The merge rules, by rank. */
+    MergeTable merges() {
+        return merges;
+    }
+
+    boolean byteFallback() {
+        return byteFallback;
+    }
+
+    boolean ignoreMerges() {
+        return ignoreMerges;
+    }
+
+    /** The unk token's id, or -1. */
+    int unkId() {
+        return unkId;
+    }
+
     /** Tokens of one word; byte-level words are first written as UTF-8 bytes in the byte-level alphabet. */
     WordTokens encodeWord(String word, boolean byteLevel) {
         boolean cacheable = word.length() <= MAX_CACHED_WORD;

@@ -8,6 +8,8 @@ final class MergeTable {
     private final long[] keys;
     private final int[] ranks;
     private final int[] mergedIdByRank;
+    private final int[] leftByRank;
+    private final int[] rightByRank;
     private final int mask;
 
     MergeTable(int[] left, int[] right, int[] merged) {
@@ -17,6 +19,8 @@ final class MergeTable {
         mask = capacity - 1;
         Arrays.fill(keys, EMPTY);
         mergedIdByRank = merged.clone();
+        leftByRank = left.clone();
+        rightByRank = right.clone();
         for (int rank = 0; rank < left.length; rank++) {
             long key = key(left[rank], right[rank]);
             int slot = slot(key);
@@ -58,6 +62,16 @@ final class MergeTable {
 
     int mergedId(int rank) {
         return mergedIdByRank[rank];
+    }
+
+    /** The left token id of the merge of this rank (in file order, repeated merges included). */
+    int left(int rank) {
+        return leftByRank[rank];
+    }
+
+    /** The right token id of the merge of this rank. */
+    int right(int rank) {
+        return rightByRank[rank];
     }
 
     int size() {

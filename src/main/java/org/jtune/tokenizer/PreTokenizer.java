@@ -97,6 +97,11 @@ final class PreTokenizer {
         return new PreTokenizer(List.copyOf(splits), byteLevel, addPrefixSpace);
     }
 
+    /** The split regexes in the order they apply (ByteLevel's own GPT-2 regex included when it splits). */
+    List<String> splitRegexes() {
+        return splits.stream().map(Pattern::pattern).toList();
+    }
+
     /** Appends the words of {@code text} as [start, end) pairs to {@code out}. */
     void split(String text, IntList out) {
         if (text.isEmpty()) {

@@ -129,12 +129,31 @@ public final class Tokenizer {
         return id;
     }
 
+    /**
+     * Refuses a lone UTF-16 surrogate (a JSON "\ud800" without its pair): it is no Unicode character,
+     * Hugging Face's tokenizers cannot hold it either, and it has no UTF-8 bytes to encode.
+     */
+    static void requireValidUnicode(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isSurrogate(c)) {
+                if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                    i++;
+                    continue;
+                }
+                throw new TokenizerException(String.format("the text holds a lone surrogate U+%04X at character %d, "
+                        + "which is not a Unicode character (a broken \\u escape in the data?)", (int) c, i));
+            }
+        }
+    }
+
     public int[] encodeIds(String text, boolean addSpecialTokens) {
         return encode(text, addSpecialTokens).ids();
     }
 
     /** Encodes one text; with {@code addSpecialTokens} the post-processor's tokens (e.g. BOS) are added. */
     public Encoding encode(String text, boolean addSpecialTokens) {
+        requireValidUnicode(text);
         IntList ids = new IntList(text.length() / 3 + 4);
         IntList starts = new IntList(text.length() / 3 + 4);
         IntList ends = new IntList(text.length() / 3 + 4);
@@ -224,6 +243,28 @@ public final class Tokenizer {
             tokens.add(token);
         }
         return String.join("", decoder.decode(tokens));
+    }
+
+    BpeModel model() {
+        return model;
+    }
+
+    /** The normalizer, or null when there is none. */
+    Normalizer normalizer() {
+        return normalizer;
+    }
+
+    PreTokenizer preTokenizer() {
+        return preTokenizer;
+    }
+
+    PostProcessor postProcessor() {
+        return postProcessor;
+    }
+
+    /** The added tokens, by id. */
+    java.util.SortedMap<Integer, AddedToken> addedTokens() {
+        return new java.util.TreeMap<>(addedById);
     }
 
     /** The file or name the tokenizer was read from, for messages. */

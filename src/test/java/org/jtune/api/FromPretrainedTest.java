@@ -164,4 +164,36 @@ class FromPretrainedTest {
             assertEquals(3, inference.generate(prompt, GenerationConfig.greedy(3)).tokens().length);
         }
     }
+
+    /** The maximum length is given once; named LoRA options; a dataset longer than the model is refused up front. */
+    @Test
+    void theApiTakesTheLengthOnceAndOptionsByName() throws IOException {
+        Path dir = folder(CONFIG, true);
+        Path data = Files.writeString(temp.resolve("d.jsonl"), "{\"text\": \"the cat sat on the mat\"}\n".repeat(6));
+        try (Pretrained p = FastLanguageModel.fromPretrained(dir, 48, false)) {
+            assertEquals(48, p.sftOptions().maxLength());
+            assertEquals(48, p.preferenceOptions().maxLength());
+            org.jtune.data.SftDataset fits = org.jtune.data.SftDataset.load(data, p.tokenizer(), p.sftOptions());
+            org.jtune.data.SftDataset tooLong = org.jtune.data.SftDataset.load(data, p.tokenizer(),
+                    org.jtune.data.SftOptions.defaults());
+            org.jtune.train.TrainingArguments args = org.jtune.train.TrainingArguments.builder()
+                    .outputDir(temp.resolve("out")).maxSteps(1).build();
+            try (PeftModel named = FastLanguageModel.getPeftModel(p.model(), LoraOptions.defaults().withR(4)
+                         .withTargetModules("q_proj", "v_proj").withLoraAlpha(8).withRandomState(5));
+                 PeftModel positional = FastLanguageModel.getPeftModel(p.model(), 4, List.of("q_proj", "v_proj"), 8,
+                         0, 5, false)) {
+                assertEquals(positional.adapters().names(), named.adapters().names());
+                for (String n : named.adapters().names()) {
+                    float[] a = named.adapters().tensor(n).toFloatArray();
+                    float[] b = positional.adapters().tensor(n).toFloatArray();
+                    assertTrue(java.util.Arrays.equals(a, b), n);
+                }
+                new SftTrainer(named, org.jtune.train.SftBatchSource.forTraining(fits, args), null, args);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SftTrainer(named,
+                        org.jtune.train.SftBatchSource.forTraining(tooLong, args), null, args));
+                assertTrue(e.getMessage().contains("cut to 1024 tokens but the model was loaded for max_seq_length 48")
+                        && e.getMessage().contains("sftOptions()"), e.getMessage());
+            }
+        }
+    }
 }
