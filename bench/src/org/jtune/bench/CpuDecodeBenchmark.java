@@ -60,8 +60,9 @@ public final class CpuDecodeBenchmark {
                  "hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": %d, "num_attention_heads": 32,
                  "num_key_value_heads": 4, "rms_norm_eps": 1e-5, "max_position_embeddings": 2048,
                  "rope_theta": 10000.0}""".formatted(layers), "TinyLlama-1.1B shape");
-        String command = "java --add-modules jdk.incubator.vector -cp ... org.jtune.bench.CpuDecodeBenchmark "
-                + String.join(" ", args);
+        boolean vectorApi = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        String command = "java " + (vectorApi ? "--add-modules jdk.incubator.vector " : "")
+                + "-cp ... org.jtune.bench.CpuDecodeBenchmark " + String.join(" ", args);
         String machine = "none (" + Runtime.getRuntime().availableProcessors() + "-core CPU)";
         String commit = System.getenv().getOrDefault("JTUNE_COMMIT", "unknown");
         String date = LocalDate.now().toString();
