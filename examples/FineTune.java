@@ -1,12 +1,11 @@
 import org.jtune.api.FastLanguageModel;
+import org.jtune.api.InferenceModel;
 import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.api.SftTrainer;
 import org.jtune.data.SftDataset;
-import org.jtune.data.SftOptions;
-import org.jtune.data.SpecialTokens;
+import org.jtune.generate.GenerationResult;
 import org.jtune.tokenizer.ChatMessage;
-import org.jtune.tokenizer.ChatTemplate;
 import org.jtune.tokenizer.Tokenizer;
 import org.jtune.train.SftBatchSource;
 import org.jtune.train.TrainResult;
@@ -34,7 +33,8 @@ public class FineTune {
              PeftModel model = FastLanguageModel.getPeftModel(pretrained.model())) {
             Tokenizer tokenizer = pretrained.tokenizer();
 
-            SftDataset dataset = SftDataset.load(dataFile, tokenizer, SftOptions.defaults().withMaxLength(maxSeqLength));
+            // the model's maximum length, given once above, carries over to the data
+            SftDataset dataset = SftDataset.load(dataFile, tokenizer, pretrained.sftOptions());
             System.out.println(dataset.report());
 
             // trainer = SFTTrainer(model, train_dataset=dataset, args=SFTConfig(...)); trainer.train()
@@ -48,17 +48,20 @@ public class FineTune {
                     .saveSteps(0)
                     .gradientCheckpointing(false)
                     .build();
-            SftBatchSource batches = new SftBatchSource(dataset, training.perDeviceTrainBatchSize(), true, true);
+            SftBatchSource batches = SftBatchSource.forTraining(dataset, training); // packed, shuffled
             TrainResult result = new SftTrainer(model, batches, null, training).train();
             System.out.printf("trained %d steps, mean loss %.4f%n", result.globalStep(), result.trainingLoss());
 
             // model.save_pretrained("lora_model")
             model.saveAdapter(output.resolve("adapter"), modelDir.toString());
 
-            String question = "Define the word \"river\".";
-            String prompt = ChatTemplate.of(tokenizer, null).render(List.of(ChatMessage.user(question)), true);
-            int[] answer = model.generate(tokenizer.encodeIds(prompt, false), 40, SpecialTokens.of(tokenizer).eos());
-            System.out.println(question + " -> " + tokenizer.decode(answer, true));
+            // FastLanguageModel.for_inference(model); model.generate(...)
+            try (InferenceModel inference = FastLanguageModel.forInference(model, tokenizer)) {
+                String question = "Define the word \"river\".";
+                GenerationResult answer = inference.chat(List.of(ChatMessage.user(question)),
+                        inference.defaultConfig().withMaxNewTokens(40), null);
+                System.out.println(question + " -> " + answer.text());
+            }
         }
     }
 }

@@ -215,7 +215,7 @@ final class TrainBenchmark implements BenchMain.Benchmark {
     }
 
     /** NF4 (block 64, double quantization) made once per distinct tensor, as the weights are shared. */
-    private static LlamaWeights.DenseProjections quantizedOncePerShape(Arena arena) {
+    static LlamaWeights.DenseProjections quantizedOncePerShape(Arena arena) {
         Map<Tensor, FrozenLinearWeight> cache = new HashMap<>();
         return (module, weight) -> cache.computeIfAbsent(weight, t -> new FrozenLinearWeight.Nf4(Nf4Weight.quantize(
                 module + ".weight", t.segment(), t.dtype(), t.shape(), 64, true, arena)));

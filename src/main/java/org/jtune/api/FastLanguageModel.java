@@ -21,7 +21,8 @@ import java.util.Set;
 /**
  * unsloth-style entry point: loads a model folder with its tokenizer, and adds LoRA adapters to a base model.
  * Adapter defaults as unsloth's notebooks: r 16, alpha 16, dropout 0, all seven projections, random state 3407,
- * no rsLoRA. Training runs where the trainers' {@code Backend} chooses.
+ * no rsLoRA. Training runs where the trainers' {@code Backend} chooses; {@link #forInference} readies a model to
+ * generate.
  */
 public final class FastLanguageModel {
     /** All seven projections of a Llama/Mistral layer. */
@@ -30,6 +31,10 @@ public final class FastLanguageModel {
 
     /** The tokenizer file a model folder must have (the Hugging Face fast tokenizer). */
     public static final String TOKENIZER_FILE = "tokenizer.json";
+
+    static {
+        LogLines.install();
+    }
 
     private FastLanguageModel() {}
 
@@ -86,9 +91,52 @@ public final class FastLanguageModel {
         }
     }
 
-    /** {@link #getPeftModel(LanguageModel, int, List, double, double, long, boolean)} with unsloth's defaults. */
+    /** Sequences an inference model decodes together unless told otherwise. */
+    public static final int DEFAULT_INFERENCE_BATCH = 4;
+
+    /**
+     * unsloth's {@code for_inference}: the model with its adapters (applied on the fly), ready to generate with a
+     * key/value cache of {@link #DEFAULT_INFERENCE_BATCH} sequences of up to its max_seq_length tokens. The tokenizer
+     * makes text and chat available; without one (null) it generates token ids.
+     */
+    public static InferenceModel forInference(PeftModel model, Tokenizer tokenizer) {
+        return forInference(model, tokenizer, DEFAULT_INFERENCE_BATCH);
+    }
+
+    /** As {@link #forInference(PeftModel, Tokenizer)}, for token ids only. */
+    public static InferenceModel forInference(PeftModel model) {
+        return forInference(model, null);
+    }
+
+    /** As {@link #forInference(PeftModel, Tokenizer)} with room for {@code maxBatchSize} sequences at once. */
+    public static InferenceModel forInference(PeftModel model, Tokenizer tokenizer, int maxBatchSize) {
+        return new InferenceModel(model.base(), model.adapters(), tokenizer, maxBatchSize);
+    }
+
+    /** The base model alone (or a merged one), ready to generate; see {@link #forInference(PeftModel, Tokenizer)}. */
+    public static InferenceModel forInference(LanguageModel model, Tokenizer tokenizer) {
+        return forInference(model, tokenizer, DEFAULT_INFERENCE_BATCH);
+    }
+
+    /** As {@link #forInference(LanguageModel, Tokenizer)}, for token ids only. */
+    public static InferenceModel forInference(LanguageModel model) {
+        return forInference(model, null);
+    }
+
+    /** As {@link #forInference(LanguageModel, Tokenizer)} with room for {@code maxBatchSize} sequences at once. */
+    public static InferenceModel forInference(LanguageModel model, Tokenizer tokenizer, int maxBatchSize) {
+        return new InferenceModel(model, null, tokenizer, maxBatchSize);
+    }
+
+    /** New LoRA adapters with unsloth's defaults ({@link LoraOptions#defaults()}). */
     public static PeftModel getPeftModel(LanguageModel model) {
-        return getPeftModel(model, 16, ALL_PROJECTIONS, 16, 0, 3407, false);
+        return getPeftModel(model, LoraOptions.defaults());
+    }
+
+    /** New LoRA adapters as {@code options} name them, initialised as PEFT does from their random state. */
+    public static PeftModel getPeftModel(LanguageModel model, LoraOptions options) {
+        return getPeftModel(model, options.r(), options.targetModules(), options.loraAlpha(), options.loraDropout(),
+                options.randomState(), options.useRslora());
     }
 
     /**

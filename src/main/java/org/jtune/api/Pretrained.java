@@ -32,6 +32,19 @@ public final class Pretrained implements AutoCloseable {
         return model;
     }
 
+    /**
+     * How to read SFT data for this model: the defaults, with the maximum length the model was loaded for, so that
+     * the length is given once ({@code fromPretrained(name, 2048, ...)}) and data and model agree.
+     */
+    public org.jtune.data.SftOptions sftOptions() {
+        return org.jtune.data.SftOptions.defaults().withMaxLength(model.maxSeqLength());
+    }
+
+    /** How to read preference pairs for this model: the defaults, with the model's maximum length. */
+    public org.jtune.data.PreferenceOptions preferenceOptions() {
+        return org.jtune.data.PreferenceOptions.defaults().withMaxLength(model.maxSeqLength());
+    }
+
     public Tokenizer tokenizer() {
         return tokenizer;
     }

@@ -4,6 +4,7 @@ import org.jtune.model.Batch;
 import org.jtune.model.backend.Backend;
 import org.jtune.train.BatchSource;
 import org.jtune.train.TrainResult;
+import org.jtune.train.SftBatchSource;
 import org.jtune.train.Trainer;
 import org.jtune.train.TrainingArguments;
 import org.jtune.train.report.TrainingListener;
@@ -37,6 +38,13 @@ public final class SftTrainer {
     public SftTrainer(PeftModel model, BatchSource<Batch> trainDataset, BatchSource<Batch> evalDataset,
                       TrainingArguments args, Backend backend) {
         LanguageModel base = model.base();
+        for (BatchSource<Batch> source : java.util.Arrays.asList(trainDataset, evalDataset)) {
+            if (source instanceof SftBatchSource s && s.maxLength() > base.maxSeqLength()) {
+                throw new IllegalArgumentException("the dataset was cut to " + s.maxLength() + " tokens but the model was loaded for max_seq_length "
+                        + base.maxSeqLength() + ": load the data with pretrained.sftOptions(), which carries the "
+                        + "model's length, or with SftOptions.withMaxLength(" + base.maxSeqLength() + ")");
+            }
+        }
         this.trainer = Trainer.sft(backend, base.config(), base.frozen(), model.adapters(), base.maxSeqLength(), args,
                 trainDataset, evalDataset);
     }

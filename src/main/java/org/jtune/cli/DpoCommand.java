@@ -2,6 +2,7 @@ package org.jtune.cli;
 
 import org.jtune.api.DpoTrainer;
 import org.jtune.api.FastLanguageModel;
+import org.jtune.api.LoraOptions;
 import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.data.DemoDatasets;
@@ -19,6 +20,8 @@ import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
 import org.jtune.train.report.ProgressBar;
 import org.jtune.train.report.TrainingListener;
+
+import org.jtune.train.report.TensorBoardWriter;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -57,11 +60,12 @@ final class DpoCommand implements Main.Command {
         RunReport.Inputs inputs = RunReport.inputs(s.model(), s.data(), s.output(), s.resume(), s.overwriteOutputDir(),
                 DemoDatasets.DEFINITIONS_DPO, DemoRun::explainDpo, out);
         Path modelDir = inputs.modelDir();
-        try (Pretrained pretrained = FastLanguageModel.fromPretrained(modelDir, s.maxLength(), s.loadIn4bit())) {
+        int maxLength = RunReport.cappedLength(modelDir, s.maxLength(), out);
+        try (Pretrained pretrained = FastLanguageModel.fromPretrained(modelDir, maxLength, s.loadIn4bit())) {
             Tokenizer tokenizer = pretrained.tokenizer();
             RunReport.printModel(inputs, pretrained, out);
 
-            PreferenceDataset all = PreferenceDataset.load(inputs.data(), tokenizer, dataOptions(s, tokenizer));
+            PreferenceDataset all = PreferenceDataset.load(inputs.data(), tokenizer, dataOptions(s, tokenizer).withMaxLength(maxLength));
             out.println("data: " + all.report());
             PreferenceDataset train = s.demo() ? firstPairs(all, DEMO_PAIRS) : all, eval = null;
             if (s.demo()) {
@@ -85,22 +89,33 @@ final class DpoCommand implements Main.Command {
             TrainingArguments training = RunReport.withEvalSteps(s.training(), s.evalSteps(),
                     trainSource.batchesPerEpoch());
 
-            try (PeftModel peft = FastLanguageModel.getPeftModel(pretrained.model(), s.loraR(), s.targetModules(),
-                    s.loraAlpha(), 0, training.seed(), s.rslora())) {
+            try (PeftModel peft = FastLanguageModel.getPeftModel(pretrained.model(), LoraOptions.defaults()
+                    .withR(s.loraR()).withTargetModules(s.targetModules()).withLoraAlpha(s.loraAlpha())
+                    .withRandomState(training.seed()).withRslora(s.rslora()))) {
                 RunReport.printLora(peft, s.loraR(), s.loraAlpha(), s.rslora(), s.targetModules(), out);
-                out.printf(Locale.ROOT, "training: %d steps of %d x %d pairs, %s; DPO: %s loss, beta %s%s%s%n",
-                        RunReport.totalSteps(training, trainSource.batchesPerEpoch()), pairs,
+                out.printf(Locale.ROOT, "training: %s of %d x %d pairs, %s; DPO: %s loss, beta %s%s%s%n",
+                        RunReport.count(RunReport.totalSteps(training, trainSource.batchesPerEpoch()), "step"), pairs,
                         training.gradientAccumulationSteps(), RunReport.schedule(training),
                         s.dpo().lossType().trlName(), RunReport.number(s.dpo().beta()),
                         s.dpo().labelSmoothing() > 0 ? ", label smoothing " + s.dpo().labelSmoothing() : "",
                         s.dpo().precomputeRefLogProbs() ? ", reference log-probs precomputed" : "");
+                DemoRun.Sample sample = s.demo()
+                        ? DemoRun.Sample.firstPair(inputs.data().get(0), all.pair(0), tokenizer) : null;
+                if (sample != null) {
+                    sample.show("before training (the random base model alone)", peft, out);
+                }
                 RunLogs logs = new RunLogs();
                 TrainResult result = trainer(peft, trainSource, evalSource, training, s.dpo(), backend, out)
                         .addListener(new ProgressBar(out, out == System.out && RunReport.isTerminal()))
                         .addListener(logs)
+                        .addListener(s.tensorBoard() ? TensorBoardWriter.create(s.output().resolve(
+                                TensorBoardWriter.FOLDER)) : new TrainingListener() {})
                         .train(s.resume());
                 Path adapter = RunReport.saveAdapter(peft, inputs, s.output());
                 printRewards(logs, out);
+                if (sample != null) {
+                    sample.show("after training", peft, out);
+                }
                 RunReport.printDone(result, start, s.output(), adapter, out);
             }
         }
@@ -128,7 +143,8 @@ final class DpoCommand implements Main.Command {
         return PreferenceOptions.defaults()
                 .withChatTemplate(s.template() == null ? null : ChatTemplate.of(s.template(), tokenizer.config()))
                 .withMaxLength(s.maxLength())
-                .withSkipBadRecords(s.skipBadRecords());
+                .withSkipBadRecords(s.skipBadRecords())
+                .withReadLimits(s.readLimits());
     }
 
     /** The logged loss, accuracies and margins, and the evaluations, summed up at the end: do the rewards part? */

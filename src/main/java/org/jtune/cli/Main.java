@@ -21,6 +21,9 @@ public final class Main {
         COMMANDS.put("sft", new SftCommand());
         COMMANDS.put("dpo", new DpoCommand());
         COMMANDS.put("merge", new MergeCommand());
+        COMMANDS.put("chat", new ChatCommand());
+        COMMANDS.put("generate", new GenerateCommand());
+        COMMANDS.put("serve", new ServeCommand());
         COMMANDS.put("export-gguf", new ExportGgufCommand());
         COMMANDS.put("info", new InfoCommand());
     }
@@ -66,7 +69,7 @@ public final class Main {
             return command.run(rest, out);
         } catch (UsageException e) {
             err.println("jtune " + name + ": " + e.getMessage());
-            err.println("(java -jar jtune.jar " + name + " --help lists the options)");
+            err.println("(" + SelfCommand.get() + " " + name + " --help lists the options)");
             return 2;
         } catch (Exception e) {
             err.println("jtune " + name + ": " + message(e));
@@ -103,13 +106,13 @@ public final class Main {
     }
 
     private static void usage(PrintStream out) {
-        out.println("usage: java -jar jtune.jar COMMAND [ARGS]");
+        out.println("usage: " + SelfCommand.get() + " COMMAND [ARGS]");
         out.println();
         out.println("commands:");
         COMMANDS.forEach((name, command) -> out.printf("  %-8s %s%n", name, command.summary()));
         out.println();
         out.println("  --version  print the version");
         out.println();
-        out.println("java -jar jtune.jar COMMAND --help shows the options of a command.");
+        out.println(SelfCommand.get() + " COMMAND --help shows the options of a command.");
     }
 }

@@ -2,11 +2,9 @@ package org.jtune.cli;
 
 import org.jtune.api.LanguageModel;
 import org.jtune.api.PeftModel;
-import org.jtune.io.PeftAdapterFiles;
 import org.jtune.io.hub.ConsoleDownloadProgress;
 import org.jtune.io.hub.HubModels;
 import org.jtune.io.hub.HubSettings;
-import org.jtune.io.hub.RepoId;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.ModelLoader;
@@ -66,7 +64,7 @@ final class MergeCommand implements Main.Command {
             default -> throw new UsageException(p.origin("dtype") + ": unknown dtype '" + p.string("dtype", null)
                     + "' (bf16, f16, f32)");
         };
-        Path base = HubModels.locate(p.has("model") ? p.string("model", null) : baseOf(adapter),
+        Path base = HubModels.locate(p.has("model") ? p.string("model", null) : ModelFiles.baseOf(adapter),
                 HubSettings.fromEnvironment(), new ConsoleDownloadProgress(out, out == System.out
                         && RunReport.isTerminal()));
         OutputFolders.requireUsable(output, "--output");
@@ -84,18 +82,5 @@ final class MergeCommand implements Main.Command {
         ModelFiles.copyTokenizerFiles(Files.isRegularFile(base.resolve("tokenizer.json")) ? base : adapter, output);
         out.println("merged model (" + dtype.name().toLowerCase(Locale.ROOT) + ") written to " + output);
         return 0;
-    }
-
-    /** The base model the adapter names: a folder here or a Hub id (as PEFT's AutoPeftModel finds it). */
-    private static String baseOf(Path adapter) throws IOException {
-        String named = PeftAdapterFiles.read(adapter).config().baseModelNameOrPath();
-        if (named == null || named.isBlank()) {
-            throw new UsageException("--model is required: " + adapter + " does not name its base model");
-        }
-        if (!Files.isDirectory(Path.of(named)) && !RepoId.looksLikeRepo(named)) {
-            throw new UsageException("--model is required: " + adapter + " names its base model '" + named
-                    + "', which is neither a folder here nor a Hub id");
-        }
-        return named;
     }
 }

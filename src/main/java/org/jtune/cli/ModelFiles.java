@@ -1,5 +1,8 @@
 package org.jtune.cli;
 
+import org.jtune.io.PeftAdapterFiles;
+import org.jtune.io.hub.RepoId;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,5 +52,18 @@ final class ModelFiles {
                 Files.delete(p);
             }
         }
+    }
+
+    /** The base model the adapter names: a folder here or a Hub id (as PEFT's AutoPeftModel finds it). */
+    static String baseOf(Path adapter) throws IOException {
+        String named = PeftAdapterFiles.read(adapter).config().baseModelNameOrPath();
+        if (named == null || named.isBlank()) {
+            throw new UsageException("--model is required: " + adapter + " does not name its base model");
+        }
+        if (!Files.isDirectory(Path.of(named)) && !RepoId.looksLikeRepo(named)) {
+            throw new UsageException("--model is required: " + adapter + " names its base model '" + named
+                    + "', which is neither a folder here nor a Hub id");
+        }
+        return named;
     }
 }

@@ -15,7 +15,7 @@ final class OptionNames {
     /** jtune's option name to the other names it answers to. */
     static final Map<String, List<String>> ALIASES = Map.ofEntries(
             Map.entry("model", List.of("model-name-or-path", "base-model")),
-            Map.entry("data", List.of("dataset-name")),
+            Map.entry("data", List.of("dataset-name", "datasets")),
             Map.entry("output", List.of("output-dir")),
             Map.entry("lr", List.of("learning-rate")),
             Map.entry("epochs", List.of("num-train-epochs", "num-epochs")),
@@ -25,8 +25,7 @@ final class OptionNames {
             Map.entry("scheduler", List.of("lr-scheduler-type", "lr-scheduler")),
             Map.entry("target-modules", List.of("lora-target-modules")),
             Map.entry("rslora", List.of("use-rslora")),
-            Map.entry("loss", List.of("loss-type")),
-            Map.entry("report-to", List.of()));
+            Map.entry("loss", List.of("loss-type")));
 
     private OptionNames() {}
 

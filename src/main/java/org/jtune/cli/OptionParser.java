@@ -113,6 +113,11 @@ final class OptionParser {
     }
 
     static final String CONFIG = "config";
+    /**
+     * Options whose value is a list that TRL scripts pass as several words ({@code --lora_target_modules q_proj
+     * v_proj}, {@code --report_to tensorboard}); they also take one comma-separated word.
+     */
+    private static final Set<String> WORD_LISTS = Set.of("target-modules", "report-to");
     private static final Set<String> TRUE = Set.of("true", "1", "yes", "on");
     private static final Set<String> FALSE = Set.of("false", "0", "no", "off");
 
@@ -194,7 +199,8 @@ final class OptionParser {
             switch (o.kind()) {
                 case FLAG -> values.put(o.name(), bool(matched.getValue(), origins.getOrDefault(o.name(),
                         "--" + o.name())));
-                case VALUE -> values.put(o.name(), matched.getValue());
+                case VALUE -> values.put(o.name(), WORD_LISTS.contains(o.name())
+                        ? String.join(",", matched.<List<String>>getValue()) : matched.getValue());
                 case LIST -> values.put(o.name(), new ArrayList<String>(matched.getValue()));
             }
         }
@@ -269,7 +275,13 @@ final class OptionParser {
             OptionSpec.Builder b = OptionSpec.builder(all).paramLabel(o.metavar() == null ? "BOOL" : o.metavar());
             switch (o.kind()) {
                 case FLAG -> b.arity("0..1").type(String.class).fallbackValue("true");
-                case VALUE -> b.arity("1").type(String.class);
+                case VALUE -> {
+                    if (WORD_LISTS.contains(o.name())) {
+                        b.arity("1..*").type(List.class).auxiliaryTypes(String.class);
+                    } else {
+                        b.arity("1").type(String.class);
+                    }
+                }
                 case LIST -> b.arity("1").type(List.class).auxiliaryTypes(String.class);
             }
             spec.addOption(b.build());
@@ -377,7 +389,7 @@ final class OptionParser {
     }
 
     void printHelp(PrintStream out) {
-        out.println("usage: java -jar jtune.jar " + command + " " + synopsis);
+        out.println("usage: " + SelfCommand.get() + " " + command + " " + synopsis);
         out.println();
         out.println(description);
         out.println();

@@ -1,6 +1,7 @@
 package org.jtune.cli;
 
 import org.jtune.api.FastLanguageModel;
+import org.jtune.data.ReadLimits;
 import org.jtune.model.LoraTarget;
 import org.jtune.tokenizer.BuiltinChatTemplate;
 import org.jtune.train.LrSchedule;
@@ -54,6 +55,32 @@ final class RunOptions {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
+    }
+
+    /** The caps of the data reader, raised by --max-line-bytes and --max-data-bytes. */
+    static ReadLimits readLimits(OptionParser.Parsed p) {
+        long line = p.longValue("max-line-bytes", ReadLimits.DEFAULT.maxLineBytes());
+        long file = p.longValue("max-data-bytes", ReadLimits.DEFAULT.maxFileBytes());
+        try {
+            return new ReadLimits(line, file);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException((p.has("max-line-bytes") ? p.origin("max-line-bytes") : p.origin("max-data-bytes"))
+                    + ": " + e.getMessage());
+        }
+    }
+
+    /** Whether {@code --report-to} (transformers' {@code report_to}) asks for TensorBoard event files. */
+    static boolean tensorBoard(OptionParser.Parsed p) {
+        boolean tensorBoard = false;
+        for (String name : p.string("report-to", "none").split("[,\\s]+")) {
+            switch (name.strip().toLowerCase(Locale.ROOT)) {
+                case "tensorboard", "all" -> tensorBoard = true;
+                case "none", "" -> { }
+                default -> throw new UsageException(p.origin("report-to") + ": '" + name + "' is not written here "
+                        + "(tensorboard or none; metrics.jsonl is always written)");
+            }
+        }
+        return tensorBoard;
     }
 
     static BuiltinChatTemplate template(OptionParser.Parsed p) {

@@ -89,6 +89,30 @@ final class RunReport {
         return new Inputs(modelDir, modelDir.toAbsolutePath().toString(), List.of(demoData.copyTo(output.resolve(DemoRun.DATA_FOLDER))));
     }
 
+    /**
+     * The maximum length asked for, capped with a warning to the model's {@code max_position_embeddings}: a default
+     * of 2048 must not stop a run on a model made for shorter sequences.
+     */
+    static int cappedLength(Path modelDir, int requested, PrintStream out) throws IOException {
+        Path config = modelDir.resolve("config.json");
+        if (!Files.isRegularFile(config)) {
+            return requested; // the loader says what is missing
+        }
+        com.fasterxml.jackson.databind.JsonNode limit = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(config.toFile()).path("max_position_embeddings");
+        if (limit.canConvertToInt() && limit.asInt() > 0 && limit.asInt() < requested) {
+            out.println("warning: max_seq_length " + requested + " is more than the model's max_position_embeddings "
+                    + limit.asInt() + ": using " + limit.asInt());
+            return limit.asInt();
+        }
+        return requested;
+    }
+
+    /** {@code 1 step}, {@code 2 steps}. */
+    static String count(long n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
+    }
+
     /** The first and last value of a logged number, as the closing summary shows it; nothing where it is absent. */
     static void printChange(PrintStream out, String name, Double first, long firstStep, Double last, long lastStep) {
         if (first != null && last != null) {
@@ -149,14 +173,15 @@ final class RunReport {
 
     /** The closing lines: steps and time, where the outputs are, how to merge. */
     static void printDone(TrainResult result, long startNanos, Path output, Path adapter, PrintStream out) {
-        out.printf(Locale.ROOT, "done: %d steps in %.0f s%n", result.globalStep(), (System.nanoTime() - startNanos) / 1e9);
+        out.printf(Locale.ROOT, "done: %s in %.0f s%n", count(result.globalStep(), "step"),
+                (System.nanoTime() - startNanos) / 1e9);
         out.println("  adapter:    " + adapter);
         if (result.lastCheckpoint() != null) {
             out.println("  checkpoint: " + result.lastCheckpoint());
         }
         out.println("  metrics:    " + output.resolve("metrics.jsonl"));
         out.println("  loss curve: " + output.resolve("loss_curve.png"));
-        out.println("merge it into the base model with: java -jar jtune.jar merge --adapter " + adapter
+        out.println("merge it into the base model with: " + SelfCommand.get() + " merge --adapter " + adapter
                 + " --output " + output.resolve("merged"));
     }
 

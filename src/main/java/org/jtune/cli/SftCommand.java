@@ -2,6 +2,7 @@ package org.jtune.cli;
 
 import org.jtune.api.FastLanguageModel;
 import org.jtune.api.LanguageModel;
+import org.jtune.api.LoraOptions;
 import org.jtune.api.PeftModel;
 import org.jtune.api.Pretrained;
 import org.jtune.api.SftTrainer;
@@ -18,6 +19,8 @@ import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
 import org.jtune.train.report.ProgressBar;
 import org.jtune.train.report.TrainingListener;
+
+import org.jtune.train.report.TensorBoardWriter;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -49,12 +52,13 @@ final class SftCommand implements Main.Command {
                 DemoDatasets.DEFINITIONS_SFT, DemoRun::explain, out);
         Path modelDir = inputs.modelDir();
         List<Path> data = inputs.data();
-        try (Pretrained pretrained = FastLanguageModel.fromPretrained(modelDir, s.maxSeqLength(), s.loadIn4bit())) {
+        int maxLength = RunReport.cappedLength(modelDir, s.maxSeqLength(), out);
+        try (Pretrained pretrained = FastLanguageModel.fromPretrained(modelDir, maxLength, s.loadIn4bit())) {
             LanguageModel model = pretrained.model();
             Tokenizer tokenizer = pretrained.tokenizer();
             RunReport.printModel(inputs, pretrained, out);
 
-            SftDataset all = SftDataset.load(data, tokenizer, dataOptions(s, tokenizer));
+            SftDataset all = SftDataset.load(data, tokenizer, dataOptions(s, tokenizer).withMaxLength(maxLength));
             out.println("data: " + all.report());
             SftDataset train = all, eval = null;
             if (s.evalSplit() > 0) {
@@ -70,11 +74,12 @@ final class SftCommand implements Main.Command {
             TrainingArguments training = RunReport.withEvalSteps(s.training(), s.evalSteps(),
                     trainSource.batchesPerEpoch());
 
-            try (PeftModel peft = FastLanguageModel.getPeftModel(model, s.loraR(), s.targetModules(), s.loraAlpha(),
-                    0, training.seed(), s.rslora())) {
+            try (PeftModel peft = FastLanguageModel.getPeftModel(model, LoraOptions.defaults().withR(s.loraR())
+                    .withTargetModules(s.targetModules()).withLoraAlpha(s.loraAlpha())
+                    .withRandomState(training.seed()).withRslora(s.rslora()))) {
                 RunReport.printLora(peft, s.loraR(), s.loraAlpha(), s.rslora(), s.targetModules(), out);
-                out.printf(Locale.ROOT, "training: %d steps of %d x %d rows (%s), %s%n",
-                        RunReport.totalSteps(training, trainSource.batchesPerEpoch()), rows,
+                out.printf(Locale.ROOT, "training: %s of %d x %d rows (%s), %s%n",
+                        RunReport.count(RunReport.totalSteps(training, trainSource.batchesPerEpoch()), "step"), rows,
                         training.gradientAccumulationSteps(), s.packing() ? "packed" : "padded",
                         RunReport.schedule(training));
                 DemoRun.Sample sample = s.demo() ? DemoRun.Sample.first(data.get(0), tokenizer) : null;
@@ -85,6 +90,8 @@ final class SftCommand implements Main.Command {
                 TrainResult result = trainer(peft, trainSource, evalSource, training, backend, out)
                         .addListener(new ProgressBar(out, out == System.out && RunReport.isTerminal()))
                         .addListener(logs)
+                        .addListener(s.tensorBoard() ? TensorBoardWriter.create(s.output().resolve(
+                                TensorBoardWriter.FOLDER)) : new TrainingListener() {})
                         .train(s.resume());
                 Path adapter = RunReport.saveAdapter(peft, inputs, s.output());
                 printLosses(logs, out);
@@ -111,7 +118,8 @@ final class SftCommand implements Main.Command {
                 .withChatTemplate(s.template() == null ? null : ChatTemplate.of(s.template(), tokenizer.config()))
                 .withTrainOnAllTokens(s.trainOnAllTokens())
                 .withMaxLength(s.maxSeqLength())
-                .withSkipBadRecords(s.skipBadRecords());
+                .withSkipBadRecords(s.skipBadRecords())
+                .withReadLimits(s.readLimits());
     }
 
     /** The logged training losses and the evaluations, summed up at the end: does the loss fall? */

@@ -2,6 +2,7 @@ package org.jtune.cli;
 
 import org.jtune.api.FastLanguageModel;
 import org.jtune.data.RecordFormat;
+import org.jtune.data.ReadLimits;
 import org.jtune.tokenizer.BuiltinChatTemplate;
 import org.jtune.train.TrainingArguments;
 
@@ -27,7 +28,7 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
                    boolean trainOnAllTokens, int maxSeqLength, boolean packing, boolean skipBadRecords,
                    boolean loadIn4bit, int loraR, double loraAlpha, List<String> targetModules, boolean rslora,
                    double evalSplit, long evalSteps, Path output, boolean resume, boolean overwriteOutputDir,
-                   TrainingArguments training) {
+                   ReadLimits readLimits, TrainingArguments training, boolean tensorBoard) {
 
     static final OptionParser PARSER = new OptionParser("sft", "[--model NAME --data FILE...] [OPTIONS]",
             """
@@ -94,12 +95,19 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
                             "quantize the base model's projections to NF4 on load (QLoRA)"),
                     new OptionParser.Option("skip-bad-records", FLAG, null, false,
                             "skip records that cannot be used, and count them, instead of stopping at the first"),
+                    new OptionParser.Option("max-line-bytes", VALUE, "N", false,
+                            "longest record line read, in bytes; default 67108864 (64 MiB)"),
+                    new OptionParser.Option("max-data-bytes", VALUE, "N", false,
+                            "most bytes read from one data file after decompression; default 68719476736 (64 GiB)"),
                     new OptionParser.Option("lora-r", VALUE, "N", false, "LoRA rank; default 16"),
                     new OptionParser.Option("lora-alpha", VALUE, "X", false, "LoRA alpha; default 16"),
                     new OptionParser.Option("target-modules", VALUE, "LIST", false,
                             "comma-separated projections to adapt, or all-linear; default all seven: "
                                     + String.join(",", FastLanguageModel.ALL_PROJECTIONS)),
                     new OptionParser.Option("rslora", FLAG, null, false, "rank-stabilized LoRA: scale by alpha/sqrt(r)"),
+                    new OptionParser.Option("report-to", VALUE, "NAME", false,
+                            "tensorboard: also write the metrics as TensorBoard event files in OUTPUT/runs; "
+                                    + "default none"),
                     new OptionParser.Option("gradient-checkpointing", FLAG, null, true,
                             "recompute activations in backward to save memory (default on; demo off)"))),
             true);
@@ -130,7 +138,8 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
                 maxSeqLength, p.flag("packing", true), p.flag("skip-bad-records", false),
                 p.flag("load-in-4bit", false), loraR, RunOptions.loraAlpha(p), RunOptions.targets(p),
                 p.flag("rslora", false), RunOptions.evalSplit(p), RunOptions.evalSteps(p), output,
-                p.flag("resume", false), p.flag("overwrite-output-dir", false), RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output));
+                p.flag("resume", false), p.flag("overwrite-output-dir", false),
+                RunOptions.readLimits(p), RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output), RunOptions.tensorBoard(p));
     }
 
     boolean demo() {

@@ -50,6 +50,62 @@ public final class SftBatchSource implements BatchSource<Batch> {
         startEpoch(0, 0);
     }
 
+    /**
+     * The batches a trainer takes for training: {@code args}' per-device batch size, packed rows, a new order every
+     * epoch. {@link #builder} chooses otherwise.
+     */
+    public static SftBatchSource forTraining(SftDataset dataset, TrainingArguments args) {
+        return builder(dataset).rowsPerBatch(args.perDeviceTrainBatchSize()).build();
+    }
+
+    /** The batches of an eval split: {@code args}' batch size, packed rows, in dataset order. */
+    public static SftBatchSource forEvaluation(SftDataset dataset, TrainingArguments args) {
+        return builder(dataset).rowsPerBatch(args.perDeviceTrainBatchSize()).shuffle(false).build();
+    }
+
+    /** Options by name instead of bare booleans: 2 rows, packed, shuffled unless changed. */
+    public static Builder builder(SftDataset dataset) {
+        return new Builder(dataset);
+    }
+
+    /** Chooses the rows per batch, packing and shuffling of an {@link SftBatchSource}. */
+    public static final class Builder {
+        private final SftDataset dataset;
+        private int rowsPerBatch = 2;
+        private boolean packing = true;
+        private boolean shuffle = true;
+
+        private Builder(SftDataset dataset) {
+            this.dataset = dataset;
+        }
+
+        public Builder rowsPerBatch(int rows) {
+            rowsPerBatch = rows;
+            return this;
+        }
+
+        /** Pack several examples into each row (the default), or pad one example per row. */
+        public Builder packing(boolean pack) {
+            packing = pack;
+            return this;
+        }
+
+        /** A new order every epoch (the default), or the dataset's order. */
+        public Builder shuffle(boolean shuffled) {
+            shuffle = shuffled;
+            return this;
+        }
+
+        public SftBatchSource build() {
+            return new SftBatchSource(dataset, rowsPerBatch, packing, shuffle);
+        }
+    }
+
+    /** The longest row the batches hold: the dataset's maximum length (0 where it has none). */
+    public int maxLength() {
+        return dataset.maxLength();
+    }
+
     @Override
     public void startEpoch(int epoch, long seed) {
         at(epoch, new IterationState(seed, epoch, 0, units));

@@ -69,6 +69,24 @@ public record TrainingArguments(
                 && maxGradNorm == o.maxGradNorm && seed == o.seed;
     }
 
+    /** The keys, as transformers names them, of the settings {@link #sameStepMath} compares. */
+    private static final java.util.List<String> STEP_MATH_KEYS = java.util.List.of("per_device_train_batch_size",
+            "gradient_accumulation_steps", "learning_rate", "lr_scheduler_type", "warmup_steps", "warmup_ratio",
+            "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon", "max_grad_norm", "seed");
+
+    /** The step-math settings that differ from {@code now}, one per line: {@code learning_rate: 0.01 -> 0.002}. */
+    java.util.List<String> stepMathChanges(TrainingArguments now) {
+        com.fasterxml.jackson.databind.JsonNode a = TrainingArgumentsJson.toJson(this);
+        com.fasterxml.jackson.databind.JsonNode b = TrainingArgumentsJson.toJson(now);
+        java.util.List<String> changes = new java.util.ArrayList<>();
+        for (String key : STEP_MATH_KEYS) {
+            if (!a.get(key).equals(b.get(key))) {
+                changes.add(key + ": " + a.get(key).asText() + " -> " + b.get(key).asText());
+            }
+        }
+        return changes;
+    }
+
     public static Builder builder() {
         return new Builder();
     }
@@ -88,6 +106,8 @@ public record TrainingArguments(
         private LrSchedule lrSchedulerType = LrSchedule.LINEAR;
         private long warmupSteps = 5;
         private double warmupRatio = 0;
+        /** Whether warmupSteps was set by the caller (not the default), so that a ratio must not silently lose. */
+        private boolean warmupStepsGiven;
         private double weightDecay = 0.01;
         private double adamBeta1 = 0.9;
         private double adamBeta2 = 0.999;
@@ -133,8 +153,20 @@ public record TrainingArguments(
         public Builder learningRate(double v) { learningRate = v; return this; }
         public Builder lrSchedulerType(LrSchedule v) { lrSchedulerType = v; return this; }
         public Builder lrSchedulerType(String hfName) { lrSchedulerType = LrSchedule.fromName(hfName); return this; }
-        public Builder warmupSteps(long v) { warmupSteps = v; return this; }
-        public Builder warmupRatio(double v) { warmupRatio = v; return this; }
+        public Builder warmupSteps(long v) {
+            warmupSteps = v;
+            warmupStepsGiven = true;
+            return this;
+        }
+
+        /** Warmup as a fraction of the steps; it replaces the default 5 warmup steps unless those were given too. */
+        public Builder warmupRatio(double v) {
+            warmupRatio = v;
+            if (!warmupStepsGiven) {
+                warmupSteps = 0;
+            }
+            return this;
+        }
         public Builder weightDecay(double v) { weightDecay = v; return this; }
         public Builder adamBeta1(double v) { adamBeta1 = v; return this; }
         public Builder adamBeta2(double v) { adamBeta2 = v; return this; }
@@ -148,6 +180,10 @@ public record TrainingArguments(
         public Builder progressBar(boolean v) { progressBar = v; return this; }
 
         public TrainingArguments build() {
+            if (warmupStepsGiven && warmupSteps > 0 && warmupRatio > 0) {
+                throw new IllegalArgumentException("warmup_steps " + warmupSteps + " and warmup_ratio " + warmupRatio
+                        + " both given: give one (transformers lets the steps win, which hides the ratio)");
+            }
             return new TrainingArguments(outputDir, perDeviceTrainBatchSize, gradientAccumulationSteps,
                     numTrainEpochs, maxSteps, learningRate, lrSchedulerType, warmupSteps, warmupRatio, weightDecay,
                     adamBeta1, adamBeta2, adamEpsilon, maxGradNorm, seed, loggingSteps, evalSteps, saveSteps,

@@ -17,7 +17,8 @@ public final class PtxGenerator {
 
     /** Every generated file, in the order they are written. */
     public static List<KernelFile> files() {
-        return List.of(new GemmSm80(), new GemmSm90(), new FlashAttentionForward(), new FlashAttentionBackward());
+        return List.of(new GemmSm80(), new GemmSm90(), new FlashAttentionForward(), new FlashAttentionBackward(),
+                new DecodeMatvec(), new DecodeAttentionFile());
     }
 
     public static KernelFile file(String name) {

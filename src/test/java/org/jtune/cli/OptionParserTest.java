@@ -119,4 +119,22 @@ class OptionParserTest {
             assertTrue(help.contains(expected), expected + "\n" + help);
         }
     }
+
+    @Test
+    void theExampleConfigsInJsonAndYamlSayTheSame() {
+        OptionParser.Parsed json = sft("--config", "examples/sft-config.json");
+        OptionParser.Parsed yaml = sft("--config", "examples/sft-config.yaml");
+        for (String name : List.of("model", "output", "max-seq-length", "batch-size", "grad-accum", "max-steps",
+                "scheduler", "eval-steps", "save-steps", "logging-steps", "lora-r", "seed")) {
+            assertEquals(json.string(name, null), yaml.string(name, null), name);
+        }
+        for (String name : List.of("lr", "warmup-ratio", "weight-decay", "eval-split", "lora-alpha")) {
+            assertEquals(json.decimal(name, -1), yaml.decimal(name, -2), name);
+        }
+        assertEquals(json.list("data"), yaml.list("data"));
+        assertEquals(json.string("target-modules", null), yaml.string("target-modules", null));
+        assertEquals(json.flag("packing", false), yaml.flag("packing", false));
+        assertEquals("tensorboard", yaml.string("report-to", null));
+        SftSettings.from(yaml); // every value usable
+    }
 }

@@ -37,7 +37,13 @@ class GeneratedPtxTest {
             Map.entry("flash_attn 32-row kv tiles", Map.of("kv_tile", "32")),
             Map.entry("flash_attn 16-row kv tiles", Map.of("kv_tile", "16")),
             Map.entry("flash_attn d256", Map.of("head_dims", "64,128,256")),
-            Map.entry("flash_attn_bwd d64 only", Map.of("head_dims", "64")));
+            Map.entry("flash_attn_bwd d64 only", Map.of("head_dims", "64")),
+            Map.entry("decode_matvec 2 vectors", Map.of("vectors", "2")),
+            Map.entry("decode_matvec 8 vectors", Map.of("vectors", "8")),
+            Map.entry("decode_matvec 1 nf4 run", Map.of("nf4_runs", "1")),
+            Map.entry("decode_matvec 4 nf4 runs", Map.of("nf4_runs", "4")),
+            Map.entry("decode_attention 1 key", Map.of("keys", "1")),
+            Map.entry("decode_attention 4 keys", Map.of("keys", "4")));
 
     @TestFactory
     Stream<DynamicTest> committedFilesAreTheGeneratorsOutput() {

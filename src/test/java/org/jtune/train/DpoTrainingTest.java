@@ -14,6 +14,7 @@ import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.backend.Backend;
 import org.jtune.tensor.DType;
+import org.jtune.testing.ByteTokenizer;
 import org.jtune.train.report.LossCurvePlot;
 import org.jtune.train.report.MetricsFile;
 import org.jtune.train.report.TrainingListener;

@@ -68,7 +68,7 @@ public final class HubCache {
             return;
         }
         Files.createDirectories(ref.getParent());
-        Path temporary = Files.createTempFile(ref.getParent(), ".ref", ".tmp");
+        Path temporary = org.jtune.io.AtomicFiles.temporaryFile(ref.getParent(), "ref");
         Files.writeString(temporary, commit);
         Files.move(temporary, ref, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }

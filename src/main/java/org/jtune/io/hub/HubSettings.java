@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -19,6 +21,8 @@ import java.util.Set;
  * <li>endpoint: {@code HF_ENDPOINT}, else the public Hub;</li>
  * <li>offline: {@code HF_HUB_OFFLINE} set to 1, true, yes or on: the cache only, no request.</li>
  * </ul>
+ * Java system properties of the same names ({@code -DHF_HUB_OFFLINE=1}) win over the environment, for programs that
+ * cannot set their own environment.
  *
  * @param token the access token, or null for anonymous requests
  */
@@ -36,9 +40,21 @@ public record HubSettings(Path cacheDir, URI endpoint, String token, boolean off
         }
     }
 
-    /** The settings of this process's environment. */
+    /** The variables huggingface_hub reads. */
+    private static final List<String> VARIABLES = List.of("HF_HOME", "XDG_CACHE_HOME", "HF_HUB_CACHE",
+            "HUGGINGFACE_HUB_CACHE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_ENDPOINT",
+            "HF_HUB_OFFLINE");
+
+    /** The settings of this process's environment, with system properties of the same names winning. */
     public static HubSettings fromEnvironment() {
-        return fromEnvironment(System.getenv(), Path.of(System.getProperty("user.home")));
+        Map<String, String> env = new HashMap<>(System.getenv());
+        for (String name : VARIABLES) {
+            String property = System.getProperty(name);
+            if (property != null) {
+                env.put(name, property);
+            }
+        }
+        return fromEnvironment(env, Path.of(System.getProperty("user.home")));
     }
 
     /** The settings an environment gives, with {@code home} as the user's home folder. */

@@ -2,6 +2,7 @@ package org.jtune.model.gpu;
 
 import org.jtune.cuda.DeviceBuffer;
 import org.jtune.cuda.Stream;
+import org.jtune.kernels.MatvecKernels;
 import org.jtune.kernels.Nf4Kernels;
 import org.jtune.model.FrozenLinearWeight;
 import org.jtune.quant.Absmax;
@@ -21,6 +22,7 @@ final class DeviceProjection {
 
     private final String name;
     private final ProjectionFormat format;
+    private final int out;
     private final long elements;
     private final DeviceBuffer weight;
     // NF4 only: codes, then absmax (float32 per block, or 8-bit codes with double quantization), nested state
@@ -30,6 +32,7 @@ final class DeviceProjection {
     DeviceProjection(MemoryCarver carver, String name, ProjectionFormat format, int out, int in) {
         this.name = name;
         this.format = format;
+        this.out = out;
         this.elements = (long) out * in;
         switch (format) {
             case ProjectionFormat.Bf16 b -> {
@@ -88,6 +91,22 @@ final class DeviceProjection {
                 }
             }
         }
+    }
+
+    /**
+     * The weight as the decode products read it, without dequantizing: bf16, or NF4 codes with their quant state
+     * (valid once uploaded: the double-quantization offset comes with the weights).
+     */
+    MatvecKernels.Weight matvecWeight() {
+        return switch (format) {
+            case ProjectionFormat.Bf16 b -> new MatvecKernels.Bf16(weight, out);
+            case ProjectionFormat.Nf4 q -> new MatvecKernels.Nf4(packed, absmax, nestedAbsmax, nestedMap, offset, out,
+                    q.blocksize(), q.doubleQuant(), q.nestedBlocksize());
+        };
+    }
+
+    ProjectionFormat format() {
+        return format;
     }
 
     /** The weight as dense bf16 for one use: itself, or dequantized into {@code scratch} (queued on stream). */

@@ -6,9 +6,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Every device buffer of a training step, sized from the config and the largest micro-batch before anything is
- * allocated: the regions of the one allocation the step carves, their totals by use, and the pinned host memory of
- * offloaded checkpoints.
+ * Every device buffer of a GPU engine (a training step, or a decode engine), sized from the config and the largest
+ * micro-batch (or the sequences and capacity of its cache) before anything is allocated: the regions of the one
+ * allocation the engine carves, their totals by use, and the pinned host memory of offloaded checkpoints.
  *
  * @param regions        the buffers in allocation order, with their offsets in the allocation
  * @param totalBytes     bytes of the one device allocation (regions plus alignment)
@@ -43,11 +43,17 @@ public record MemoryPlan(List<Region> regions, long totalBytes, long pinnedHostB
         return totals;
     }
 
-    /** E.g. "weights 3.52 GiB nf4, LoRA 0.24 GiB, activations 2.10 GiB, workspace 1.00 GiB". */
+    /**
+     * E.g. "weights 3.52 GiB nf4, LoRA 0.24 GiB, activations 2.10 GiB, workspace 1.00 GiB"; uses without memory
+     * (other than the weights) are left out.
+     */
     public String breakdown() {
         Map<MemoryUse, Long> totals = totals();
         StringBuilder line = new StringBuilder();
         for (MemoryUse use : MemoryUse.values()) {
+            if (totals.get(use) == 0 && use != MemoryUse.WEIGHTS) {
+                continue;                           // e.g. no cache in a training step, no LoRA in a base decoder
+            }
             line.append(line.isEmpty() ? "" : ", ").append(use.label()).append(' ').append(size(totals.get(use)));
             if (use == MemoryUse.WEIGHTS) {
                 line.append(' ').append(weightsFormat);

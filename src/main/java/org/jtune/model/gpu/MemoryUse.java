@@ -1,6 +1,6 @@
 package org.jtune.model.gpu;
 
-/** What a part of the training step's device memory is for, as {@link MemoryPlan} reports it. */
+/** What a part of a GPU engine's device memory is for, as {@link MemoryPlan} reports it. */
 public enum MemoryUse {
     /** Frozen base weights: dense bf16, or NF4 codes and their quant state. */
     WEIGHTS("weights"),
@@ -8,6 +8,8 @@ public enum MemoryUse {
     LORA("LoRA"),
     /** What forward keeps for backward: layer inputs, and with checkpointing off each layer's saved state. */
     ACTIVATIONS("activations"),
+    /** The key/value cache of a decode engine. */
+    CACHE("key/value cache"),
     /** Buffers reused by every layer: scratch, dequantized weight, logits chunk, attention workspace, inputs. */
     WORKSPACE("workspace");
 

@@ -34,7 +34,7 @@ public final class LossCurvePlot {
         BufferedImage image = draw(train, eval);
         Path folder = file.toAbsolutePath().getParent();
         Files.createDirectories(folder);
-        Path temporary = Files.createTempFile(folder, "." + file.getFileName(), ".tmp");
+        Path temporary = org.jtune.io.AtomicFiles.temporaryFile(folder, file.getFileName().toString());
         try {
             if (!ImageIO.write(image, "png", temporary.toFile())) {
                 throw new IOException("no PNG writer available in this Java runtime");

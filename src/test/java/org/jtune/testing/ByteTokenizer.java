@@ -1,4 +1,4 @@
-package org.jtune.train;
+package org.jtune.testing;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -10,12 +10,12 @@ import org.jtune.tokenizer.TokenizerConfig;
  * A byte-level BPE tokenizer without merges: one token per UTF-8 byte (id = byte value), then {@code <s>} (256) and
  * {@code </s>} (257). Small enough for a tiny model to have its whole vocabulary, real enough to run text datasets.
  */
-final class ByteTokenizer {
-    static final int VOCAB = 258;
+public final class ByteTokenizer {
+    public static final int VOCAB = 258;
 
     private ByteTokenizer() {}
 
-    static Tokenizer create() {
+    public static Tokenizer create() {
         ObjectMapper json = new ObjectMapper();
         ObjectNode root = json.createObjectNode();
         ObjectNode model = root.putObject("model").put("type", "BPE");
