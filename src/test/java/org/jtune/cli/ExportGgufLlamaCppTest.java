@@ -323,6 +323,40 @@ class ExportGgufLlamaCppTest {
         }
     }
 
+    /**
+     * A model whose rows are not multiples of 256 (64 and 48 values): q4_k_m falls back to Q5_0, Q8_0 and F16 as
+     * llama.cpp's quantize tool does, and llama.cpp loads and runs that mix.
+     */
+    @Test
+    void q4KMFallbackTypesRunInLlamaCpp() throws IOException {
+        Path folder = temp.resolve("narrow");
+        ObjectNode c = DemoModel.configJson();
+        c.put("hidden_size", 64);
+        c.put("intermediate_size", 48);
+        c.put("num_hidden_layers", 2);
+        c.put("num_attention_heads", 2);
+        c.put("num_key_value_heads", 1);
+        DemoModel.write(folder, c);
+        double[] perplexity = new double[2];
+        String[] types = {"f16", "q4_k_m"};
+        for (int k = 0; k < 2; k++) {
+            Path file = temp.resolve("gguf-narrow/" + types[k] + ".gguf");
+            CliFixture.Result r = CliFixture.run("export-gguf", "--model", folder.toString(), "--type", types[k],
+                    "--output", file.toString());
+            assertEquals(0, r.exitCode(), r.toString());
+            if (k == 1) {
+                assertTrue(r.out().contains("21 tensors (5 f32, 2 f16, 12 q5_0, 2 q8_0)"), r.toString());
+            }
+            ObjectNode request = LlamaCpp.request(file);
+            ArrayNode score = request.putArray("score");
+            scoredTexts().forEach(t -> ids(score.addArray(), t));
+            perplexity[k] = perplexity(LlamaCpp.check(request, temp.resolve("work")).get("logProbs"));
+        }
+        System.out.printf(Locale.ROOT, "narrow model: perplexity f16 %.4f, q4_k_m (fallbacks) %.4f%n", perplexity[0],
+                perplexity[1]);
+        assertEquals(1.0, perplexity[1] / perplexity[0], 0.05);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"mistral", "llama3"})
     void realTokenizersTokenizeAsJtunes(String name) throws IOException {
