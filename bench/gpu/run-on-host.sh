@@ -3,7 +3,8 @@
 # their peers, writing logs and JSON records under OUT_DIR.
 #   bench/gpu/run-on-host.sh IMAGE.tar.xz OUT_DIR [STEP...]     steps: info tests tests-decode bench-runtime
 #   bench-kernels bench-attention bench-loss bench-train bench-dpo bench-decode (default: all but tests-decode,
-#   which the full tests include: it runs only the GPU tests of the decode kernels and engine)
+#   which the full tests include: it runs only the GPU tests of the decode kernels and engine; and golden-decode,
+#   which writes two 8B-shape model folders (about 31 GB) with transformers' logits and compares the decode engine)
 # JTUNE_COMMIT names the commit the image was built from (recorded with every measurement).
 # bench-train also fails on a regression of more than 5% against the newest bench/results/*-train.jsonl.
 set -uo pipefail
@@ -35,6 +36,13 @@ for step in $steps; do
         2>&1 > "$out/tests-decode.log"
       rc=$?; tail -20 "$out/tests-decode.log"; grep -E "✘|MethodSource|=>" "$out/tests-decode.log" | head -40
       [ $rc -ne 0 ] && status=1 ;;
+    golden-decode)
+      python3 "$here/bench/peer/decode_golden.py" "$work/golden" > "$out/decode-golden-peer.log" 2>&1 \
+        || { echo "golden generator failed:"; tail -5 "$out/decode-golden-peer.log"; status=1; continue; }
+      JTUNE_DECODE_GOLDEN="$work/golden" "$jt/bin/jtune-bench" decode-golden --out "$out/decode-golden.jsonl" 2>&1 \
+        | tee "$out/golden-decode.log"
+      [ ${PIPESTATUS[0]} -ne 0 ] && status=1
+      rm -rf "$work/golden" ;;
     bench-kernels|bench-attention|bench-loss|bench-dpo|bench-decode)
       name=${step#bench-}
       python3 "$here/bench/peer/${name}_peer.py" "$out/$name-peer.jsonl" > "$out/$name-peer.log" 2>&1 \

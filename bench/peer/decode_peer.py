@@ -47,7 +47,7 @@ def decode_tokens_per_second(model, batch, cache):
     return batch * (NEW_TOKENS - 1) / (full - first)
 
 
-def measure(model, name, records, version):
+def measure(model, name, out_path, version):
     for batch in (1, 16):
         best = None
         for cache in ("static", None):
@@ -58,27 +58,29 @@ def measure(model, name, records, version):
                 continue
             label = cache or "dynamic"
             print(f"{name}.b{batch} {label} cache: {rate:.1f} tokens/s", flush=True)
-            records.append(dict(name=f"{name}.b{batch}.{label}_cache.tokens_per_s", value=rate, unit="tokens/s",
-                                higher_is_better=True, commit=version))
+            write(out_path, dict(name=f"{name}.b{batch}.{label}_cache.tokens_per_s", value=rate,
+                                 unit="tokens/s", higher_is_better=True, commit=version))
             best = rate if best is None else max(best, rate)
         if best is not None:
-            records.append(dict(name=f"{name}.b{batch}.tokens_per_s", value=best, unit="tokens/s",
-                                higher_is_better=True, commit=version))
+            write(out_path, dict(name=f"{name}.b{batch}.tokens_per_s", value=best, unit="tokens/s",
+                                 higher_is_better=True, commit=version))
+
+
+def write(out_path, record):
+    """Appends one record at once, so that a run cut short keeps what it measured."""
+    with open(out_path, "a") as out:
+        out.write(json.dumps(record) + "\n")
 
 
 def main(out_path):
     version = f"transformers {transformers.__version__}, torch {torch.__version__}"
-    records = []
     torch.manual_seed(0)
     config = LlamaConfig(**CONFIG)
     with torch.device("cuda"):
         model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.bfloat16, attn_implementation="sdpa")
     model.eval()
     with torch.no_grad():
-        measure(model, "decode.llama3_8b.bf16", records, version)
-    with open(out_path, "a") as out:
-        for record in records:
-            out.write(json.dumps(record) + "\n")
+        measure(model, "decode.llama3_8b.bf16", out_path, version)
 
 
 if __name__ == "__main__":

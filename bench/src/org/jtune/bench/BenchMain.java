@@ -41,7 +41,8 @@ public final class BenchMain {
 
     private static final Map<String, Benchmark> BENCHMARKS = Map.of("runtime", new RuntimeBenchmark(),
             "kernels", new KernelBenchmark(), "attention", new AttentionBenchmark(), "loss", new LossBenchmark(),
-            "train", new TrainBenchmark(), "dpo", new DpoBenchmark(), "decode", new DecodeBenchmark());
+            "train", new TrainBenchmark(), "dpo", new DpoBenchmark(), "decode", new DecodeBenchmark(),
+            "decode-golden", new DecodeGoldenCheck());
 
     /** How much worse than its baseline a measurement may be before the run fails. */
     private static final double ALLOWED_REGRESSION = 0.05;

@@ -42,7 +42,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"-Xmx2g"})
 public class ChatPrepareBenchmark {
-    private static final int RECORDS = 3_000;
+    static final int RECORDS = 3_000;
     private static final String[] WORDS = {"cat", "dog", "river", "stone", "light", "green", "quick", "small",
         "house", "tree", "water", "bright", "cold", "song", "bird", "road", "the", "of", "and", "is"};
 
@@ -55,6 +55,11 @@ public class ChatPrepareBenchmark {
     @Setup
     public void setup() throws IOException {
         tokenizer = TestTokenizers.llama3();
+        file = writeData(format);
+    }
+
+    /** The benchmark's data file in one format ("alpaca" or "messages"), the same texts each time. */
+    static Path writeData(String format) throws IOException {
         ObjectMapper json = new ObjectMapper();
         SplittableRandom rnd = new SplittableRandom(7);
         List<String> lines = new ArrayList<>(RECORDS);
@@ -71,8 +76,9 @@ public class ChatPrepareBenchmark {
             }
             lines.add(r.toString());
         }
-        file = Files.createTempFile("chat-prepare-" + format, ".jsonl");
+        Path file = Files.createTempFile("chat-prepare-" + format, ".jsonl");
         Files.write(file, lines);
+        return file;
     }
 
     private static String phrase(SplittableRandom rnd, int words) {
@@ -91,6 +97,10 @@ public class ChatPrepareBenchmark {
     /** One operation prepares the whole file. */
     @Benchmark
     public int prepare() {
+        return prepare(file, tokenizer);
+    }
+
+    static int prepare(Path file, Tokenizer tokenizer) {
         SftDataset d = SftDataset.load(file, tokenizer, SftOptions.defaults());
         if (d.size() != RECORDS) {
             throw new IllegalStateException(d.report().toString());

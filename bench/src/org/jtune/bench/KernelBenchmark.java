@@ -223,13 +223,13 @@ final class KernelBenchmark implements BenchMain.Benchmark {
                  DeviceBuffer y = context.allocate(2 * m * n); DeviceBuffer dy = randomBf16(context, m * n, 1);
                  DeviceBuffer dx = context.allocate(2 * m * k); DeviceBuffer dw = context.allocate(2L * n * k)) {
                 double forward = micros(context, stream, () ->
-                        gemm.forward(stream, y, GemmKernels.Output.BF16, false, x, w, TOKENS, n, k, 1f));
+                        gemm.forward(stream, y, GemmKernels.Store.BF16, x, w, TOKENS, n, k, 1f));
                 out.add(records.make("gemm.forward." + shape, flop / (forward * 1e6), "TFLOP/s", true));
                 double backward = micros(context, stream, () ->
-                        gemm.backwardInput(stream, dx, GemmKernels.Output.BF16, false, dy, w, TOKENS, n, k, 1f));
+                        gemm.backwardInput(stream, dx, GemmKernels.Store.BF16, dy, w, TOKENS, n, k, 1f));
                 out.add(records.make("gemm.backward_input." + shape, flop / (backward * 1e6), "TFLOP/s", true));
                 double weight = micros(context, stream, () ->
-                        gemm.weightGradient(stream, dw, GemmKernels.Output.BF16, false, dy, x, TOKENS, n, k, 1f));
+                        gemm.weightGradient(stream, dw, GemmKernels.Store.BF16, dy, x, TOKENS, n, k, 1f));
                 out.add(records.make("gemm.weight_gradient." + shape, flop / (weight * 1e6), "TFLOP/s", true));
             }
         }

@@ -56,8 +56,9 @@ final class LossBenchmark implements BenchMain.Benchmark {
                          DeviceBuffer rowLoss = context.allocate(4L * tokens);
                          DeviceBuffer lossValue = context.allocate(16);
                          DeviceBuffer dHidden = context.allocate(2L * tokens * DIM)) {
-                        Runnable call = () -> loss.run(stream, hidden, weight, targetBuffer, tokens, DIM, VOCAB, tokens,
-                                logits, rowLoss, lossValue, dHidden);
+                        FusedCrossEntropy.Operands operands = new FusedCrossEntropy.Operands(hidden, weight,
+                                targetBuffer, tokens, DIM, VOCAB, logits, rowLoss);
+                        Runnable call = () -> loss.run(stream, operands, tokens, lossValue, dHidden);
                         double[] ms = new double[REPEATS];
                         for (int r = 0; r < REPEATS; r++) {
                             ms[r] = millis(context, stream, call);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jtune.api.FastLanguageModel;
 import org.jtune.api.InferenceModel;
 import org.jtune.api.PeftModel;
+import org.jtune.data.PreferencePair;
 import org.jtune.data.SpecialTokens;
 import org.jtune.generate.GenerationConfig;
 import org.jtune.model.ModelLoader;
@@ -66,8 +67,12 @@ final class DemoRun {
         }
     }
 
-    /** The first conversation of the dataset: its question, rendered as a prompt, and its reference answer. */
-    record Sample(String question, String reference, int[] promptIds, int stopId, Tokenizer tokenizer) {
+    /**
+     * The first example of a dataset: its question, the prompt ids the model sees, and the reference answer (for a
+     * preference pair the chosen one, and the rejected one; null for a conversation).
+     */
+    record Sample(String question, String reference, String rejected, int[] promptIds, int stopId,
+                  Tokenizer tokenizer) {
 
         static Sample first(Path dataset, Tokenizer tokenizer) throws IOException {
             JsonNode messages;
@@ -77,8 +82,19 @@ final class DemoRun {
             }
             String question = messages.get(0).get("content").asText();
             String prompt = ChatTemplate.of(tokenizer, null).render(List.of(ChatMessage.user(question)), true);
-            return new Sample(question, messages.get(1).get("content").asText(), tokenizer.encodeIds(prompt, false),
-                    SpecialTokens.of(tokenizer).eos(), tokenizer);
+            return new Sample(question, messages.get(1).get("content").asText(), null,
+                    tokenizer.encodeIds(prompt, false), SpecialTokens.of(tokenizer).eos(), tokenizer);
+        }
+
+        /** The first preference pair of a dataset, {@code pair} being its tokenized form. */
+        static Sample firstPair(Path dataset, PreferencePair pair, Tokenizer tokenizer) throws IOException {
+            JsonNode record;
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(
+                    new GZIPInputStream(Files.newInputStream(dataset)), StandardCharsets.UTF_8))) {
+                record = new ObjectMapper().readTree(in.readLine());
+            }
+            return new Sample(record.get("prompt").asText().strip(), record.get("chosen").asText(),
+                    record.get("rejected").asText(), pair.prompt(), SpecialTokens.of(tokenizer).eos(), tokenizer);
         }
 
         /** Greedy answer of the model as it is now. */
@@ -90,7 +106,12 @@ final class DemoRun {
             }
             out.println("sample " + when + ":");
             out.println("  question:  " + question);
-            out.println("  reference: " + reference);
+            if (rejected == null) {
+                out.println("  reference: " + reference);
+            } else {
+                out.println("  chosen:    " + reference);
+                out.println("  rejected:  " + rejected);
+            }
             out.println("  model:     " + answer.strip());
         }
 

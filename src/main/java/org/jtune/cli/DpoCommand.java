@@ -99,6 +99,11 @@ final class DpoCommand implements Main.Command {
                         s.dpo().lossType().trlName(), RunReport.number(s.dpo().beta()),
                         s.dpo().labelSmoothing() > 0 ? ", label smoothing " + s.dpo().labelSmoothing() : "",
                         s.dpo().precomputeRefLogProbs() ? ", reference log-probs precomputed" : "");
+                DemoRun.Sample sample = s.demo()
+                        ? DemoRun.Sample.firstPair(inputs.data().get(0), all.pair(0), tokenizer) : null;
+                if (sample != null) {
+                    sample.show("before training (the random base model alone)", peft, out);
+                }
                 RunLogs logs = new RunLogs();
                 TrainResult result = trainer(peft, trainSource, evalSource, training, s.dpo(), backend, out)
                         .addListener(new ProgressBar(out, out == System.out && RunReport.isTerminal()))
@@ -108,6 +113,9 @@ final class DpoCommand implements Main.Command {
                         .train(s.resume());
                 Path adapter = RunReport.saveAdapter(peft, inputs, s.output());
                 printRewards(logs, out);
+                if (sample != null) {
+                    sample.show("after training", peft, out);
+                }
                 RunReport.printDone(result, start, s.output(), adapter, out);
             }
         }
@@ -135,7 +143,8 @@ final class DpoCommand implements Main.Command {
         return PreferenceOptions.defaults()
                 .withChatTemplate(s.template() == null ? null : ChatTemplate.of(s.template(), tokenizer.config()))
                 .withMaxLength(s.maxLength())
-                .withSkipBadRecords(s.skipBadRecords());
+                .withSkipBadRecords(s.skipBadRecords())
+                .withReadLimits(s.readLimits());
     }
 
     /** The logged loss, accuracies and margins, and the evaluations, summed up at the end: do the rewards part? */

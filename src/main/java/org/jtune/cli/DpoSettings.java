@@ -1,6 +1,7 @@
 package org.jtune.cli;
 
 import org.jtune.data.PreferenceOptions;
+import org.jtune.data.ReadLimits;
 import org.jtune.tokenizer.BuiltinChatTemplate;
 import org.jtune.train.DpoArguments;
 import org.jtune.train.DpoLossType;
@@ -27,15 +28,16 @@ import static org.jtune.cli.OptionParser.Kind.VALUE;
 record DpoSettings(String model, List<String> data, BuiltinChatTemplate template, int maxLength, boolean skipBadRecords,
                    boolean loadIn4bit, int loraR, double loraAlpha, List<String> targetModules, boolean rslora,
                    double evalSplit, long evalSteps, Path output, boolean resume, boolean overwriteOutputDir,
-                   TrainingArguments training, boolean tensorBoard,
+                   ReadLimits readLimits, TrainingArguments training, boolean tensorBoard,
                    DpoArguments dpo) {
 
     /** The options of sft that apply to preference pairs, in sft's order. */
     private static final List<String> FROM_SFT = List.of("model", "data", "chat-template", "max-seq-length",
             "batch-size", "grad-accum", "epochs", "max-steps", "lr", "scheduler", "warmup-steps", "warmup-ratio",
             "weight-decay", "max-grad-norm", "seed", "eval-split", "eval-steps", "logging-steps", "save-steps",
-            "output", "resume", "overwrite-output-dir", "load-in-4bit", "skip-bad-records", "lora-r", "lora-alpha",
-            "target-modules", "rslora", "report-to", "gradient-checkpointing", "bf16", "tf32", "use-peft", "lora-dropout", "optim");
+            "output", "resume", "overwrite-output-dir", "load-in-4bit", "skip-bad-records", "max-line-bytes",
+            "max-data-bytes", "lora-r", "lora-alpha", "target-modules", "rslora", "report-to", "gradient-checkpointing", "bf16",
+            "tf32", "use-peft", "lora-dropout", "optim");
 
     /** Their help where dpo reads them otherwise or has other defaults. */
     private static final Map<String, String> OWN_HELP = Map.of(
@@ -103,7 +105,7 @@ record DpoSettings(String model, List<String> data, BuiltinChatTemplate template
                 p.flag("load-in-4bit", false), RunOptions.positive(p, "lora-r", 16), RunOptions.loraAlpha(p),
                 RunOptions.targets(p), p.flag("rslora", false), RunOptions.evalSplit(p), RunOptions.evalSteps(p),
                 output, p.flag("resume", false), p.flag("overwrite-output-dir", false),
-                RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output), RunOptions.tensorBoard(p),
+                RunOptions.readLimits(p), RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output), RunOptions.tensorBoard(p),
                 dpo(p));
     }
 

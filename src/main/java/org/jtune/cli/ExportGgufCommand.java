@@ -99,6 +99,7 @@ final class ExportGgufCommand implements Main.Command {
             List<GgufExporter.Planned> plan = exporter.plan();
             out.printf(Locale.ROOT, "exporting %s%s as %s: %s%n", base, adapter == null ? "" : " + adapter " + adapter,
                     type.cliName(), typeCounts(plan));
+            exporter.notes().forEach(note -> out.println("note: " + note));
             ProgressLine progress = new ProgressLine(out);
             exporter.write(output, name, progress::update);
             progress.done();

@@ -26,7 +26,7 @@ import java.util.Locale;
  * settings. Says what it loaded.
  */
 final class InferenceSession implements AutoCloseable {
-    /** The context when the model allows more: a float32 cache of an 8B model's 4096 tokens is 512 MiB. */
+    /** The context when the model allows more: a float32 cache of 4096 tokens of an 8B model is 1 GiB. */
     static final int DEFAULT_CONTEXT = 4096;
 
     private final Path modelDir;

@@ -1,6 +1,7 @@
 package org.jtune.cli;
 
 import org.jtune.api.FastLanguageModel;
+import org.jtune.data.ReadLimits;
 import org.jtune.model.LoraTarget;
 import org.jtune.tokenizer.BuiltinChatTemplate;
 import org.jtune.train.LrSchedule;
@@ -53,6 +54,18 @@ final class RunOptions {
             return b.build();
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
+        }
+    }
+
+    /** The caps of the data reader, raised by --max-line-bytes and --max-data-bytes. */
+    static ReadLimits readLimits(OptionParser.Parsed p) {
+        long line = p.longValue("max-line-bytes", ReadLimits.DEFAULT.maxLineBytes());
+        long file = p.longValue("max-data-bytes", ReadLimits.DEFAULT.maxFileBytes());
+        try {
+            return new ReadLimits(line, file);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException((p.has("max-line-bytes") ? p.origin("max-line-bytes") : p.origin("max-data-bytes"))
+                    + ": " + e.getMessage());
         }
     }
 

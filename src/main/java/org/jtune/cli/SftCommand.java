@@ -118,7 +118,8 @@ final class SftCommand implements Main.Command {
                 .withChatTemplate(s.template() == null ? null : ChatTemplate.of(s.template(), tokenizer.config()))
                 .withTrainOnAllTokens(s.trainOnAllTokens())
                 .withMaxLength(s.maxSeqLength())
-                .withSkipBadRecords(s.skipBadRecords());
+                .withSkipBadRecords(s.skipBadRecords())
+                .withReadLimits(s.readLimits());
     }
 
     /** The logged training losses and the evaluations, summed up at the end: does the loss fall? */

@@ -2,6 +2,7 @@ package org.jtune.cli;
 
 import org.jtune.api.FastLanguageModel;
 import org.jtune.data.RecordFormat;
+import org.jtune.data.ReadLimits;
 import org.jtune.tokenizer.BuiltinChatTemplate;
 import org.jtune.train.TrainingArguments;
 
@@ -27,7 +28,7 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
                    boolean trainOnAllTokens, int maxSeqLength, boolean packing, boolean skipBadRecords,
                    boolean loadIn4bit, int loraR, double loraAlpha, List<String> targetModules, boolean rslora,
                    double evalSplit, long evalSteps, Path output, boolean resume, boolean overwriteOutputDir,
-                   TrainingArguments training, boolean tensorBoard) {
+                   ReadLimits readLimits, TrainingArguments training, boolean tensorBoard) {
 
     static final OptionParser PARSER = new OptionParser("sft", "[--model NAME --data FILE...] [OPTIONS]",
             """
@@ -94,6 +95,10 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
                             "quantize the base model's projections to NF4 on load (QLoRA)"),
                     new OptionParser.Option("skip-bad-records", FLAG, null, false,
                             "skip records that cannot be used, and count them, instead of stopping at the first"),
+                    new OptionParser.Option("max-line-bytes", VALUE, "N", false,
+                            "longest record line read, in bytes; default 67108864 (64 MiB)"),
+                    new OptionParser.Option("max-data-bytes", VALUE, "N", false,
+                            "most bytes read from one data file after decompression; default 68719476736 (64 GiB)"),
                     new OptionParser.Option("lora-r", VALUE, "N", false, "LoRA rank; default 16"),
                     new OptionParser.Option("lora-alpha", VALUE, "X", false, "LoRA alpha; default 16"),
                     new OptionParser.Option("target-modules", VALUE, "LIST", false,
@@ -134,7 +139,7 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
                 p.flag("load-in-4bit", false), loraR, RunOptions.loraAlpha(p), RunOptions.targets(p),
                 p.flag("rslora", false), RunOptions.evalSplit(p), RunOptions.evalSteps(p), output,
                 p.flag("resume", false), p.flag("overwrite-output-dir", false),
-                RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output), RunOptions.tensorBoard(p));
+                RunOptions.readLimits(p), RunOptions.training(p, demo ? DEMO_TRAINING : TRAINING, output), RunOptions.tensorBoard(p));
     }
 
     boolean demo() {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jtune.io.IoErrors;
 import org.jtune.io.StrictJson;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -32,9 +33,16 @@ public final class JsonRecordReader implements RecordReader {
     private boolean finished;
 
     public JsonRecordReader(Path file) {
+        this(file, ReadLimits.DEFAULT);
+    }
+
+    /** Opens a data file (a regular file only) within the given limits. */
+    public JsonRecordReader(Path file, ReadLimits limits) {
         this.file = file;
         try {
-            PushbackInputStream data = new PushbackInputStream(Compression.open(file), 4);
+            IoErrors.requireRegularFile(file, "data file");
+            PushbackInputStream data = new PushbackInputStream(new CappedInputStream(Compression.open(file), file,
+                    limits.maxFileBytes()), 4);
             this.in = data;
             boolean isArray = firstSignificantByte(data) == '[';
             if (isArray) {
@@ -42,13 +50,13 @@ public final class JsonRecordReader implements RecordReader {
                 array = new JsonFactory(MAPPER).createParser(data);
                 array.nextToken();
             } else {
-                lines = new Utf8Lines(data);
+                lines = new Utf8Lines(data, limits.maxLineBytes());
                 array = null;
             }
         } catch (java.nio.file.NoSuchFileException e) {
             throw new DatasetException(file + ": no such file");
         } catch (IOException e) {
-            throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new DatasetException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
     }
 
@@ -89,7 +97,7 @@ public final class JsonRecordReader implements RecordReader {
             finished = r == null;
             return r;
         } catch (IOException e) {
-            throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new DatasetException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
     }
 

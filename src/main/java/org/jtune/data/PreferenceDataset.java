@@ -31,7 +31,8 @@ public final class PreferenceDataset {
     public static PreferenceDataset load(List<Path> files, Tokenizer tokenizer, PreferenceOptions options) {
         PreferenceEncoder encoder = new PreferenceEncoder(tokenizer, options);
         List<PreferencePair> pairs = new ArrayList<>();
-        RecordLoop loop = new RecordLoop(RecordFormat.PREFERENCE, options.skipBadRecords(), options.problemsKept());
+        RecordLoop loop = new RecordLoop(RecordFormat.PREFERENCE, options.skipBadRecords(), options.problemsKept(),
+                options.readLimits());
         LoadReport report = loop.run(files, (record, format) -> {
             PreferencePair p = encoder.encode(record);
             int max = options.maxLength();

@@ -1,6 +1,7 @@
 package org.jtune.data;
 
 import java.nio.file.Path;
+import org.jtune.tokenizer.TokenizerException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
@@ -14,6 +15,7 @@ final class RecordLoop {
     /** What a consumer did with a record. */
     enum Outcome { USED, TRUNCATED, DROPPED }
 
+    private final ReadLimits limits;
     private final boolean skipBad;
     private final int problemsKept;
     private final List<String> problems = new ArrayList<>();
@@ -24,7 +26,8 @@ final class RecordLoop {
     private long truncated;
     private long dropped;
 
-    RecordLoop(RecordFormat format, boolean skipBad, int problemsKept) {
+    RecordLoop(RecordFormat format, boolean skipBad, int problemsKept, ReadLimits limits) {
+        this.limits = limits;
         this.format = format;
         this.skipBad = skipBad;
         this.problemsKept = problemsKept;
@@ -35,7 +38,7 @@ final class RecordLoop {
             throw new DatasetException("no data files given");
         }
         for (Path file : files) {
-            try (RecordReader reader = RecordReaders.open(file)) {
+            try (RecordReader reader = RecordReaders.open(file, limits)) {
                 while (true) {
                     JsonRecord r;
                     try {
@@ -63,6 +66,9 @@ final class RecordLoop {
                         }
                     } catch (BadRecordException e) {
                         skip(e);
+                    } catch (TokenizerException e) {
+                        // Text the tokenizer refuses (a lone surrogate) makes the record bad, not the run.
+                        skip(new BadRecordException(r.location(), e.getMessage()));
                     }
                 }
             }

@@ -15,11 +15,20 @@ public final class RecordReaders {
     private RecordReaders() {}
 
     public static RecordReader open(Path file) {
+        return open(file, ReadLimits.DEFAULT);
+    }
+
+    /** As {@link #open(Path)}; JSON files are read within {@code limits}. */
+    public static RecordReader open(Path file, ReadLimits limits) {
         if (!Files.exists(file)) {
             throw new DatasetException(file + ": no such file");
         }
         if (Files.isDirectory(file)) {
             throw new DatasetException(file + " is a folder; give the data files in it");
+        }
+        if (!Files.isRegularFile(file)) {
+            // A FIFO would block the first read until someone writes to it; a device may never end.
+            throw new DatasetException(file + " is not a regular file (a FIFO or device), so it cannot be read as data");
         }
         try {
             if (ParquetRecordReader.isParquet(file) || textKind(file).equals("parquet")) {
@@ -31,7 +40,7 @@ public final class RecordReaders {
         return switch (textKind(file)) {
             case "csv" -> new CsvRecordReader(file, ',');
             case "tsv" -> new CsvRecordReader(file, '\t');
-            default -> new JsonRecordReader(file);
+            default -> new JsonRecordReader(file, limits);
         };
     }
 

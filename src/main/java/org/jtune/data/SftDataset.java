@@ -32,7 +32,8 @@ public final class SftDataset {
     public static SftDataset load(List<Path> files, Tokenizer tokenizer, SftOptions options) {
         SftEncoder encoder = new SftEncoder(tokenizer, options);
         TokenStore store = new TokenStore();
-        RecordLoop loop = new RecordLoop(options.format(), options.skipBadRecords(), options.problemsKept());
+        RecordLoop loop = new RecordLoop(options.format(), options.skipBadRecords(), options.problemsKept(),
+                options.readLimits());
         LoadReport report = loop.run(files, (record, format) -> {
             if (format == RecordFormat.PREFERENCE) {
                 throw new DatasetException(record.location() + ": prompt/chosen/rejected records are preference "

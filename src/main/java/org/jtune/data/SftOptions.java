@@ -11,9 +11,10 @@ import org.jtune.tokenizer.ChatTemplate;
  * @param maxLength the longest example in tokens; longer ones keep their first maxLength tokens (0: no limit)
  * @param skipBadRecords skip records that cannot be used and count them, instead of failing on the first
  * @param problemsKept how many skip reasons the report keeps verbatim
+ * @param readLimits caps on line length and decompressed size per file
  */
 public record SftOptions(RecordFormat format, ChatTemplate chatTemplate, boolean trainOnAllTokens, int maxLength,
-                         boolean skipBadRecords, int problemsKept) {
+                         boolean skipBadRecords, int problemsKept, ReadLimits readLimits) {
     /** TRL's default maximum length. */
     public static final int DEFAULT_MAX_LENGTH = 1024;
 
@@ -27,26 +28,30 @@ public record SftOptions(RecordFormat format, ChatTemplate chatTemplate, boolean
     }
 
     public static SftOptions defaults() {
-        return new SftOptions(null, null, false, DEFAULT_MAX_LENGTH, false, 5);
+        return new SftOptions(null, null, false, DEFAULT_MAX_LENGTH, false, 5, ReadLimits.DEFAULT);
     }
 
     public SftOptions withFormat(RecordFormat f) {
-        return new SftOptions(f, chatTemplate, trainOnAllTokens, maxLength, skipBadRecords, problemsKept);
+        return new SftOptions(f, chatTemplate, trainOnAllTokens, maxLength, skipBadRecords, problemsKept, readLimits);
     }
 
     public SftOptions withChatTemplate(ChatTemplate t) {
-        return new SftOptions(format, t, trainOnAllTokens, maxLength, skipBadRecords, problemsKept);
+        return new SftOptions(format, t, trainOnAllTokens, maxLength, skipBadRecords, problemsKept, readLimits);
     }
 
     public SftOptions withTrainOnAllTokens(boolean all) {
-        return new SftOptions(format, chatTemplate, all, maxLength, skipBadRecords, problemsKept);
+        return new SftOptions(format, chatTemplate, all, maxLength, skipBadRecords, problemsKept, readLimits);
     }
 
     public SftOptions withMaxLength(int max) {
-        return new SftOptions(format, chatTemplate, trainOnAllTokens, max, skipBadRecords, problemsKept);
+        return new SftOptions(format, chatTemplate, trainOnAllTokens, max, skipBadRecords, problemsKept, readLimits);
+    }
+
+    public SftOptions withReadLimits(ReadLimits limits) {
+        return new SftOptions(format, chatTemplate, trainOnAllTokens, maxLength, skipBadRecords, problemsKept, limits);
     }
 
     public SftOptions withSkipBadRecords(boolean skip) {
-        return new SftOptions(format, chatTemplate, trainOnAllTokens, maxLength, skip, problemsKept);
+        return new SftOptions(format, chatTemplate, trainOnAllTokens, maxLength, skip, problemsKept, readLimits);
     }
 }

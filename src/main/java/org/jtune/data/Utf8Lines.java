@@ -22,13 +22,15 @@ final class Utf8Lines {
     }
 
     private final InputStream in;
+    private final long maxLineBytes;
     private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
     private byte[] line = new byte[256];
     private boolean ended;
 
-    Utf8Lines(InputStream in) {
+    Utf8Lines(InputStream in, long maxLineBytes) {
         this.in = in;
+        this.maxLineBytes = maxLineBytes;
     }
 
     /** The next line, or null at the end of the stream. */
@@ -38,11 +40,19 @@ final class Utf8Lines {
         }
         int n = 0;
         int b;
+        long length = 0;
         while ((b = in.read()) >= 0 && b != '\n') {
+            if (++length > maxLineBytes) {
+                continue; // the rest of an over-long line is read past, not kept
+            }
             if (n == line.length) {
-                line = Arrays.copyOf(line, n * 2);
+                line = Arrays.copyOf(line, (int) Math.min((long) n * 2, maxLineBytes));
             }
             line[n++] = (byte) b;
+        }
+        if (length > maxLineBytes) {
+            ended = b < 0;
+            throw new InvalidLine("the line is longer than " + maxLineBytes + " bytes; --max-line-bytes raises the cap");
         }
         if (b < 0) {
             ended = true;

@@ -77,6 +77,20 @@ public final class GgufExporter {
         }
     }
 
+    /**
+     * What the user should know about how llama.cpp will run this model, where it differs from the model as
+     * trained: empty when it runs it as is.
+     */
+    public List<String> notes() {
+        List<String> notes = new ArrayList<>();
+        if (config.slidingWindow() > 0 && config.slidingWindow() < config.maxPositionEmbeddings()) {
+            notes.add("sliding_window " + config.slidingWindow() + " is written, but llama.cpp's llama architecture "
+                    + "attends over the whole context: past " + config.slidingWindow() + " tokens its outputs differ "
+                    + "from the model's");
+        }
+        return notes;
+    }
+
     /** One tensor of the file: its entry in the plan and the type it is written in. */
     public record Planned(LlamaTensorPlan.Entry entry, GgufTensorInfo info) {
     }

@@ -31,7 +31,6 @@ public final class BatchScheduler implements AutoCloseable {
     private final float[] logits;
     private final Thread thread;
     private volatile boolean closed;
-    private volatile int runningCount;
 
     /** @param tokenizer turns tokens into text and finds stop strings; null to generate ids only */
     public BatchScheduler(DecodeEngine engine, Tokenizer tokenizer) {
@@ -81,11 +80,6 @@ public final class BatchScheduler implements AutoCloseable {
         return s.handle;
     }
 
-    /** Requests waiting for a slot and sequences running. */
-    public int load() {
-        return incoming.size() + runningCount;
-    }
-
     private void loop() {
         while (!closed) {
             try {
@@ -103,7 +97,6 @@ public final class BatchScheduler implements AutoCloseable {
             } catch (RuntimeException e) {
                 failRunning(e); // a bug: the sequences in flight fail, the scheduler goes on with the next ones
             }
-            runningCount = running.size();
         }
         CancellationException stop = new CancellationException("the scheduler was closed");
         for (Sequence s : running) {

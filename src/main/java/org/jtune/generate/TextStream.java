@@ -8,9 +8,9 @@ import java.util.Arrays;
  * Turns generated token ids into text piece by piece as they come. A character may be split over several tokens
  * (byte-level BPE, or SentencePiece's byte fallback, spell a multi-byte UTF-8 character one byte per token), and a
  * decoder may change how a token reads depending on what precedes it (SentencePiece drops the space of a first
- * token). So, as transformers' streamers and text-generation-inference do, the tokens since a recent offset are
- * decoded together and the text they add over the tokens already shown is released only once it does not end in
- * an incomplete character (U+FFFD). Special tokens are left out.
+ * token). So, as transformers' streamers do, the tokens since a recent offset are decoded together and the text
+ * they add over the tokens already shown is released only once it does not end in an incomplete character
+ * (U+FFFD). Special tokens are left out.
  */
 public final class TextStream {
     private final Tokenizer tokenizer;

@@ -39,7 +39,11 @@ public final class AtomicFiles {
                 channel.force(true); // the data must be on disk before the name points at it
             }
             moveIntoPlace(temporary, absolute);
-        } catch (IOException | RuntimeException | Error e) {
+        } catch (IOException e) {
+            Files.deleteIfExists(temporary);
+            // Name the file: a full disk or a lost permission otherwise shows as a bare system message.
+            throw new IOException("cannot write " + absolute + ": " + IoErrors.reason(e), e);
+        } catch (RuntimeException | Error e) {
             Files.deleteIfExists(temporary);
             throw e;
         }
@@ -66,6 +70,26 @@ public final class AtomicFiles {
                 channel.write(buffer);
             }
         });
+    }
+
+    /** Names of the temporary files {@link #write} makes: "." + the target's name + "." + digits + ".tmp". */
+    private static final java.util.regex.Pattern TEMPORARY = java.util.regex.Pattern.compile("\\..+\\.\\d+\\.tmp");
+
+    /**
+     * Deletes the temporary files a killed writer left in {@code folder} (a kill between creating and
+     * renaming one leaves it behind); the folder's other files are not touched.
+     */
+    public static void deleteLeftovers(Path folder) throws IOException {
+        if (!Files.isDirectory(folder)) {
+            return;
+        }
+        try (var entries = Files.list(folder)) {
+            for (Path p : entries.toList()) {
+                if (TEMPORARY.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
     }
 
     private static void moveIntoPlace(Path temporary, Path target) throws IOException {

@@ -51,6 +51,7 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         // Shared so that tensor data can be read from any thread (e.g. parallel uploads).
         Arena arena = Arena.ofShared();
+        IoErrors.requireRegularFile(path, "safetensors file");
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             long fileSize = channel.size();
             if (fileSize < LENGTH_PREFIX) {

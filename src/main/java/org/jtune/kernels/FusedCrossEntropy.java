@@ -22,14 +22,36 @@ public final class FusedCrossEntropy {
     /** Chunks of at least this many rows are cut to a multiple of it, a size GEMM tiles divide. */
     private static final int ROW_QUANTUM = 128;
 
-    /** The GEMMs of the LM head, supplied by the caller (bf16 operands and results, float32 accumulation). */
-    @FunctionalInterface
+    /**
+     * The GEMMs of the LM head (bf16 operands and results, float32 accumulation): {@link GemmLogits} in production;
+     * tests substitute others to see the chunks. The operands are the chunk's rows, cut from the caller's buffers.
+     */
     public interface LogitsGemm {
-        /**
-         * Queues {@code c[m×n] = a[m×k] · (bTransposed ? b[n×k]ᵀ : b[k×n])} on {@code stream}; a, b, c are
-         * device addresses of row-major bf16 matrices.
-         */
-        void multiply(Stream stream, long a, long b, long c, int m, int n, int k, boolean bTransposed);
+        /** Queues {@code logits[rows×vocab] = hidden[rows×dim] · weight[vocab×dim]ᵀ}. */
+        void logits(Stream stream, DeviceBuffer hidden, DeviceBuffer weight, DeviceBuffer logits, int rows, int vocab,
+                    int dim);
+
+        /** Queues {@code dHidden[rows×dim] = dLogits[rows×vocab] · weight[vocab×dim]}. */
+        void hiddenGradient(Stream stream, DeviceBuffer dLogits, DeviceBuffer weight, DeviceBuffer dHidden, int rows,
+                            int vocab, int dim);
+    }
+
+    /**
+     * What every launch reads and the workspace it uses: hidden bf16 [tokens, dim] (the final norm's output), the
+     * LM head weight bf16 [vocab, dim] (frozen, no gradient), targets int32 [tokens] (shifted, -100 ignored), the
+     * logits workspace ({@link #logitsBytes} for the chunk size wanted: its size sets the chunk) and rowLoss
+     * float32 [tokens] (0 for ignored rows, NaN for a target outside the vocabulary).
+     */
+    public record Operands(DeviceBuffer hidden, DeviceBuffer weight, DeviceBuffer targets, int tokens, int dim,
+                           int vocab, DeviceBuffer logits, DeviceBuffer rowLoss) {
+        public Operands {
+            requireShapes(hidden, weight, targets, tokens, dim, vocab, logits, rowLoss);
+        }
+
+        /** Rows of logits the workspace holds at once. */
+        int chunk() {
+            return (int) Math.min(tokens, logits.bytes() / (2L * vocab));
+        }
     }
 
     private final Kernel crossEntropy;
@@ -66,35 +88,32 @@ public final class FusedCrossEntropy {
     }
 
     /**
-     * Queues the loss and its gradient: for each chunk of rows, logits = hidden·Wᵀ into {@code logits}, the
+     * Queues the loss and its gradient: for each chunk of rows, logits = hidden·Wᵀ into the workspace, the
      * per-row loss and in place the logit gradient (softmax - onehot) / countedTokens, then
      * dHidden = dLogits·W; finally {@code loss[0]} = sum of row losses / countedTokens.
-     * <p>hidden, dHidden bf16 [tokens, dim]; weight bf16 [vocab, dim] (frozen, no gradient); targets int32 [tokens];
-     * logits: workspace of {@link #logitsBytes} for the chunk size wanted (its size sets the chunk); rowLoss
-     * float32 [tokens] (0 for ignored rows, NaN for a target outside the vocabulary); loss float32 [1].
-     * {@code countedTokens} is the number of tokens the loss is averaged over (normally those with a target,
-     * known when the batch is built; over a whole gradient-accumulation step if the caller wants that).
+     * <p>dHidden bf16 [tokens, dim]; loss float32 [1]. {@code countedTokens} is the number of tokens the loss is
+     * averaged over (normally those with a target, known when the batch is built; over a whole
+     * gradient-accumulation step if the caller wants that).
      */
-    public void run(Stream stream, DeviceBuffer hidden, DeviceBuffer weight, DeviceBuffer targets, int tokens, int dim,
-                    int vocab, int countedTokens, DeviceBuffer logits, DeviceBuffer rowLoss, DeviceBuffer loss,
-                    DeviceBuffer dHidden) {
+    public void run(Stream stream, Operands op, int countedTokens, DeviceBuffer loss, DeviceBuffer dHidden) {
         if (countedTokens <= 0) {
             throw new IllegalArgumentException("the loss is averaged over " + countedTokens
                     + " tokens; at least one is needed");
         }
-        requireShapes(hidden, weight, targets, tokens, dim, vocab, logits, rowLoss);
+        DeviceBuffer hidden = op.hidden(), weight = op.weight(), targets = op.targets(), logits = op.logits(),
+                rowLoss = op.rowLoss();
+        int tokens = op.tokens(), dim = op.dim(), vocab = op.vocab();
         FlashAttention.requireBuffer("loss", loss, 4);
         FlashAttention.requireBuffer("hidden-state gradient", dHidden, 2L * tokens * dim);
-        int chunk = (int) Math.min(tokens, logits.bytes() / (2L * vocab));
+        int chunk = op.chunk();
         float invCount = 1f / countedTokens;
         for (int first = 0; first < tokens; first += chunk) {
             int rows = Math.min(chunk, tokens - first);
-            long hiddenRows = hidden.address() + 2L * first * dim;
-            gemm.multiply(stream, hiddenRows, weight.address(), logits.address(), rows, vocab, dim, true);
+            DeviceBuffer chunkLogits = chunkLogits(logits, rows, vocab);
+            gemm.logits(stream, rows(hidden, first, rows, dim), weight, chunkLogits, rows, vocab, dim);
             crossEntropy.launch(stream, LaunchShape.of(rows, THREADS), logits, targets.address() + 4L * first,
                     rowLoss.address() + 4L * first, vocab, invCount);
-            gemm.multiply(stream, logits.address(), weight.address(), dHidden.address() + 2L * first * dim, rows, dim,
-                    vocab, false);
+            gemm.hiddenGradient(stream, chunkLogits, weight, rows(dHidden, first, rows, dim), rows, vocab, dim);
         }
         mean.launch(stream, LaunchShape.of(1, MEAN_THREADS), rowLoss, loss, tokens, invCount);
     }
@@ -103,19 +122,19 @@ public final class FusedCrossEntropy {
      * Queues the summed log-probability of the targets of each sequence, for DPO: the chunked logits and row
      * losses as in {@link #run} (the gradient the kernel leaves in the workspace is not used: no dHidden product),
      * then {@code logProbs[s]} = -(sum of the row losses of rows {@code s·seqLen} to {@code (s+1)·seqLen - 1}).
-     * <p>logProbs float32 [tokens / seqLen]; the other operands as in {@link #run}.
+     * <p>logProbs float32 [tokens / seqLen].
      */
-    public void sequenceLogProbs(Stream stream, DeviceBuffer hidden, DeviceBuffer weight, DeviceBuffer targets,
-                                 int tokens, int dim, int vocab, int seqLen, DeviceBuffer logits, DeviceBuffer rowLoss,
-                                 DeviceBuffer logProbs) {
-        requireShapes(hidden, weight, targets, tokens, dim, vocab, logits, rowLoss);
+    public void sequenceLogProbs(Stream stream, Operands op, int seqLen, DeviceBuffer logProbs) {
+        DeviceBuffer hidden = op.hidden(), weight = op.weight(), targets = op.targets(), logits = op.logits(),
+                rowLoss = op.rowLoss();
+        int tokens = op.tokens(), dim = op.dim(), vocab = op.vocab();
         int sequences = sequences(tokens, seqLen);
         FlashAttention.requireBuffer("sequence log-probabilities", logProbs, 4L * sequences);
-        int chunk = (int) Math.min(tokens, logits.bytes() / (2L * vocab));
+        int chunk = op.chunk();
         for (int first = 0; first < tokens; first += chunk) {
             int rows = Math.min(chunk, tokens - first);
-            gemm.multiply(stream, hidden.address() + 2L * first * dim, weight.address(), logits.address(), rows,
-                    vocab, dim, true);
+            gemm.logits(stream, rows(hidden, first, rows, dim), weight, chunkLogits(logits, rows, vocab), rows, vocab,
+                    dim);
             crossEntropy.launch(stream, LaunchShape.of(rows, THREADS), logits, targets.address() + 4L * first,
                     rowLoss.address() + 4L * first, vocab, 1f);
         }
@@ -131,21 +150,22 @@ public final class FusedCrossEntropy {
      * logit gradient scaled by its sequence's weight instead of 1 / countedTokens. DPO backpropagates
      * {@code sum_s c_s · log p_s} with weights {@code -c_s}. Row losses are rewritten; no mean.
      */
-    public void backwardWeighted(Stream stream, DeviceBuffer hidden, DeviceBuffer weight, DeviceBuffer targets,
-                                 int tokens, int dim, int vocab, int seqLen, float[] sequenceWeights,
-                                 DeviceBuffer logits, DeviceBuffer rowLoss, DeviceBuffer dHidden) {
-        requireShapes(hidden, weight, targets, tokens, dim, vocab, logits, rowLoss);
+    public void backwardWeighted(Stream stream, Operands op, int seqLen, float[] sequenceWeights,
+                                 DeviceBuffer dHidden) {
+        DeviceBuffer hidden = op.hidden(), weight = op.weight(), targets = op.targets(), logits = op.logits(),
+                rowLoss = op.rowLoss();
+        int tokens = op.tokens(), dim = op.dim(), vocab = op.vocab();
         int sequences = sequences(tokens, seqLen);
         if (sequenceWeights.length != sequences) {
             throw new IllegalArgumentException(sequenceWeights.length + " sequence weights for " + sequences
                     + " sequences of " + seqLen + " tokens");
         }
         FlashAttention.requireBuffer("hidden-state gradient", dHidden, 2L * tokens * dim);
-        int chunk = (int) Math.min(tokens, logits.bytes() / (2L * vocab));
+        int chunk = op.chunk();
         for (int first = 0; first < tokens; first += chunk) {
             int rows = Math.min(chunk, tokens - first);
-            gemm.multiply(stream, hidden.address() + 2L * first * dim, weight.address(), logits.address(), rows,
-                    vocab, dim, true);
+            DeviceBuffer chunkLogits = chunkLogits(logits, rows, vocab);
+            gemm.logits(stream, rows(hidden, first, rows, dim), weight, chunkLogits, rows, vocab, dim);
             // The kernel scales a launch's rows by one factor: one launch per piece of a sequence in the chunk.
             for (int row = first; row < first + rows; ) {
                 int end = Math.min(first + rows, (row / seqLen + 1) * seqLen);
@@ -154,9 +174,18 @@ public final class FusedCrossEntropy {
                         rowLoss.address() + 4L * row, vocab, sequenceWeights[row / seqLen]);
                 row = end;
             }
-            gemm.multiply(stream, logits.address(), weight.address(), dHidden.address() + 2L * first * dim, rows, dim,
-                    vocab, false);
+            gemm.hiddenGradient(stream, chunkLogits, weight, rows(dHidden, first, rows, dim), rows, vocab, dim);
         }
+    }
+
+    /** Rows {@code [first, first + count)} of a bf16 matrix of {@code width} columns. */
+    private static DeviceBuffer rows(DeviceBuffer matrix, int first, int count, int width) {
+        return matrix.slice(2L * first * width, 2L * count * width);
+    }
+
+    /** The part of the logits workspace a chunk of {@code rows} uses. */
+    private static DeviceBuffer chunkLogits(DeviceBuffer logits, int rows, int vocab) {
+        return logits.slice(0, logitsBytes(rows, vocab));
     }
 
     private static int sequences(int tokens, int seqLen) {

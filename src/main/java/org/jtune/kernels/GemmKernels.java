@@ -20,8 +20,27 @@ import org.jtune.cuda.TensorMap;
 public final class GemmKernels {
     private static final int MAX_GRID_Y = 65_535;
 
-    /** Element type of the output. */
-    public enum Output { BF16, F32 }
+    /** How C is written: its element type, and whether the product replaces C or is added to it. */
+    public enum Store {
+        BF16(false, false), BF16_ADD(false, true), F32(true, false), F32_ADD(true, true);
+
+        private final boolean f32;
+        private final boolean adds;
+
+        Store(boolean f32, boolean adds) {
+            this.f32 = f32;
+            this.adds = adds;
+        }
+
+        int elementBytes() {
+            return f32 ? 4 : 2;
+        }
+
+        /** The kernels' flags parameter: bit 0 float32 output, bit 1 accumulate. */
+        int flags() {
+            return (f32 ? 1 : 0) | (adds ? 2 : 0);
+        }
+    }
 
     /** How A [M, K] and B [K, N] are stored (all row-major). */
     public enum Layout {
@@ -112,54 +131,40 @@ public final class GemmKernels {
         return path;
     }
 
-    /** Y[tokens, out] = alpha * X[tokens, in] . W[out, in]^T (+ Y when {@code accumulate}). */
-    public void forward(Stream stream, DeviceBuffer y, Output type, boolean accumulate, DeviceBuffer x, DeviceBuffer w,
-                        int tokens, int outFeatures, int inFeatures, float alpha) {
-        multiply(stream, Layout.A_MK_B_NK, y, type, accumulate, x, w, tokens, outFeatures, inFeatures,
+    /** Y[tokens, out] = alpha * X[tokens, in] . W[out, in]^T (+ Y when {@code store} adds). */
+    public void forward(Stream stream, DeviceBuffer y, Store store, DeviceBuffer x, DeviceBuffer w, int tokens,
+                        int outFeatures, int inFeatures, float alpha) {
+        multiply(stream, Layout.A_MK_B_NK, y, store, x, w, tokens, outFeatures, inFeatures,
                 inFeatures, inFeatures, outFeatures, alpha);
     }
 
-    /** dX[tokens, in] = alpha * dY[tokens, out] . W[out, in] (+ dX when {@code accumulate}). */
-    public void backwardInput(Stream stream, DeviceBuffer dx, Output type, boolean accumulate, DeviceBuffer dy,
-                              DeviceBuffer w, int tokens, int outFeatures, int inFeatures, float alpha) {
-        multiply(stream, Layout.A_MK_B_KN, dx, type, accumulate, dy, w, tokens, inFeatures, outFeatures,
+    /** dX[tokens, in] = alpha * dY[tokens, out] . W[out, in] (+ dX when {@code store} adds). */
+    public void backwardInput(Stream stream, DeviceBuffer dx, Store store, DeviceBuffer dy, DeviceBuffer w, int tokens,
+                              int outFeatures, int inFeatures, float alpha) {
+        multiply(stream, Layout.A_MK_B_KN, dx, store, dy, w, tokens, inFeatures, outFeatures,
                 outFeatures, inFeatures, inFeatures, alpha);
     }
 
-    /** dW[out, in] = alpha * dY[tokens, out]^T . X[tokens, in] (+ dW when {@code accumulate}). */
-    public void weightGradient(Stream stream, DeviceBuffer dw, Output type, boolean accumulate, DeviceBuffer dy,
-                               DeviceBuffer x, int tokens, int outFeatures, int inFeatures, float alpha) {
-        multiply(stream, Layout.A_KM_B_KN, dw, type, accumulate, dy, x, outFeatures, inFeatures, tokens,
+    /** dW[out, in] = alpha * dY[tokens, out]^T . X[tokens, in] (+ dW when {@code store} adds). */
+    public void weightGradient(Stream stream, DeviceBuffer dw, Store store, DeviceBuffer dy, DeviceBuffer x,
+                               int tokens, int outFeatures, int inFeatures, float alpha) {
+        multiply(stream, Layout.A_KM_B_KN, dw, store, dy, x, outFeatures, inFeatures, tokens,
                 outFeatures, inFeatures, inFeatures, alpha);
     }
 
     /**
-     * C[m, n] = alpha * sum over k of A(i, k) B(k, j) (+ C when {@code accumulate}), the operands stored as
+     * C[m, n] = alpha * sum over k of A(i, k) B(k, j) (+ C when {@code store} adds), the operands stored as
      * {@code layout} says with row strides lda, ldb, ldc (elements).
      */
-    public void multiply(Stream stream, Layout layout, DeviceBuffer c, Output type, boolean accumulate,
-                         DeviceBuffer a, DeviceBuffer b, int m, int n, int k, int lda, int ldb, int ldc, float alpha) {
+    public void multiply(Stream stream, Layout layout, DeviceBuffer c, Store store, DeviceBuffer a, DeviceBuffer b,
+                         int m, int n, int k, int lda, int ldb, int ldc, float alpha) {
         String name = "gemm " + layout;
         checkShape(name, layout, m, n, k, lda, ldb, ldc);
         Checks.buffer(name, "A", a, 2 * ((long) (rowsOfA(layout, m, k) - 1) * lda + colsOfA(layout, m, k)), 16);
         Checks.buffer(name, "B", b, 2 * ((long) (rowsOfB(layout, n, k) - 1) * ldb + colsOfB(layout, n, k)), 16);
-        int elementBytes = type == Output.F32 ? 4 : 2;
+        int elementBytes = store.elementBytes();
         Checks.buffer(name, "C", c, elementBytes * ((long) (m - 1) * ldc + n), elementBytes);
-        launch(stream, layout, c.address(), type, accumulate, a.address(), b.address(), m, n, k, lda, ldb, ldc, alpha);
-    }
-
-    /**
-     * As {@link #multiply} on device addresses inside buffers that the caller has already checked to hold the
-     * operands (launchers that work on row ranges of their buffers); A and B must be 16-byte aligned.
-     */
-    void multiplyAt(Stream stream, Layout layout, long c, Output type, boolean accumulate, long a, long b, int m,
-                    int n, int k, int lda, int ldb, int ldc, float alpha) {
-        String name = "gemm " + layout;
-        checkShape(name, layout, m, n, k, lda, ldb, ldc);
-        requireAligned(name, "A", a, 16);
-        requireAligned(name, "B", b, 16);
-        requireAligned(name, "C", c, type == Output.F32 ? 4 : 2);
-        launch(stream, layout, c, type, accumulate, a, b, m, n, k, lda, ldb, ldc, alpha);
+        launch(stream, layout, c.address(), store, a.address(), b.address(), m, n, k, lda, ldb, ldc, alpha);
     }
 
     private void checkShape(String name, Layout layout, int m, int n, int k, int lda, int ldb, int ldc) {
@@ -201,9 +206,9 @@ public final class GemmKernels {
         return layout.bAlongN ? n : k;
     }
 
-    private void launch(Stream stream, Layout layout, long c, Output type, boolean accumulate, long a, long b, int m,
-                        int n, int k, int lda, int ldb, int ldc, float alpha) {
-        int flags = (type == Output.F32 ? 1 : 0) | (accumulate ? 2 : 0);
+    private void launch(Stream stream, Layout layout, long c, Store store, long a, long b, int m, int n, int k, int lda,
+                        int ldb, int ldc, float alpha) {
+        int flags = store.flags();
         LaunchShape shape = new LaunchShape((n + path.tileN - 1) / path.tileN, (m + path.tileM - 1) / path.tileM, 1,
                 path.threads, 1, 1, path.sharedBytes);
         Kernel kernel = kernels[layout.ordinal()];
@@ -221,13 +226,6 @@ public final class GemmKernels {
         TensorMap.bf16RowMajor(mapB, b, rowsOfB(layout, n, k), colsOfB(layout, n, k), ldb,
                 layout.bAlongN ? 64 : path.tileN, 64);
         kernel.launch(stream, shape, mapA, mapB, c, m, n, k, ldc, alpha, flags);
-    }
-
-    private static void requireAligned(String name, String what, long address, int alignment) {
-        if (address % alignment != 0) {
-            throw new IllegalArgumentException(name + ": " + what + " at 0x" + Long.toHexString(address)
-                    + " is not " + alignment + "-byte aligned");
-        }
     }
 
     private static void requireStride(String name, String what, int stride, int columns) {

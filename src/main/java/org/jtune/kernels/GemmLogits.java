@@ -1,5 +1,6 @@
 package org.jtune.kernels;
 
+import org.jtune.cuda.DeviceBuffer;
 import org.jtune.cuda.Stream;
 
 /** The LM-head products of {@link FusedCrossEntropy} on the tensor-core GEMM of {@link GemmKernels}. */
@@ -10,19 +11,17 @@ public final class GemmLogits implements FusedCrossEntropy.LogitsGemm {
         this.gemm = gemm;
     }
 
-    /**
-     * {@code c = a · bᵀ} (the logits of a chunk: hidden rows times the [vocab, dim] head) or {@code c = a · b} (the
-     * chunk's dH: logit gradients times the head), bf16 results. The cross-entropy launcher has checked its buffers
-     * against the row ranges it passes, so this goes straight to the GEMM's address-level entry.
-     */
+    /** The logits of a chunk: its hidden rows times the [vocab, dim] head, transposed. */
     @Override
-    public void multiply(Stream stream, long a, long b, long c, int m, int n, int k, boolean bTransposed) {
-        if (bTransposed) {
-            gemm.multiplyAt(stream, GemmKernels.Layout.A_MK_B_NK, c, GemmKernels.Output.BF16, false, a, b, m, n, k,
-                    k, k, n, 1f);
-        } else {
-            gemm.multiplyAt(stream, GemmKernels.Layout.A_MK_B_KN, c, GemmKernels.Output.BF16, false, a, b, m, n, k,
-                    k, n, n, 1f);
-        }
+    public void logits(Stream stream, DeviceBuffer hidden, DeviceBuffer weight, DeviceBuffer logits, int rows,
+                       int vocab, int dim) {
+        gemm.forward(stream, logits, GemmKernels.Store.BF16, hidden, weight, rows, vocab, dim, 1f);
+    }
+
+    /** The chunk's dH: its logit gradients times the head. */
+    @Override
+    public void hiddenGradient(Stream stream, DeviceBuffer dLogits, DeviceBuffer weight, DeviceBuffer dHidden,
+                               int rows, int vocab, int dim) {
+        gemm.backwardInput(stream, dHidden, GemmKernels.Store.BF16, dLogits, weight, rows, vocab, dim, 1f);
     }
 }

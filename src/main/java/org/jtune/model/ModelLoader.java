@@ -3,6 +3,7 @@ package org.jtune.model;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.jtune.io.IoErrors;
 import org.jtune.io.SafetensorsCheckpoint;
 import org.jtune.io.StrictJson;
 import org.jtune.quant.QuantizationConfig;
@@ -32,10 +33,16 @@ public final class ModelLoader {
     /** Opens {@code folder} and builds the weights; tensors are checked against the config (names, shapes). */
     public static LoadedModel load(Path folder, LoadOptions options) throws IOException {
         Path configFile = folder.resolve(CONFIG_FILE);
-        if (!Files.isRegularFile(configFile)) {
+        if (!Files.exists(configFile)) {
             throw new NoSuchFileException(configFile.toString(), null, "a model folder needs a " + CONFIG_FILE);
         }
-        String text = Files.readString(configFile);
+        IoErrors.requireRegularFile(configFile, CONFIG_FILE);
+        String text;
+        try {
+            text = Files.readString(configFile);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ModelConfigException(configFile + ": " + IoErrors.reason(e), e);
+        }
         ModelConfig config = ModelConfig.parse(text, configFile.toString());
         ObjectNode configJson = (ObjectNode) readJson(text, configFile);
         JsonNode quantNode = configJson.get("quantization_config");

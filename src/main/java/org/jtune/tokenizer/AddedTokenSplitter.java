@@ -1,7 +1,6 @@
 package org.jtune.tokenizer;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,16 +10,35 @@ import java.util.Map;
  * token matches and the plain text between them.
  */
 final class AddedTokenSplitter {
-    /** Candidate tokens by first character, longest first. */
-    private final Map<Character, List<AddedToken>> byFirstChar = new HashMap<>();
+    /**
+     * The tokens as a trie over their characters: a match is found by walking the text from a position
+     * for as long as some token continues, not by trying each token (Llama 3's 256 special tokens all
+     * begin with "<|").
+     */
+    private static final class Node {
+        final Map<Character, Node> next = new HashMap<>(4);
+        AddedToken token;
+    }
+
+    private final Node root = new Node();
+    private final boolean empty;
 
     AddedTokenSplitter(List<AddedToken> tokens) {
+        boolean any = false;
         for (AddedToken t : tokens) {
-            if (!t.content().isEmpty()) {
-                byFirstChar.computeIfAbsent(t.content().charAt(0), c -> new ArrayList<>()).add(t);
+            if (t.content().isEmpty()) {
+                continue;
+            }
+            any = true;
+            Node n = root;
+            for (int i = 0; i < t.content().length(); i++) {
+                n = n.next.computeIfAbsent(t.content().charAt(i), c -> new Node());
+            }
+            if (n.token == null) {
+                n.token = t;
             }
         }
-        byFirstChar.values().forEach(list -> list.sort(Comparator.comparingInt((AddedToken t) -> t.content().length()).reversed()));
+        empty = !any;
     }
 
     /** A piece of the text: an added token (token != null) or plain text, range [start, end). */
@@ -29,7 +47,7 @@ final class AddedTokenSplitter {
 
     List<Segment> split(String text) {
         List<Segment> out = new ArrayList<>();
-        if (byFirstChar.isEmpty()) {
+        if (empty) {
             out.add(new Segment(null, 0, text.length()));
             return out;
         }
@@ -66,22 +84,21 @@ final class AddedTokenSplitter {
         return out;
     }
 
+    /** The longest token at i; a single-word token inside a word is no match, but a shorter one may be. */
     private AddedToken longestAt(String text, int i) {
-        List<AddedToken> candidates = byFirstChar.get(text.charAt(i));
-        if (candidates == null) {
-            return null;
-        }
-        for (AddedToken t : candidates) {
-            if (text.startsWith(t.content(), i)) {
-                int end = i + t.content().length();
-                if (t.singleWord() && (isWordChar(text, i - 1) || isWordChar(text, end))) {
-                    // A single-word token inside a word is no match; a shorter candidate may still be.
-                    continue;
-                }
-                return t;
+        AddedToken best = null;
+        Node n = root;
+        for (int j = i; j < text.length(); j++) {
+            n = n.next.get(text.charAt(j));
+            if (n == null) {
+                break;
+            }
+            AddedToken t = n.token;
+            if (t != null && !(t.singleWord() && (isWordChar(text, i - 1) || isWordChar(text, j + 1)))) {
+                best = t;
             }
         }
-        return null;
+        return best;
     }
 
     private static boolean isWordChar(String text, int at) {

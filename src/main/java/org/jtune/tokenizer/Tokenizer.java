@@ -129,12 +129,31 @@ public final class Tokenizer {
         return id;
     }
 
+    /**
+     * Refuses a lone UTF-16 surrogate (a JSON "\ud800" without its pair): it is no Unicode character,
+     * Hugging Face's tokenizers cannot hold it either, and it has no UTF-8 bytes to encode.
+     */
+    static void requireValidUnicode(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isSurrogate(c)) {
+                if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                    i++;
+                    continue;
+                }
+                throw new TokenizerException(String.format("the text holds a lone surrogate U+%04X at character %d, "
+                        + "which is not a Unicode character (a broken \\u escape in the data?)", (int) c, i));
+            }
+        }
+    }
+
     public int[] encodeIds(String text, boolean addSpecialTokens) {
         return encode(text, addSpecialTokens).ids();
     }
 
     /** Encodes one text; with {@code addSpecialTokens} the post-processor's tokens (e.g. BOS) are added. */
     public Encoding encode(String text, boolean addSpecialTokens) {
+        requireValidUnicode(text);
         IntList ids = new IntList(text.length() / 3 + 4);
         IntList starts = new IntList(text.length() / 3 + 4);
         IntList ends = new IntList(text.length() / 3 + 4);

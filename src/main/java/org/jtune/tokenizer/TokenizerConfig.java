@@ -31,6 +31,9 @@ public record TokenizerConfig(String bosToken, String eosToken, String unkToken,
         if (path == null || !Files.exists(path)) {
             return null;
         }
+        if (!Files.isRegularFile(path)) {
+            throw new TokenizerException(path + " is not a regular file (a FIFO, device or folder)");
+        }
         try {
             return StrictJson.MAPPER.readTree(path.toFile());
         } catch (IOException e) {

@@ -7,6 +7,7 @@ import org.jtune.io.TensorData;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
+import org.jtune.model.ModelConfigJson;
 import org.jtune.model.WeightSource;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
@@ -106,7 +107,7 @@ public final class MergedModelWriter {
             deleteIfEmpty(folder);
         }
         String json = JSON.writerWithDefaultPrettyPrinter()
-                .writeValueAsString(ModelConfigJson.of(config, dtype, originalConfig));
+                .writeValueAsString(ModelConfigJson.write(config, dtype, originalConfig));
         Files.writeString(folder.resolve("config.json"), json + "\n", StandardCharsets.UTF_8);
     }
 

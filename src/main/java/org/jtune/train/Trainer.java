@@ -5,6 +5,7 @@ import org.jtune.data.PreferenceBatch;
 import org.jtune.model.Batch;
 import org.jtune.model.Engine;
 import org.jtune.model.EngineSpec;
+import org.jtune.model.BaseModelIdentity;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
@@ -44,6 +45,9 @@ public final class Trainer<B> {
     private final BatchSource<B> eval;
     private final Objective<B> objective;
     private final Engine.Factory engines;
+    /** The base weights whose identity checkpoints record and resuming checks; computed when first needed. */
+    private final LlamaWeights baseWeights;
+    private BaseModelIdentity baseIdentity;
     private final List<TrainingListener> listeners = new ArrayList<>();
 
     private Trainer(Engine.Placement placement, ModelConfig config, LlamaWeights weights, LoraAdapters lora,
@@ -60,6 +64,7 @@ public final class Trainer<B> {
         this.train = train;
         this.eval = eval;
         this.objective = objective;
+        this.baseWeights = weights;
         this.engines = placement.trainingEngines(new EngineSpec(config, weights, lora, maxRows, maxSeqLength,
                 args.gradientAccumulationSteps(), args.gradientCheckpointing(), args.optimizerSettings()));
     }
@@ -134,12 +139,20 @@ public final class Trainer<B> {
                     + String.join("\n  ", saved.stepMathChanges(args))
                     + "\nresume with the saved values, or start a new run in another output folder");
         }
+        TrainingCheckpoint.requireSameBase(checkpoint, baseIdentity());
         JsonNode savedObjective = TrainingCheckpoint.readObjective(checkpoint);
         if (!savedObjective.equals(objective.settings())) {
             throw new IllegalArgumentException(checkpoint + " was trained with " + savedObjective + "; resuming needs"
                     + " the same objective, but got " + objective.settings());
         }
         return run(checkpoint);
+    }
+
+    private BaseModelIdentity baseIdentity() {
+        if (baseIdentity == null) {
+            baseIdentity = BaseModelIdentity.of(config, baseWeights);
+        }
+        return baseIdentity;
     }
 
     /** Continues from the latest complete checkpoint in the output folder. */
@@ -210,6 +223,9 @@ public final class Trainer<B> {
 
         /** Prepares the objective, restores the checkpoint if there is one, and opens the listeners. */
         void start(Path checkpoint) throws IOException {
+            if (args.outputDir() != null) {
+                TrainingCheckpoint.deleteLeftovers(args.outputDir());
+            }
             objective.prepare(engine, oneEpoch(train, "training"), eval == null ? null : oneEpoch(eval, "eval"));
             if (checkpoint == null) {
                 train.startEpoch(0, args.seed());
@@ -293,7 +309,7 @@ public final class Trainer<B> {
             engine.storeAdapters(lora);
             engine.storeOptimizerState(optimizer);
             lastCheckpoint = TrainingCheckpoint.write(requireOutputDir(), args, objective.settings(), config, lora,
-                    optimizer, at.step,
+                    optimizer, baseIdentity(), at.step,
                     () -> new TrainingCheckpoint.State(at.step, at.epoch, at.batchesInEpoch, train.state(),
                             args.seed(), at.logLossSum, at.logSteps, at.logTokens, Map.copyOf(at.logMetricSums)));
         }

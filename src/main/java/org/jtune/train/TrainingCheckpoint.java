@@ -4,9 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.jtune.io.AtomicFiles;
+import org.jtune.io.IoErrors;
 import org.jtune.io.SafetensorsFile;
+import org.jtune.io.StrictJson;
 import org.jtune.io.SafetensorsWriter;
 import org.jtune.io.TensorData;
+import org.jtune.model.BaseModelIdentity;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.OptimizerState;
@@ -48,6 +52,8 @@ final class TrainingCheckpoint {
     static final String ARGS_FILE = "training_args.json";
     static final String OPTIMIZER_FILE = "optimizer.safetensors";
     static final String OBJECTIVE_FILE = "objective.json";
+    /** The base model's identity ({@link BaseModelIdentity}); absent in checkpoints of older runs. */
+    static final String BASE_FILE = "base_model.json";
     /** The objective of checkpoints written before {@link #OBJECTIVE_FILE} existed. */
     static final ObjectNode SFT_OBJECTIVE = JsonNodeFactory.instance.objectNode().put("objective", "sft");
     private static final String STEP_KEY = "step";
@@ -74,7 +80,14 @@ final class TrainingCheckpoint {
 
     /** Writes the checkpoint; {@code state} is asked for last, once everything else is on disk. */
     static Path write(Path outputDir, TrainingArguments args, JsonNode objective, ModelConfig model,
-                      LoraAdapters lora, OptimizerState optimizer, long step, Supplier<State> state)
+                      LoraAdapters lora, OptimizerState optimizer, long step, Supplier<State> state) throws IOException {
+        return write(outputDir, args, objective, model, lora, optimizer, null, step, state);
+    }
+
+    /** As above, recording the base model's identity when {@code base} is not null. */
+    static Path write(Path outputDir, TrainingArguments args, JsonNode objective, ModelConfig model,
+                      LoraAdapters lora, OptimizerState optimizer, BaseModelIdentity base, long step,
+                      Supplier<State> state)
             throws IOException {
         Files.createDirectories(outputDir);
         Path target = folderFor(outputDir, step);
@@ -86,6 +99,9 @@ final class TrainingCheckpoint {
             writeOptimizer(temporary.resolve(OPTIMIZER_FILE), lora, optimizer);
             writeJson(temporary.resolve(ARGS_FILE), TrainingArgumentsJson.toJson(args));
             writeJson(temporary.resolve(OBJECTIVE_FILE), objective);
+            if (base != null) {
+                writeJson(temporary.resolve(BASE_FILE), baseJson(base));
+            }
             writeJson(temporary.resolve(STATE_FILE), stateJson(state.get()));
             syncFolder(temporary);
             if (Files.exists(target)) {
@@ -116,13 +132,71 @@ final class TrainingCheckpoint {
         try (Stream<Path> entries = Files.list(outputDir)) {
             for (Path p : entries.toList()) {
                 Matcher m = NAME.matcher(p.getFileName().toString());
-                if (m.matches() && Files.exists(p.resolve(STATE_FILE)) && Long.parseLong(m.group(1)) > bestStep) {
-                    bestStep = Long.parseLong(m.group(1));
+                if (m.matches() && Files.exists(p.resolve(STATE_FILE)) && stepOf(p) > bestStep) {
+                    bestStep = stepOf(p);
                     best = p;
                 }
             }
         }
         return Optional.ofNullable(best);
+    }
+
+    /** Deletes the temporary checkpoint folders ({@code .checkpoint-N.tmp}, {@code .checkpoint-N.old}) a kill left. */
+    static void deleteLeftovers(Path outputDir) throws IOException {
+        if (!Files.isDirectory(outputDir)) {
+            return;
+        }
+        try (Stream<Path> entries = Files.list(outputDir)) {
+            for (Path p : entries.toList()) {
+                if (p.getFileName().toString().matches("\\.checkpoint-\\d+\\.(tmp|old)")) {
+                    deleteTree(p);
+                }
+            }
+        }
+        AtomicFiles.deleteLeftovers(outputDir);
+    }
+
+    private static ObjectNode baseJson(BaseModelIdentity base) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("config_sha256", base.configDigest());
+        ObjectNode tensors = n.putObject("tensor_sha256");
+        base.tensorDigests().forEach(tensors::put);
+        return n;
+    }
+
+    /**
+     * Refuses to resume on another base model than the checkpoint's run trained on (same shapes, other
+     * weights: a different fine-tune or random init); checkpoints without the record are let through.
+     */
+    static void requireSameBase(Path checkpoint, BaseModelIdentity base) throws IOException {
+        Path file = checkpoint.resolve(BASE_FILE);
+        if (base == null || !Files.exists(file)) {
+            return;
+        }
+        JsonNode n = readJson(file);
+        if (!n.path("config_sha256").isTextual() || !n.path("tensor_sha256").isObject()) {
+            throw new IOException(file + ": expected config_sha256 and tensor_sha256");
+        }
+        Map<String, String> tensors = new LinkedHashMap<>();
+        n.get("tensor_sha256").properties().forEach(e -> tensors.put(e.getKey(), e.getValue().asText()));
+        String difference = base.differenceFrom(new BaseModelIdentity(n.get("config_sha256").asText(), tensors));
+        if (difference != null) {
+            throw new IllegalArgumentException(checkpoint + " was trained on another base model than the one given ("
+                    + difference + "); resume with the run's own base model");
+        }
+    }
+
+    /** The step a {@code checkpoint-<step>} folder is named after; a name too large for a step is an error. */
+    static long stepOf(Path checkpoint) throws IOException {
+        Matcher m = NAME.matcher(checkpoint.getFileName().toString());
+        if (!m.matches()) {
+            throw new IOException(checkpoint + " is not named checkpoint-<step>");
+        }
+        try {
+            return Long.parseLong(m.group(1));
+        } catch (NumberFormatException e) {
+            throw new IOException(checkpoint + ": the step in the folder name is too large to be a step");
+        }
     }
 
     /** The arguments the checkpoint's run used. */
@@ -145,12 +219,21 @@ final class TrainingCheckpoint {
             throw new IOException(checkpoint + " is not a complete checkpoint: it has no " + STATE_FILE);
         }
         State state = parseState(readJson(stateFile), stateFile);
+        long named = stepOf(checkpoint);
+        if (state.globalStep() != named) {
+            throw new IOException(stateFile + ": global_step " + state.globalStep() + " does not match the folder's"
+                    + " step " + named + "; the checkpoint is inconsistent");
+        }
         if (!Files.exists(checkpoint.resolve(OPTIMIZER_FILE))) {
             throw new IOException(checkpoint + " has no " + OPTIMIZER_FILE + ": it was written by an older GPU run,"
                     + " which did not save the AdamW moments, so it cannot be resumed (its adapter can start a new run)");
         }
         AdapterFiles.loadInto(checkpoint, lora, model);
         readOptimizer(checkpoint.resolve(OPTIMIZER_FILE), lora, optimizer);
+        if (optimizer.steps() != state.globalStep()) {
+            throw new IOException(checkpoint.resolve(OPTIMIZER_FILE) + ": the optimizer has taken " + optimizer.steps()
+                    + " steps but " + STATE_FILE + " says " + state.globalStep() + "; the checkpoint is inconsistent");
+        }
         return state;
     }
 
@@ -176,7 +259,16 @@ final class TrainingCheckpoint {
                 copy(f, names.get(i) + ".exp_avg", optimizer.firstMoments().get(i));
                 copy(f, names.get(i) + ".exp_avg_sq", optimizer.secondMoments().get(i));
             }
-            optimizer.setSteps(Long.parseLong(step));
+            long steps;
+            try {
+                steps = Long.parseLong(step);
+            } catch (NumberFormatException e) {
+                throw new IOException(file + ": the \"" + STEP_KEY + "\" metadata is not a step count: " + step);
+            }
+            if (steps < 0) {
+                throw new IOException(file + ": negative step count " + steps);
+            }
+            optimizer.setSteps(steps);
         }
     }
 
@@ -208,11 +300,27 @@ final class TrainingCheckpoint {
     }
 
     private static State parseState(JsonNode n, Path file) throws IOException {
+        if (!n.isObject()) {
+            throw new IOException(file + ": expected a JSON object");
+        }
         for (String key : new String[] {"global_step", "epoch", "batches_in_epoch", "data_state", "seed",
                 "log_loss_sum", "log_steps", "log_tokens"}) {
             if (!n.hasNonNull(key)) {
                 throw new IOException(file + ": missing \"" + key + "\"");
             }
+        }
+        for (String key : new String[] {"global_step", "epoch", "batches_in_epoch", "log_steps", "log_tokens"}) {
+            JsonNode v = n.get(key);
+            if (!v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < 0
+                    || (key.equals("epoch") && !v.canConvertToInt())) {
+                throw new IOException(file + ": \"" + key + "\" must be a whole number >= 0, got " + v);
+            }
+        }
+        if (!n.get("seed").isIntegralNumber() || !n.get("seed").canConvertToLong()) {
+            throw new IOException(file + ": \"seed\" must be a whole number, got " + n.get("seed"));
+        }
+        if (!n.get("log_loss_sum").isNumber() || !n.get("data_state").isTextual()) {
+            throw new IOException(file + ": \"log_loss_sum\" must be a number and \"data_state\" a string");
         }
         // absent in checkpoints of runs without further metrics
         Map<String, Double> sums = new LinkedHashMap<>();
@@ -224,9 +332,9 @@ final class TrainingCheckpoint {
 
     private static JsonNode readJson(Path file) throws IOException {
         try {
-            return JSON.readTree(file.toFile());
+            return StrictJson.MAPPER.readTree(file.toFile());
         } catch (IOException e) {
-            throw new IOException(file + ": " + e.getMessage(), e);
+            throw new IOException(file + ": " + IoErrors.reason(e), e);
         }
     }
 

@@ -35,7 +35,8 @@ public record Parameter(String name, Object defaultValue, String description) {
         }
     }
 
-    String format(Object value) {
+    /** A value as it is written on the command line: {@code 4}, or {@code 64,128} for a list. */
+    static String format(Object value) {
         return value instanceof List<?> list ? Values.text(list).replace(", ", ",") : String.valueOf(value);
     }
 }

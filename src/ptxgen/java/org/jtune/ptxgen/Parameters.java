@@ -63,7 +63,7 @@ public final class Parameters {
             if (!out.isEmpty()) {
                 out.append(' ');
             }
-            out.append(name).append('=').append(value instanceof List<?> l ? Values.text(l).replace(", ", ",") : value);
+            out.append(name).append('=').append(Parameter.format(value));
         });
         return out.toString();
     }

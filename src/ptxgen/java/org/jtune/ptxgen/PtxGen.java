@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -31,7 +32,7 @@ public final class PtxGen {
     public static void main(String[] args) throws IOException {
         try {
             run(args);
-        } catch (IllegalArgumentException | TemplateException e) {
+        } catch (IllegalArgumentException | IllegalStateException | TemplateException e) {
             System.err.println("ptxgen: " + e.getMessage());
             System.exit(2);
         }
@@ -78,12 +79,30 @@ public final class PtxGen {
             files.addAll(PtxGenerator.files());
         }
         Files.createDirectories(folder);
+        Optional<Ptxas> ptxas = Ptxas.find();
         for (KernelFile file : files) {
             Map<String, String> assigned = overrides.getOrDefault(file.name(), Map.of());
             String text = PtxGenerator.generate(file, assigned);
             Path target = folder.resolve(file.name() + ".ptx");
             Files.writeString(target, text, StandardCharsets.UTF_8);
-            System.out.println("wrote " + target + " (" + Parameters.of(file, assigned) + ")");
+            System.out.println("wrote " + target + " (" + Parameters.of(file, assigned) + ")" + assembled(ptxas, target));
+        }
+    }
+
+    /** Where ptxas is installed, a variant is assembled for its target right away. */
+    private static String assembled(Optional<Ptxas> ptxas, Path ptx) throws IOException {
+        if (ptxas.isEmpty()) {
+            return "";
+        }
+        String text = Files.readString(ptx, StandardCharsets.UTF_8);
+        int at = text.indexOf(".target ");
+        String target = text.substring(at + ".target ".length(), text.indexOf('\n', at)).strip();
+        try {
+            ptxas.get().assemble(ptx, target);
+            return ", assembles for " + target;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while assembling " + ptx, e);
         }
     }
 
@@ -92,7 +111,7 @@ public final class PtxGen {
             System.out.println(file.name() + ".ptx (template " + file.template() + ")");
             for (Parameter parameter : file.parameters()) {
                 System.out.printf("  %-14s default %-10s %s%n", parameter.name(),
-                        parameter.format(parameter.defaultValue()), parameter.description());
+                        Parameter.format(parameter.defaultValue()), parameter.description());
             }
         }
     }

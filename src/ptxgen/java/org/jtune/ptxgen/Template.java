@@ -40,10 +40,6 @@ final class Template {
         this.body = body;
     }
 
-    String name() {
-        return name;
-    }
-
     /** Reads a template; {@code name} appears in error messages. */
     static Template parse(String name, String text) {
         String[] lines = text.split("\n", -1);

@@ -2,34 +2,26 @@ package org.jtune.api;
 
 import org.jtune.cuda.GpuTest;
 import org.jtune.data.PreferenceDataset;
-import org.jtune.data.PreferencePair;
-import org.jtune.data.SpecialTokens;
 import org.jtune.io.SafetensorsFile;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.backend.Backend;
 import org.jtune.tensor.DType;
-import org.jtune.tensor.HalfFloats;
-import org.jtune.tensor.Tensor;
+import org.jtune.testing.TestFixture;
 import org.jtune.train.AdapterFiles;
 import org.jtune.train.DpoArguments;
 import org.jtune.train.PreferenceBatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
 import org.jtune.train.report.TrainingListener;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -55,27 +47,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * moves it by more.
  */
 @GpuTest
-class DpoTrainerGpuTest {
-    private static final double U = 0x1p-8, LOGP_RTOL = U / 2, DRIFT = 2, BETA = 0.1;
+class DpoTrainerGpuTest extends TestFixture {
+    private static final double BETA = DpoRunComparison.BETA;
     private static final int STEPS = 12, TRAIN_PAIRS = 8, EVAL_PAIRS = 4, MAX_LENGTH = 64;
-    private static final ModelConfig CONFIG = ModelConfig.parse("""
-            {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 1000,
-             "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 4,
-             "num_key_value_heads": 2, "head_dim": 64, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
-             "max_position_embeddings": 512, "tie_word_embeddings": false}""", "tiny llama");
-    private static final SpecialTokens SPECIAL = new SpecialTokens(2, 0);
-
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @TempDir
-    Path temp;
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
+    private static final ModelConfig CONFIG = TinyGpuLlama.CONFIG;
 
     /** Every step's log line (logging every step) and every evaluation of a run. */
     private static final class Logs implements TrainingListener {
@@ -116,13 +91,13 @@ class DpoTrainerGpuTest {
             assertEquals(STEPS, cpu.steps.size(), what);
             assertEquals(STEPS, gpu.steps.size(), what);
             for (int s = 0; s < STEPS; s++) {
-                assertFollows("step " + (s + 1) + ", " + what, cpu.steps.get(s).loss(), cpu.steps.get(s).metrics(),
+                DpoRunComparison.assertFollows("step " + (s + 1) + ", " + what, cpu.steps.get(s).loss(), cpu.steps.get(s).metrics(),
                         gpu.steps.get(s).loss(), gpu.steps.get(s).metrics());
             }
             assertEquals(cpu.evals.size(), gpu.evals.size(), "evaluations; " + what);
             assertFalse(cpu.evals.isEmpty(), "no evaluation ran; " + what);
             for (int e = 0; e < cpu.evals.size(); e++) {
-                assertFollows("evaluation " + e + ", " + what, cpu.evals.get(e).loss(), cpu.evals.get(e).metrics(),
+                DpoRunComparison.assertFollows("evaluation " + e + ", " + what, cpu.evals.get(e).loss(), cpu.evals.get(e).metrics(),
                         gpu.evals.get(e).loss(), gpu.evals.get(e).metrics());
             }
             assertLearns("CPU, " + what, cpu, cpu);
@@ -139,33 +114,6 @@ class DpoTrainerGpuTest {
         for (int t = 0; t < gpuTrained.length; t++) {
             assertArrayEquals(gpuTrained[t], savedValues[t], 0f, saved.names().get(t) + ", seed " + seed);
         }
-    }
-
-    /** The GPU's loss and metrics of one step or evaluation against the CPU's, within the tolerances above. */
-    private static void assertFollows(String what, double cpuLoss, Map<String, Double> cpu, double gpuLoss,
-                                      Map<String, Double> gpu) {
-        double chosen = rewardTolerance(cpu, "chosen"), rejected = rewardTolerance(cpu, "rejected");
-        String both = what + ": CPU loss " + cpuLoss + " " + cpu + ", GPU loss " + gpuLoss + " " + gpu;
-        assertClose("loss; " + both, cpuLoss, gpuLoss, chosen + rejected);
-        assertClose("rewards/margins; " + both, cpu.get("rewards/margins"), gpu.get("rewards/margins"),
-                chosen + rejected);
-        for (String side : List.of("chosen", "rejected")) {
-            assertClose("rewards/" + side + "; " + both, cpu.get("rewards/" + side), gpu.get("rewards/" + side),
-                    side.equals("chosen") ? chosen : rejected);
-            double logp = cpu.get("logps/" + side);
-            assertClose("logps/" + side + "; " + both, logp, gpu.get("logps/" + side), DRIFT * LOGP_RTOL * Math.abs(logp));
-        }
-    }
-
-    /** beta · u/2 · (|mean log p| + |mean log p_ref|) of one side, doubled for the drift. */
-    private static double rewardTolerance(Map<String, Double> metrics, String side) {
-        double policy = metrics.get("logps/" + side), reference = policy - metrics.get("rewards/" + side) / BETA;
-        return DRIFT * BETA * LOGP_RTOL * (Math.abs(policy) + Math.abs(reference));
-    }
-
-    private static void assertClose(String what, double expected, double actual, double tolerance) {
-        // written so that NaN fails
-        assertTrue(Math.abs(actual - expected) <= tolerance, what + " (tolerance " + tolerance + ")");
     }
 
     /**
@@ -201,22 +149,6 @@ class DpoTrainerGpuTest {
                 .gradientCheckpointing(true).progressBar(false).build();
     }
 
-    /**
-     * PEFT's initialisation from the test's seed (B zero: the policy starts as the reference), A rounded to bf16
-     * (what the GPU multiplies by), so that both engines start from the same matrices.
-     */
-    private PeftModel peft(LanguageModel base) {
-        PeftModel peft = FastLanguageModel.getPeftModel(base, 16, FastLanguageModel.ALL_PROJECTIONS, 32, 0, seed,
-                false);
-        for (String name : peft.adapters().names()) {
-            Tensor t = peft.adapters().tensor(name);
-            for (long i = 0; i < t.size(); i++) {
-                t.set(i, HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(t.get(i))));
-            }
-        }
-        return peft;
-    }
-
     private static float[][] values(LoraAdapters lora) {
         float[][] v = new float[lora.names().size()][];
         for (int t = 0; t < v.length; t++) {
@@ -225,22 +157,11 @@ class DpoTrainerGpuTest {
         return v;
     }
 
-    /**
-     * Random prompts of 8 to 15 tokens; the chosen completion counts up from the prompt's last token, the rejected
-     * one is random; both 24 to 40 tokens long.
-     */
     private PreferenceDataset pairs(int n) {
-        int vocab = CONFIG.vocabSize();
-        List<PreferencePair> pairs = new ArrayList<>();
-        for (int p = 0; p < n; p++) {
-            int[] prompt = rnd.ints(8 + rnd.nextInt(8), 3, vocab).toArray();
-            int[] chosen = new int[24 + rnd.nextInt(17)];
-            for (int t = 0; t < chosen.length; t++) {
-                chosen[t] = (prompt[prompt.length - 1] + 1 + t) % vocab;
-            }
-            int[] rejected = rnd.ints(24 + rnd.nextInt(17), 3, vocab).toArray();
-            pairs.add(new PreferencePair(prompt, chosen, rejected));
-        }
-        return PreferenceDataset.of(pairs, SPECIAL);
+        return TinyGpuLlama.countingPairs(rnd, n);
+    }
+
+    private PeftModel peft(LanguageModel base) {
+        return TinyGpuLlama.peft(base, seed);
     }
 }

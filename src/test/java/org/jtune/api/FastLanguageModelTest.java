@@ -10,21 +10,18 @@ import org.jtune.model.RandomWeights;
 import org.jtune.model.backend.Backend;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
+import org.jtune.testing.TestFixture;
 import org.jtune.train.ListBatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -32,24 +29,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The library API end to end: adapters with unsloth's defaults, training, saving, resuming, merging. */
-class FastLanguageModelTest {
+class FastLanguageModelTest extends TestFixture {
     /** Resuming bit for bit is a CPU feature: the test trains on the CPU even where a GPU is present. */
     private static final Backend CPU = Backend.cpu("resume test");
     private static final ModelConfig CONFIG = ModelConfig.parse("""
             {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 31, "hidden_size": 16,
              "intermediate_size": 20, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
              "rms_norm_eps": 1e-5, "max_position_embeddings": 32}""", "tiny llama");
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @TempDir
-    Path temp;
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     private LanguageModel model() {
         return new LanguageModel(CONFIG, RandomWeights.create(CONFIG, DType.F32, 0.2, 5, arena), 12, null);

@@ -1,29 +1,25 @@
 package org.jtune.api;
 
 import org.jtune.cuda.GpuTest;
-import org.jtune.io.SafetensorsFile;
 import org.jtune.model.Batch;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.backend.Backend;
 import org.jtune.tensor.DType;
-import org.jtune.tensor.HalfFloats;
-import org.jtune.tensor.Tensor;
+import org.jtune.testing.TestFixture;
 import org.jtune.train.ListBatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
 import org.jtune.train.report.TrainingListener;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
+import static org.jtune.api.ResumeChecks.compareMoments;
+import static org.jtune.api.ResumeChecks.optimizerStep;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -42,28 +38,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * single moment elements of noisy gradients can differ by more than their size between two GPU runs.
  */
 @GpuTest
-class SftTrainerGpuResumeTest {
+class SftTrainerGpuResumeTest extends TestFixture {
     private static final double U = 0x1p-8;
     private static final int STEPS = 12;
     private static final int K = 6;
     private static final double MOMENT_TOLERANCE = 0.1;
-    private static final ModelConfig CONFIG = ModelConfig.parse("""
-            {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 1000,
-             "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 4,
-             "num_key_value_heads": 2, "head_dim": 64, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
-             "max_position_embeddings": 512, "tie_word_embeddings": false}""", "tiny llama");
-
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @TempDir
-    Path temp;
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
+    private static final ModelConfig CONFIG = TinyGpuLlama.CONFIG;
 
     /** Losses of every step a run reports; throws after recording step {@code stopAfter} + 1, if set. */
     private static final class Curve implements TrainingListener {
@@ -79,12 +59,10 @@ class SftTrainerGpuResumeTest {
             steps.add(progress.loss());
             // The step after the checkpoint has updated the device, but no checkpoint holds it: a run killed here.
             if (progress.step() == stopAfter + 1) {
-                throw new Interruption();
+                throw new ResumeChecks.Interruption();
             }
         }
     }
-
-    private static final class Interruption extends RuntimeException {}
 
     @Test
     void aResumedGpuRunFollowsTheUninterruptedOne() throws IOException {
@@ -99,7 +77,7 @@ class SftTrainerGpuResumeTest {
         try (PeftModel a = peft(base); PeftModel b = peft(base); PeftModel c = peft(base)) {
             TrainResult r = trainer(a, train, fullOut).addListener(full).train();
             assertEquals(STEPS, r.globalStep(), "seed " + seed);
-            assertThrows(Interruption.class, () -> trainer(b, train, cutOut).addListener(cut).train(),
+            assertThrows(ResumeChecks.Interruption.class, () -> trainer(b, train, cutOut).addListener(cut).train(),
                     "seed " + seed);
             // a fresh model whose adapters are PEFT's initialisation until the checkpoint replaces them
             TrainResult rr = trainer(c, train, cutOut).addListener(resumed).train(cutOut.resolve("checkpoint-" + K));
@@ -123,35 +101,8 @@ class SftTrainerGpuResumeTest {
         assertEquals(Integer.toString(K), optimizerStep(cutOut.resolve("checkpoint-" + K)), what);
         assertEquals(Integer.toString(STEPS), optimizerStep(fullOut.resolve("checkpoint-" + STEPS)), what);
         assertEquals(Integer.toString(STEPS), optimizerStep(cutOut.resolve("checkpoint-" + STEPS)), what);
-        compareMoments(fullOut.resolve("checkpoint-" + STEPS), cutOut.resolve("checkpoint-" + STEPS), what);
-    }
-
-    private static String optimizerStep(Path checkpoint) throws IOException {
-        try (SafetensorsFile f = SafetensorsFile.open(checkpoint.resolve("optimizer.safetensors"))) {
-            return f.metadata().get("step");
-        }
-    }
-
-    /** Every moment tensor of both files, by relative L2 distance (in double); NaN fails. */
-    private static void compareMoments(Path expected, Path actual, String what) throws IOException {
-        try (SafetensorsFile e = SafetensorsFile.open(expected.resolve("optimizer.safetensors"));
-             SafetensorsFile a = SafetensorsFile.open(actual.resolve("optimizer.safetensors"))) {
-            assertEquals(e.names().size(), a.names().size(), "moment tensors; " + what);
-            assertTrue(e.names().size() > 0, "no moment tensors; " + what);
-            for (String name : e.names()) {
-                assertTrue(name.endsWith(".exp_avg") || name.endsWith(".exp_avg_sq"), name + "; " + what);
-                float[] x = e.readFloats(name), y = a.readFloats(name);
-                assertEquals(x.length, y.length, name + "; " + what);
-                double diff = 0, norm = 0;
-                for (int i = 0; i < x.length; i++) {
-                    diff += ((double) y[i] - x[i]) * ((double) y[i] - x[i]);
-                    norm += (double) x[i] * x[i];
-                }
-                double relative = Math.sqrt(diff / norm);
-                assertTrue(norm > 0 && relative <= MOMENT_TOLERANCE, name + ": resumed moments at relative L2 "
-                        + relative + " from the uninterrupted run's (tolerance " + MOMENT_TOLERANCE + "); " + what);
-            }
-        }
+        compareMoments(fullOut.resolve("checkpoint-" + STEPS), cutOut.resolve("checkpoint-" + STEPS), MOMENT_TOLERANCE,
+                what);
     }
 
     private SftTrainer trainer(PeftModel peft, List<Batch> train, Path out) {
@@ -168,19 +119,6 @@ class SftTrainerGpuResumeTest {
                 .progressBar(false).build();
     }
 
-    /** PEFT's initialisation from the test's seed, A rounded to bf16 (what the GPU multiplies by). */
-    private PeftModel peft(LanguageModel base) {
-        PeftModel peft = FastLanguageModel.getPeftModel(base, 16, FastLanguageModel.ALL_PROJECTIONS, 32, 0, seed,
-                false);
-        for (String name : peft.adapters().names()) {
-            Tensor t = peft.adapters().tensor(name);
-            for (long i = 0; i < t.size(); i++) {
-                t.set(i, HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(t.get(i))));
-            }
-        }
-        return peft;
-    }
-
     /** Rows counting up from a random token (a pattern LoRA can learn), every label kept. */
     private Batch patternBatch(int rows, int len) {
         int[][] tokens = new int[rows][len];
@@ -191,5 +129,9 @@ class SftTrainerGpuResumeTest {
             }
         }
         return Batch.of(tokens, tokens);
+    }
+
+    private PeftModel peft(LanguageModel base) {
+        return TinyGpuLlama.peft(base, seed);
     }
 }

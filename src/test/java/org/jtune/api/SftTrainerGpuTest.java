@@ -7,24 +7,19 @@ import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.backend.Backend;
 import org.jtune.tensor.DType;
-import org.jtune.tensor.HalfFloats;
-import org.jtune.tensor.Tensor;
+import org.jtune.testing.TestFixture;
 import org.jtune.train.AdapterFiles;
 import org.jtune.train.ListBatchSource;
 import org.jtune.train.TrainResult;
 import org.jtune.train.TrainingArguments;
 import org.jtune.train.report.TrainingListener;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -42,26 +37,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * rate, accumulation or clipping moves the curve apart by much more within these steps.
  */
 @GpuTest
-class SftTrainerGpuTest {
+class SftTrainerGpuTest extends TestFixture {
     private static final double U = 0x1p-8;
     private static final int STEPS = 24;
-    private static final ModelConfig CONFIG = ModelConfig.parse("""
-            {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 1000,
-             "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 4,
-             "num_key_value_heads": 2, "head_dim": 64, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
-             "max_position_embeddings": 512, "tie_word_embeddings": false}""", "tiny llama");
-
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @TempDir
-    Path temp;
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
+    private static final ModelConfig CONFIG = TinyGpuLlama.CONFIG;
 
     /** Losses of every step and evaluation a run reports. */
     private static final class Curve implements TrainingListener {
@@ -142,19 +121,6 @@ class SftTrainerGpuTest {
                 .progressBar(false).build();
     }
 
-    /** PEFT's initialisation from the test's seed, A rounded to bf16 (what the GPU multiplies by). */
-    private PeftModel peft(LanguageModel base) {
-        PeftModel peft = FastLanguageModel.getPeftModel(base, 16, FastLanguageModel.ALL_PROJECTIONS, 32, 0, seed,
-                false);
-        for (String name : peft.adapters().names()) {
-            Tensor t = peft.adapters().tensor(name);
-            for (long i = 0; i < t.size(); i++) {
-                t.set(i, HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(t.get(i))));
-            }
-        }
-        return peft;
-    }
-
     private static float[][] values(LoraAdapters lora) {
         float[][] v = new float[lora.names().size()][];
         for (int t = 0; t < v.length; t++) {
@@ -173,5 +139,9 @@ class SftTrainerGpuTest {
             }
         }
         return Batch.of(tokens, tokens);
+    }
+
+    private PeftModel peft(LanguageModel base) {
+        return TinyGpuLlama.peft(base, seed);
     }
 }

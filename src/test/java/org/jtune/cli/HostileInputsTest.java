@@ -269,6 +269,174 @@ class HostileInputsTest {
         }
     }
 
+    private CliFixture.Result sftWithData(Path model, Path data, String... more) {
+        return CliFixture.train("sft", model, temp.resolve("out-" + data.getFileName()), 64, 3,
+                CliFixture.concat(new String[] {"--data", data.toString(), "--max-steps", "1"}, more));
+    }
+
+    private static Path fifo(Path at) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("mkfifo", at.toString()).start();
+        assertEquals(0, p.waitFor(), "mkfifo works here");
+        return at;
+    }
+
+    @Test
+    void devicesAndFifosAreRefusedNotReadForever() throws Exception {
+        Path model = CliFixture.tinyModel(temp.resolve("m"));
+        for (Path data : List.of(Path.of("/dev/zero"), fifo(temp.resolve("data.fifo")))) {
+            CliFixture.Result r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                    java.time.Duration.ofSeconds(60), () -> sftWithData(model, data));
+            assertEquals(1, r.exitCode(), r.toString());
+            assertTrue(r.err().contains(data.toString()) && r.err().contains("not a regular file"), r.toString());
+        }
+        Path fifoModel = CliFixture.tinyModel(temp.resolve("fifo-model"));
+        Files.delete(fifoModel.resolve("model.safetensors"));
+        fifo(fifoModel.resolve("model.safetensors"));
+        CliFixture.Result r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                java.time.Duration.ofSeconds(60), () -> sftOn(fifoModel));
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("not a regular file"), r.toString());
+    }
+
+    @Test
+    void overLongLinesAndOversizedFilesStopAtTheirCaps() throws IOException {
+        Path model = CliFixture.tinyModel(temp.resolve("m"));
+        String longLine = "{\"text\": \"" + "word ".repeat(2000) + "\"}";
+        Path gz = writeLines(temp.resolve("long.jsonl.gz"), List.of("{\"text\": \"a b\"}", longLine));
+        CliFixture.Result r = sftWithData(model, gz, "--max-line-bytes", "1000");
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains(gz + ", line 2") && r.err().contains("longer than 1000 bytes")
+                && r.err().contains("--max-line-bytes"), r.toString());
+        r = sftWithData(model, gz, "--max-line-bytes", "1000", "--skip-bad-records");
+        assertEquals(0, r.exitCode(), "the long line is skipped, the rest trains\n" + r);
+
+        r = sftWithData(model, gz, "--max-data-bytes", "5000", "--overwrite-output-dir");
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("more than 5000 bytes") && r.err().contains("--max-data-bytes"), r.toString());
+    }
+
+    @Test
+    void aLoneSurrogateIsABadRecordWithItsLine() throws IOException {
+        Path model = CliFixture.tinyModel(temp.resolve("m"));
+        Path data = writeLines(temp.resolve("sur.jsonl"), List.of("{\"text\": \"fine\"}", "{\"text\": \"a\\ud800b\"}"));
+        CliFixture.Result r = sftWithData(model, data);
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains(data + ", line 2") && r.err().contains("lone surrogate U+D800"), r.toString());
+    }
+
+    @Test
+    void truncatedArchivesAndForeignEncodingsSayWhatIsWrong() throws IOException {
+        Path model = CliFixture.tinyModel(temp.resolve("m"));
+        for (String name : List.of("cut.jsonl.gz", "cut.jsonl.xz")) {
+            Path full = writeLines(temp.resolve("full-" + name), records("text", 200, 4));
+            byte[] bytes = Files.readAllBytes(full);
+            Path cut = Files.write(temp.resolve(name), java.util.Arrays.copyOf(bytes, bytes.length / 2));
+            CliFixture.Result r = sftWithData(model, cut);
+            assertEquals(1, r.exitCode(), r.toString());
+            assertTrue(r.err().contains(cut.toString()) && !r.err().contains(": null"), r.toString());
+            assertTrue(r.err().contains("ends early") || r.err().contains("truncated") || r.err().contains("corrupt"),
+                    r.toString());
+        }
+        Path utf16 = CliFixture.tinyModel(temp.resolve("utf16"));
+        Path config = utf16.resolve("config.json");
+        Files.write(config, Files.readString(config).getBytes(StandardCharsets.UTF_16));
+        CliFixture.Result r = sftOn(utf16);
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("config.json") && r.err().contains("not valid UTF-8"), r.toString());
+    }
+
+    /** A run of two steps with a checkpoint at each, in OUTPUT "resume"; returns its command line's tail. */
+    private String[] checkpointedRun(Path model) throws IOException {
+        Path data = writeLines(temp.resolve("resume.jsonl"), records("text", 8, 5));
+        String[] args = {"--data", data.toString(), "--save-steps", "1", "--batch-size", "2", "--grad-accum", "1"};
+        CliFixture.Result r = CliFixture.train("sft", model, temp.resolve("resume"), 64, 5,
+                CliFixture.concat(args, "--max-steps", "2"));
+        assertEquals(0, r.exitCode(), r.toString());
+        return args;
+    }
+
+    private CliFixture.Result resume(Path model, String[] args, int steps) {
+        // --save-steps given after the fixture's 0 wins: the checkpoint settings stay those of the run
+        return CliFixture.train("sft", model, temp.resolve("resume"), 64, 5,
+                CliFixture.concat(args, "--max-steps", String.valueOf(steps), "--resume"));
+    }
+
+    @Test
+    void resumeCrossChecksStepNumbers() throws IOException {
+        Path model = CliFixture.tinyModel(temp.resolve("m"));
+        String[] args = checkpointedRun(model);
+        Path out = temp.resolve("resume");
+        Path state = out.resolve("checkpoint-2/trainer_state.json");
+        String good = Files.readString(state);
+        for (String bad : List.of("\"abc\"", "-5", "1", "2.5")) {
+            Files.writeString(state, good.replaceFirst("\"global_step\"\\s*:\\s*\\d+", "\"global_step\" : " + bad));
+            CliFixture.Result r = resume(model, args, 3);
+            assertEquals(1, r.exitCode(), bad + "\n" + r);
+            assertTrue(r.err().contains("global_step"), bad + "\n" + r);
+        }
+        Files.writeString(state, good);
+        Path huge = out.resolve("checkpoint-99999999999999999999");
+        Files.createDirectories(huge);
+        Files.writeString(huge.resolve("trainer_state.json"), good);
+        CliFixture.Result r = resume(model, args, 3);
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("checkpoint-99999999999999999999") && r.err().contains("too large"), r.toString());
+    }
+
+    @Test
+    void resumeRepairsATornMetricsLineAndCleansTemporaryFiles() throws IOException {
+        Path model = CliFixture.tinyModel(temp.resolve("m"));
+        String[] args = checkpointedRun(model);
+        Path out = temp.resolve("resume");
+        Files.writeString(out.resolve("metrics.jsonl"), "{\"step\": 3, \"loss\": 1.2", java.nio.file.StandardOpenOption.APPEND);
+        Path leftover = Files.writeString(out.resolve(".loss_curve.png.8812345.tmp"), "half a png");
+        Path leftoverCheckpoint = Files.createDirectories(out.resolve(".checkpoint-3.tmp"));
+        CliFixture.Result r = resume(model, args, 3);
+        assertEquals(0, r.exitCode(), r.toString());
+        List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl")).stream().filter(l -> !l.isBlank()).toList();
+        assertEquals(3, lines.size(), lines.toString());
+        for (String line : lines) {
+            assertTrue(JSON.readTree(line).path("step").isIntegralNumber(), line);
+        }
+        assertFalse(Files.exists(leftover), "temporary file removed");
+        assertFalse(Files.exists(leftoverCheckpoint), "temporary checkpoint folder removed");
+    }
+
+    /** Negates every element of one tensor in place (flips its sign bits): the same shapes, other weights. */
+    private static void negateTensor(Path file, String name) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        int headerLength = (int) java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(0);
+        ObjectNode header = (ObjectNode) JSON.readTree(new String(bytes, 8, headerLength, StandardCharsets.UTF_8));
+        if (!header.has(name)) {
+            throw new IllegalStateException("no tensor " + name + " in " + file);
+        }
+        int width = switch (header.get(name).get("dtype").asText()) {
+            case "F32" -> 4;
+            case "BF16", "F16" -> 2;
+            default -> throw new IllegalStateException(header.get(name).toString());
+        };
+        long start = 8 + headerLength + header.get(name).get("data_offsets").get(0).asLong();
+        long end = 8 + headerLength + header.get(name).get("data_offsets").get(1).asLong();
+        for (long at = start + width - 1; at < end; at += width) {
+            bytes[(int) at] ^= (byte) 0x80;
+        }
+        Files.write(file, bytes);
+    }
+
+    @Test
+    void resumeOnAnotherBaseModelOfTheSameShapesIsRefused() throws IOException {
+        Path model = CliFixture.tinyModel(temp.resolve("m"));
+        String[] args = checkpointedRun(model);
+        Path other = CliFixture.tinyModel(temp.resolve("other"));
+        negateTensor(other.resolve("model.safetensors"), "model.embed_tokens.weight");
+        CliFixture.Result r = resume(other, args, 3);
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("another base model") && r.err().contains("model.embed_tokens.weight"),
+                r.toString());
+        r = resume(model, args, 3);
+        assertEquals(0, r.exitCode(), "the run's own base resumes\n" + r);
+    }
+
     /** Appends F32 tensors to a safetensors file: their bytes after the data, their entries in the header. */
     private static void addF32(Path file, java.util.Map<String, float[]> tensors) throws IOException {
         byte[] bytes = Files.readAllBytes(file);

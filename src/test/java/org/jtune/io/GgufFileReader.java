@@ -16,18 +16,18 @@ import java.util.Map;
  * {@link GgufWriter}: header, typed key-values, tensor infos, and the data section start (aligned to
  * {@code general.alignment}, default 32).
  */
-final class GgufFileReader {
-    record TensorEntry(String name, long[] dims, int type, long offset) {
+public final class GgufFileReader {
+    public record TensorEntry(String name, long[] dims, int type, long offset) {
     }
 
-    final int version;
-    final Map<String, Object> metadata = new LinkedHashMap<>();
+    public final int version;
+    public final Map<String, Object> metadata = new LinkedHashMap<>();
     final Map<String, Integer> metadataTypes = new LinkedHashMap<>();
-    final List<TensorEntry> tensors = new ArrayList<>();
+    public final List<TensorEntry> tensors = new ArrayList<>();
     final long dataStart;
     final ByteBuffer file;
 
-    GgufFileReader(Path path) throws IOException {
+    public GgufFileReader(Path path) throws IOException {
         file = ByteBuffer.wrap(Files.readAllBytes(path)).order(ByteOrder.LITTLE_ENDIAN);
         byte[] magic = new byte[4];
         file.get(magic);
@@ -57,7 +57,7 @@ final class GgufFileReader {
     }
 
     /** The bytes of a tensor, {@code length} of them. */
-    byte[] data(TensorEntry t, int length) {
+    public byte[] data(TensorEntry t, int length) {
         byte[] out = new byte[length];
         file.get((int) (dataStart + t.offset()), out);
         return out;

@@ -99,8 +99,8 @@ class FusedCrossEntropyGpuTest {
             for (DeviceBuffer b : new DeviceBuffer[] {logitBuffer, rowLoss, loss, dHidden}) {
                 b.fillBytesAsync(0xFF, stream);
             }
-            crossEntropy.run(stream, hiddenBuffer, weightBuffer, targetBuffer, tokens, dim, vocab, counted, logitBuffer,
-                    rowLoss, loss, dHidden);
+            crossEntropy.run(stream, new FusedCrossEntropy.Operands(hiddenBuffer, weightBuffer, targetBuffer, tokens,
+                    dim, vocab, logitBuffer, rowLoss), counted, loss, dHidden);
             stream.synchronize();
 
             // The logits the GEMM produced, against the double product within bf16 rounding.
@@ -185,13 +185,13 @@ class FusedCrossEntropyGpuTest {
              DeviceBuffer rowLoss = context.allocate(4L * tokens);
              DeviceBuffer logProbs = context.allocate(4L * sequences);
              DeviceBuffer dHidden = context.allocate(2L * tokens * dim)) {
-            crossEntropy.sequenceLogProbs(stream, hiddenBuffer, weightBuffer, targetBuffer, tokens, dim, vocab, seqLen,
-                    logitBuffer, rowLoss, logProbs);
+            FusedCrossEntropy.Operands operands = new FusedCrossEntropy.Operands(hiddenBuffer, weightBuffer,
+                    targetBuffer, tokens, dim, vocab, logitBuffer, rowLoss);
+            crossEntropy.sequenceLogProbs(stream, operands, seqLen, logProbs);
             stream.synchronize();
             float[] logits = gemm.logitsSeen(tokens, vocab);
             float[] gotLogProbs = FlashAttentionGpuTest.downloadFloats(logProbs, sequences);
-            crossEntropy.backwardWeighted(stream, hiddenBuffer, weightBuffer, targetBuffer, tokens, dim, vocab, seqLen,
-                    weights, logitBuffer, rowLoss, dHidden);
+            crossEntropy.backwardWeighted(stream, operands, seqLen, weights, dHidden);
             stream.synchronize();
             float[] gotDLogits = gemm.gradientsSeen(tokens, vocab);
 
@@ -241,8 +241,8 @@ class FusedCrossEntropyGpuTest {
              DeviceBuffer rowLoss = context.allocate(4L * tokens);
              DeviceBuffer loss = context.allocate(16);
              DeviceBuffer dHidden = context.allocate(2L * tokens * dim)) {
-            crossEntropy.run(stream, hiddenBuffer, weightBuffer, targetBuffer, tokens, dim, vocab, 3, logitBuffer,
-                    rowLoss, loss, dHidden);
+            crossEntropy.run(stream, new FusedCrossEntropy.Operands(hiddenBuffer, weightBuffer, targetBuffer, tokens,
+                    dim, vocab, logitBuffer, rowLoss), 3, loss, dHidden);
             stream.synchronize();
             float[] rows = FlashAttentionGpuTest.downloadFloats(rowLoss, tokens);
             assertTrue(Float.isFinite(rows[0]) && rows[0] > 0, "row 0 has a valid target: " + rows[0] + ", seed " + seed);
@@ -301,16 +301,19 @@ class FusedCrossEntropyGpuTest {
         }
 
         @Override
-        public void multiply(Stream stream, long a, long b, long c, int m, int n, int k, boolean bTransposed) {
-            if (bTransposed) {
-                gemm.multiply(stream, a, b, c, m, n, k, true);
-                stream.synchronize();
-                logits.add(HostGemm.read(context, c, (long) m * n));
-            } else {
-                stream.synchronize();
-                gradients.add(HostGemm.read(context, a, (long) m * k));
-                gemm.multiply(stream, a, b, c, m, n, k, false);
-            }
+        public void logits(Stream stream, DeviceBuffer hidden, DeviceBuffer weight, DeviceBuffer out, int rows,
+                           int vocab, int dim) {
+            gemm.logits(stream, hidden, weight, out, rows, vocab, dim);
+            stream.synchronize();
+            logits.add(HostGemm.read(context, out.address(), (long) rows * vocab));
+        }
+
+        @Override
+        public void hiddenGradient(Stream stream, DeviceBuffer dLogits, DeviceBuffer weight, DeviceBuffer dHidden,
+                                   int rows, int vocab, int dim) {
+            stream.synchronize();
+            gradients.add(HostGemm.read(context, dLogits.address(), (long) rows * vocab));
+            gemm.hiddenGradient(stream, dLogits, weight, dHidden, rows, vocab, dim);
         }
 
         /** Every logits chunk produced, in order, as one [tokens, vocab] array. */
@@ -347,11 +350,21 @@ class FusedCrossEntropyGpuTest {
         }
 
         @Override
-        public void multiply(Stream stream, long a, long b, long c, int m, int n, int k, boolean bTransposed) {
+        public void logits(Stream stream, DeviceBuffer hidden, DeviceBuffer weight, DeviceBuffer out, int rows,
+                           int vocab, int dim) {
             stream.synchronize();
-            float[] left = read(context, a, (long) m * k);
-            float[] right = read(context, b, (long) n * k);
-            write(context, c, multiply(left, right, m, n, k, bTransposed));
+            float[] left = read(context, hidden.address(), (long) rows * dim);
+            float[] right = read(context, weight.address(), (long) vocab * dim);
+            write(context, out.address(), multiply(left, right, rows, vocab, dim, true));
+        }
+
+        @Override
+        public void hiddenGradient(Stream stream, DeviceBuffer dLogits, DeviceBuffer weight, DeviceBuffer dHidden,
+                                   int rows, int vocab, int dim) {
+            stream.synchronize();
+            float[] left = read(context, dLogits.address(), (long) rows * vocab);
+            float[] right = read(context, weight.address(), (long) vocab * dim);
+            write(context, dHidden.address(), multiply(left, right, rows, dim, vocab, false));
         }
 
         static float[] multiply(float[] a, float[] b, int m, int n, int k, boolean bTransposed) {

@@ -120,8 +120,8 @@ class GemmKernelsGpuTest {
              DeviceBuffer db = KernelTests.upload(context, bStored);
              DeviceBuffer cBf16 = KernelTests.poisonedBf16(context, stream, (long) m * n);
              DeviceBuffer cF32 = KernelTests.upload(context, initial)) {
-            gemm.multiply(stream, layout, cBf16, GemmKernels.Output.BF16, false, da, db, m, n, k, lda, ldb, n, 1f);
-            gemm.multiply(stream, layout, cF32, GemmKernels.Output.F32, true, da, db, m, n, k, lda, ldb, n, alpha);
+            gemm.multiply(stream, layout, cBf16, GemmKernels.Store.BF16, da, db, m, n, k, lda, ldb, n, 1f);
+            gemm.multiply(stream, layout, cF32, GemmKernels.Store.F32_ADD, da, db, m, n, k, lda, ldb, n, alpha);
             stream.synchronize();
             short[] outBf16 = KernelTests.downloadBf16(cBf16, m * n);
             float[] outF32 = KernelTests.downloadFloats(cF32, m * n);
@@ -148,13 +148,13 @@ class GemmKernelsGpuTest {
         GemmKernels gemm = new GemmKernels(context);
         try (org.jtune.cuda.Stream stream = context.createStream(); DeviceBuffer any = context.allocate(1 << 20)) {
             IllegalArgumentException k = assertThrows(IllegalArgumentException.class, () ->
-                    gemm.forward(stream, any, GemmKernels.Output.BF16, false, any, any, 4, 8, 12, 1f));
+                    gemm.forward(stream, any, GemmKernels.Store.BF16, any, any, 4, 8, 12, 1f));
             assertTrue(k.getMessage().contains("k = 12"), k.getMessage());
             IllegalArgumentException n = assertThrows(IllegalArgumentException.class, () ->
-                    gemm.backwardInput(stream, any, GemmKernels.Output.BF16, false, any, any, 4, 8, 12, 1f));
+                    gemm.backwardInput(stream, any, GemmKernels.Store.BF16, any, any, 4, 8, 12, 1f));
             assertTrue(n.getMessage().contains("n = 12"), n.getMessage());
             IllegalArgumentException size = assertThrows(IllegalArgumentException.class, () ->
-                    gemm.forward(stream, any, GemmKernels.Output.F32, false, any, any, 1024, 1024, 1024, 1f));
+                    gemm.forward(stream, any, GemmKernels.Store.F32, any, any, 1024, 1024, 1024, 1f));
             assertTrue(size.getMessage().contains("buffer"), size.getMessage());
         }
     }

@@ -7,7 +7,7 @@ import org.jtune.quant.Nf4Weight;
 import org.jtune.quant.QuantState;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
-import org.junit.jupiter.api.AfterEach;
+import org.jtune.testing.TestFixture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,7 +19,6 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -32,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The model running on NF4 base weights: quantized on load it computes exactly what the same model computes with
  * the dequantized weights given to it dense; and the memory report adds up the buffers actually held.
  */
-class Nf4ModelTest {
+class Nf4ModelTest extends TestFixture {
     /** The NF4 code table of bitsandbytes as float32 bits (spec §1), written out here rather than taken from quant. */
     private static final int[] NF4_BITS = {
         0xBF800000, 0xBF3239B1, 0xBF066B30, 0xBECA32A0, 0xBE91A24D, 0xBE3D353F, 0xBDBA7871, 0x00000000,
@@ -40,17 +39,8 @@ class Nf4ModelTest {
     };
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
     @TempDir
     Path dir;
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     /**
      * Spec §4 written out: w = fl32(NF4[code] * absmax[block]), absmax double-quantized as

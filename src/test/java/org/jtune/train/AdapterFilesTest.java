@@ -13,16 +13,14 @@ import org.jtune.model.ModelConfig;
 import org.jtune.model.backend.Backend;
 import org.jtune.model.cpu.CpuOps;
 import org.jtune.model.cpu.LlamaModel;
+import org.jtune.testing.TestFixture;
 import org.jtune.testing.TinyModel;
 import org.jtune.train.report.TrainingListener;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +28,6 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -40,20 +37,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** PEFT adapter folders: adapters written by PEFT load and give PEFT's losses; ours round-trip and read as PEFT's. */
-class AdapterFilesTest {
+class AdapterFilesTest extends TestFixture {
     /** These tests check the CPU engine\'s numbers: they train on the CPU even where a GPU is present. */
     private static final Backend CPU = Backend.cpu("test");
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @TempDir
-    Path temp;
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     static String[] goldenCases() {
         return Golden.CASES;

@@ -9,13 +9,12 @@ import org.jtune.model.ReferenceModel;
 import org.jtune.model.cpu.CpuEngine;
 import org.jtune.tensor.Tensor;
 import org.jtune.testing.TestEngines;
+import org.jtune.testing.TestFixture;
 import org.jtune.testing.TinyModel;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -36,16 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * in double precision from the reference model and the loss formulas written out here; and the precomputed
  * reference against the in-step one.
  */
-class DpoObjectiveTest {
+class DpoObjectiveTest extends TestFixture {
     private static final int MAX_LEN = 9;
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     /** Random pairs: a prompt of 1-3 tokens, completions of 1-5 tokens, laid out as the preference collator does. */
     private PreferenceBatch randomPairs(int pairs, int firstExample) {

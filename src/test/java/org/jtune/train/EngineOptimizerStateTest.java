@@ -5,19 +5,16 @@ import org.jtune.model.Batch;
 import org.jtune.model.Engine;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.OptimizerState;
+import org.jtune.testing.TestFixture;
 import org.jtune.testing.TinyModel;
 import org.jtune.train.report.TrainingListener;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,21 +26,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * the state as the uninterrupted one did. The engine's loss is a function of that state, so any state lost or reset
  * shows.
  */
-class EngineOptimizerStateTest {
+class EngineOptimizerStateTest extends TestFixture {
     private static final int LEN = 8, STEPS = 5, SAVE = 2;
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
     private final List<Batch> batches = TinyModel.batches(rnd, 7, 2, LEN);
     private final float decay = 0.5f + rnd.nextFloat() * 0.45f;
-
-    @TempDir
-    Path temp;
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     /** Keeps a step count and one moment value per matrix to itself; only the state calls copy them in or out. */
     private final class StateApartEngine implements Engine {

@@ -6,23 +6,21 @@ import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
+import org.jtune.model.ModelConfigJson;
 import org.jtune.model.cpu.CpuOps;
 import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
+import org.jtune.testing.TestFixture;
 import org.jtune.testing.TinyModel;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -33,19 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Merged checkpoints: same logits as base + adapter, bf16 values against a double reference, shards, config.json. */
-class MergedModelWriterTest {
+class MergedModelWriterTest extends TestFixture {
     private static final Pattern LAYER_WEIGHT = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)\\.weight");
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @TempDir
-    Path temp;
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     private float[] logits(ModelConfig config, LlamaWeights weights, LoraAdapters lora, Batch batch) {
         Tensor out = Tensor.f32(arena, batch.tokenCount(), config.vocabSize());
@@ -169,7 +156,7 @@ class MergedModelWriterTest {
         ModelConfig llama3 = ModelConfig.load(Golden.folder("llama3_rope").resolve("config.json"));
         for (ModelConfig c : new ModelConfig[] {TinyModel.CONFIG, llama3}) {
             Path file = temp.resolve("config-" + c.modelType() + ".json");
-            Files.writeString(file, ModelConfigJson.of(c, DType.BF16, null).toString());
+            Files.writeString(file, ModelConfigJson.write(c, DType.BF16, null).toString());
             ModelConfig back = ModelConfig.load(file);
             assertEquals(new ModelConfig(c.architecture(), c.modelType(), c.vocabSize(), c.hiddenSize(),
                     c.intermediateSize(), c.numLayers(), c.numHeads(), c.numKvHeads(), c.headDim(), c.rmsNormEps(),

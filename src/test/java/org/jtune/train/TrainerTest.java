@@ -5,23 +5,20 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jtune.model.Batch;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.backend.Backend;
+import org.jtune.testing.TestFixture;
 import org.jtune.testing.TinyModel;
 import org.jtune.train.report.LossCurvePlot;
 import org.jtune.train.report.MetricsFile;
 import org.jtune.train.report.TrainingListener;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,24 +28,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The training loop end to end on a tiny model: determinism, resume, checkpoints, metrics and the plot. */
-class TrainerTest {
+class TrainerTest extends TestFixture {
     /** These tests check the CPU engine\'s numbers: they train on the CPU even where a GPU is present. */
     private static final Backend CPU = Backend.cpu("test");
     private static final int LEN = 8;
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
     private final long weightSeed = rnd.nextLong(), loraSeed = rnd.nextLong();
     private final List<Batch> trainBatches = TinyModel.batches(rnd, 7, 2, LEN);
     private final List<Batch> evalBatches = TinyModel.batches(rnd, 2, 2, LEN);
-
-    @TempDir
-    Path temp;
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     private TrainingArguments.Builder args(Path out) {
         return TrainingArguments.builder().outputDir(out).perDeviceTrainBatchSize(2).gradientAccumulationSteps(2)

@@ -1,15 +1,18 @@
 package org.jtune.model.backend;
 
+import org.jtune.cuda.Context;
+import org.jtune.cuda.Device;
 import org.jtune.model.DecodeEngine;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.cpu.CpuDecodeEngine;
+import org.jtune.model.gpu.GpuDecodeEngine;
 
 /**
- * Where generation runs, decided in this one place. This build has one decode engine, the CPU's; a GPU decode engine
- * is to be chosen here the way training chooses its backend (the first usable GPU, {@code JTUNE_BACKEND} overriding,
- * the CPU where the GPU engine cannot run the model), with the CPU engine as the fallback.
+ * Where generation runs, decided in this one place, as training decides it ({@link Backend#choose()}): the GPU decode
+ * engine on the first usable GPU ({@code JTUNE_BACKEND} overriding), the CPU engine where there is none or where the
+ * GPU engine cannot run the model or its adapters (e.g. a head size its attention kernels do not have), saying why.
  */
 public final class DecodeEngines {
     private DecodeEngines() {}
@@ -21,10 +24,23 @@ public final class DecodeEngines {
      * @param lora         adapters applied on the fly; null for the base (or a merged) model
      * @param maxSequences sequences decoded together
      * @param capacity     most tokens per sequence, prompt included
+     * @throws IllegalStateException if the GPU engine is chosen but its plan does not fit the GPU's free memory (the
+     *                               message gives the sizes)
      */
     public static Opened open(ModelConfig config, LlamaWeights weights, LoraAdapters lora, int maxSequences,
                               int capacity) {
+        Backend backend = Backend.choose();
+        String cpuNote = "";
+        if (backend.isGpu()) {
+            try {
+                GpuDecodeEngine gpu = GpuDecodeEngine.create(Context.primary(Device.get(0)), config, weights, lora,
+                        maxSequences, capacity);
+                return new Opened(gpu, backend.describe() + ": " + gpu.memoryReport());
+            } catch (IllegalArgumentException e) {
+                cpuNote = " (the GPU decode engine cannot run this model: " + e.getMessage() + ")";
+            }
+        }
         CpuDecodeEngine cpu = new CpuDecodeEngine(config, weights, lora, maxSequences, capacity);
-        return new Opened(cpu, cpu.describe());
+        return new Opened(cpu, cpu.describe() + cpuNote);
     }
 }

@@ -138,9 +138,10 @@ public final class CpuDecodeEngine implements DecodeEngine {
 
     /** E.g. "CPU, 16 cores, Vector API 512-bit, key/value cache 64 MiB float32". */
     public String describe() {
-        return String.format(Locale.ROOT, "CPU, %d cores, %s, key/value cache %d MiB float32",
+        long bytes = cacheBytes(config, maxSequences, capacity);
+        return String.format(Locale.ROOT, "CPU, %d cores, %s, key/value cache %s float32",
                 Runtime.getRuntime().availableProcessors(), products.math().describe(),
-                cacheBytes(config, maxSequences, capacity) >> 20);
+                bytes >= 1 << 20 ? (bytes >> 20) + " MiB" : (bytes >> 10) + " KiB");
     }
 
     @Override

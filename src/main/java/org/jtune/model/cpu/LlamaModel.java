@@ -66,17 +66,17 @@ public final class LlamaModel implements AutoCloseable {
     /**
      * @param lora      the adapters (their matrices are read on each call, so they may be changed between steps);
      *                  null for the base model alone
-     * @param maxBatch  most rows a batch will have
-     * @param maxSeqLen most tokens per row
+     * @param maxRows      most rows a batch will have
+     * @param maxSeqLength most tokens per row
      */
     public LlamaModel(ModelConfig config, LlamaWeights weights, LoraAdapters lora, Ops ops,
-                      int maxBatch, int maxSeqLen, boolean gradientCheckpointing) {
+                      int maxRows, int maxSeqLength, boolean gradientCheckpointing) {
         this.config = config;
         this.weights = weights;
         this.lora = lora;
         this.ops = ops;
         this.checkpointing = gradientCheckpointing;
-        this.maxTokens = Math.multiplyExact(maxBatch, maxSeqLen);
+        this.maxTokens = Math.multiplyExact(maxRows, maxSeqLength);
         this.scaling = lora == null ? 0f : lora.config().scaling();
         this.eps = (float) config.rmsNormEps();
         this.rope = new RopeFrequencies(config.headDim(), config.ropeTheta(), config.ropeScaling(),

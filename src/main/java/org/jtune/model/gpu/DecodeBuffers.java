@@ -22,7 +22,7 @@ final class DecodeBuffers {
     /** Query rows of one decode attention launch (a prefill chunk over a non-empty cache runs in such groups). */
     static final int ATTENTION_ROWS = 64;
 
-    final DeviceWeights weights;
+    final DeviceLlamaWeights weights;
     /** Null for a base model. */
     final DecodeLora lora;
     final List<DeviceBuffer> keys = new ArrayList<>(), values = new ArrayList<>();
@@ -30,16 +30,16 @@ final class DecodeBuffers {
     final DecodeAttention.Workspace attentionWorkspace;
     final int prefillChunk, inputRows;
     // decode step
-    final DeviceBuffer x, normed, qkv, attn, act, xa, rstd, logits;
+    final DeviceBuffer x, normed, qkv, attn, act, xa, invRms, logits;
     // prefill chunk
     final DeviceBuffer prefillX, prefillNormed, prefillQ, prefillAttn, prefillOut, prefillGate, prefillUp, prefillLse;
-    final DeviceBuffer prefillXa, prefillRstd, dequantScratch;
+    final DeviceBuffer prefillXa, prefillInvRms, dequantScratch;
     final DeviceBuffer inputs, embeddingErrorFlag;
 
     DecodeBuffers(MemoryCarver carver, ModelConfig c, BaseFormat format, LoraConfig lc, int maxSequences,
                   int capacity) {
         long d = c.hiddenSize(), inter = c.intermediateSize(), q = c.qWidth(), kv = c.kvWidth();
-        weights = new DeviceWeights(carver, c, format);
+        weights = new DeviceLlamaWeights(carver, c, format);
         lora = lc == null ? null : new DecodeLora(carver, c, lc);
         attention = new DecodeAttention.Layout(c.numHeads(), c.numKvHeads(), c.headDim(), c.slidingWindow(),
                 maxSequences, capacity, ATTENTION_ROWS);
@@ -60,7 +60,7 @@ final class DecodeBuffers {
         attn = carver.take(w, "decode attention output", 2L * rows * q);
         act = carver.take(w, "decode SwiGLU output", 2L * rows * inter);
         xa = lc == null ? null : carver.take(w, "decode LoRA x·Aᵀ (fp32)", 4L * rows * 3 * rank);
-        rstd = carver.take(w, "decode norm 1/rms", 4L * rows);
+        invRms = carver.take(w, "decode norm 1/rms", 4L * rows);
         logits = carver.take(w, "decode logits (fp32)", 4L * rows * c.vocabSize());
 
         prefillChunk = Math.min(capacity, PREFILL_CHUNK);
@@ -74,7 +74,7 @@ final class DecodeBuffers {
         prefillUp = carver.take(w, "prefill up", 2 * n * inter);
         prefillLse = carver.take(w, "prefill attention log-sum-exp", 4 * n * c.numHeads());
         prefillXa = lc == null ? null : carver.take(w, "prefill LoRA x·Aᵀ", 2 * n * rank);
-        prefillRstd = carver.take(w, "prefill norm 1/rms", 4 * n);
+        prefillInvRms = carver.take(w, "prefill norm 1/rms", 4 * n);
         long scratch = weights.dequantScratchBytes();
         dequantScratch = scratch == 0 ? null : carver.take(w, "dequantized projection", scratch);
 

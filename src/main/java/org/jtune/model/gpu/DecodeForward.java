@@ -95,19 +95,19 @@ final class DecodeForward {
         kernels.embedding().gather(s, x, buffers.weights.embedTokens, inputs.tokenIds, buffers.embeddingErrorFlag,
                 rows, c.vocabSize(), d);
         for (int l = 0; l < c.numLayers(); l++) {
-            DeviceWeights.Layer w = buffers.weights.layers.get(l);
+            DeviceLlamaWeights.Layer w = buffers.weights.layers.get(l);
             LayerProducts p = layers.get(l);
-            kernels.rmsNorm().forward(s, normed, buffers.rstd, x, w.inputNorm(), rows, d, eps);
+            kernels.rmsNorm().forward(s, normed, buffers.invRms, x, w.inputNorm(), rows, d, eps);
             product(s, MatvecKernels.Mode.STORE, normed, d, rows, p.qkv, p.qkvA, qkvWidth, adapters);
             kernels.attention().attend(s, buffers.attention, buffers.attentionWorkspace, buffers.qkv, qkvWidth, true,
                     kNew, vNew, qkvWidth, inputs.slots, inputs.positions, buffers.keys.get(l), buffers.values.get(l),
                     inputs.invFreq, buffers.attn, qw, rows);
             product(s, MatvecKernels.Mode.RESIDUAL_ADD, buffers.attn, qw, rows, p.o, p.oA, d, adapters);
-            kernels.rmsNorm().forward(s, normed, buffers.rstd, x, w.postAttentionNorm(), rows, d, eps);
+            kernels.rmsNorm().forward(s, normed, buffers.invRms, x, w.postAttentionNorm(), rows, d, eps);
             product(s, MatvecKernels.Mode.SWIGLU, normed, d, rows, p.gateUp, p.gateUpA, inter, adapters);
             product(s, MatvecKernels.Mode.RESIDUAL_ADD, buffers.act, inter, rows, p.down, p.downA, d, adapters);
         }
-        kernels.rmsNorm().forward(s, normed, buffers.rstd, x, buffers.weights.norm, rows, d, eps);
+        kernels.rmsNorm().forward(s, normed, buffers.invRms, x, buffers.weights.norm, rows, d, eps);
         kernels.matvec().multiply(s, MatvecKernels.Mode.FLOAT_OUTPUT, normed, d, rows, d, head, c.vocabSize(), null);
     }
 
@@ -138,10 +138,10 @@ final class DecodeForward {
         long cacheOffset = 2L * ((long) slot * buffers.attention.capacity() + first) * kvw;
         long cacheBytes = 2L * count * kvw;
         for (int l = 0; l < c.numLayers(); l++) {
-            DeviceWeights.Layer w = buffers.weights.layers.get(l);
+            DeviceLlamaWeights.Layer w = buffers.weights.layers.get(l);
             DeviceBuffer keys = buffers.keys.get(l).slice(cacheOffset, cacheBytes);
             DeviceBuffer values = buffers.values.get(l).slice(cacheOffset, cacheBytes);
-            kernels.rmsNorm().forward(s, normed, buffers.prefillRstd, x, w.inputNorm(), count, d, eps);
+            kernels.rmsNorm().forward(s, normed, buffers.prefillInvRms, x, w.inputNorm(), count, d, eps);
             project(s, l, LoraTarget.Q, normed, buffers.prefillQ, count, adapters);
             project(s, l, LoraTarget.K, normed, keys, count, adapters);
             project(s, l, LoraTarget.V, normed, values, count, adapters);
@@ -164,7 +164,7 @@ final class DecodeForward {
             }
             project(s, l, LoraTarget.O, buffers.prefillAttn, buffers.prefillOut, count, adapters);
             kernels.elementwise().residualAdd(s, x, buffers.prefillOut, (long) count * d);
-            kernels.rmsNorm().forward(s, normed, buffers.prefillRstd, x, w.postAttentionNorm(), count, d, eps);
+            kernels.rmsNorm().forward(s, normed, buffers.prefillInvRms, x, w.postAttentionNorm(), count, d, eps);
             project(s, l, LoraTarget.GATE, normed, buffers.prefillGate, count, adapters);
             project(s, l, LoraTarget.UP, normed, buffers.prefillUp, count, adapters);
             kernels.swiglu().forward(s, buffers.prefillGate, buffers.prefillGate, buffers.prefillUp,
@@ -174,7 +174,7 @@ final class DecodeForward {
         }
         if (logits) {
             DeviceBuffer last = x.slice(2L * (count - 1) * d, 2L * d);
-            kernels.rmsNorm().forward(s, buffers.normed, buffers.rstd, last, buffers.weights.norm, 1, d, eps);
+            kernels.rmsNorm().forward(s, buffers.normed, buffers.invRms, last, buffers.weights.norm, 1, d, eps);
             kernels.matvec().multiply(s, MatvecKernels.Mode.FLOAT_OUTPUT, buffers.normed, d, 1, d, head,
                     c.vocabSize(), null);
         }
@@ -187,12 +187,12 @@ final class DecodeForward {
         GemmKernels gemm = kernels.gemm();
         DeviceBuffer w = buffers.weights.layers.get(layer).projection(t).dense(s, kernels.nf4(),
                 buffers.dequantScratch);
-        gemm.forward(s, y, GemmKernels.Output.BF16, false, x, w, tokens, out, in, 1f);
+        gemm.forward(s, y, GemmKernels.Store.BF16, x, w, tokens, out, in, 1f);
         DecodeLora.Adapter ad = adapters && buffers.lora != null ? buffers.lora.adapter(layer, t) : null;
         if (ad != null) {
             int rank = buffers.lora.config.rank();
-            gemm.forward(s, buffers.prefillXa, GemmKernels.Output.BF16, false, x, ad.aBf16(), tokens, rank, in, 1f);
-            gemm.forward(s, y, GemmKernels.Output.BF16, true, buffers.prefillXa, ad.bBf16(), tokens, out, rank,
+            gemm.forward(s, buffers.prefillXa, GemmKernels.Store.BF16, x, ad.aBf16(), tokens, rank, in, 1f);
+            gemm.forward(s, y, GemmKernels.Store.BF16_ADD, buffers.prefillXa, ad.bBf16(), tokens, out, rank,
                     buffers.lora.config.scaling());
         }
     }

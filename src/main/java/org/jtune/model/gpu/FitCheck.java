@@ -71,8 +71,8 @@ final class FitCheck {
                     NF4_DEFAULT), r.lora(), r.shape(), r.mode())));
         }
         StepShape s = r.shape();
-        StepShape smaller = s.maxRows() > 1 ? new StepShape(s.maxRows() / 2, s.maxSeqLen(), s.microBatches())
-                : s.maxSeqLen() > 1 ? new StepShape(1, s.maxSeqLen() / 2, s.microBatches()) : null;
+        StepShape smaller = s.maxRows() > 1 ? new StepShape(s.maxRows() / 2, s.maxSeqLength(), s.microBatches())
+                : s.maxSeqLength() > 1 ? new StepShape(1, s.maxSeqLength() / 2, s.microBatches()) : null;
         if (smaller != null) {
             changes.add(new Change(smaller.describe() + " (more gradient accumulation)",
                     new Request(r.config(), r.format(), r.lora(), smaller, r.mode())));

@@ -6,6 +6,7 @@ import org.jtune.cuda.PinnedBuffer;
 import org.jtune.cuda.Stream;
 import org.jtune.kernels.AdamWKernels;
 import org.jtune.kernels.FlashAttention;
+import org.jtune.kernels.FusedCrossEntropy;
 import org.jtune.kernels.GemmKernels;
 import org.jtune.model.Batch;
 import org.jtune.model.LlamaWeights;
@@ -13,7 +14,6 @@ import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
-import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -27,13 +27,13 @@ import java.util.List;
  * stream with no device allocation after construction. For DPO it also gives per-row sequence log-probabilities,
  * of the policy and of the reference (adapters off), and backpropagates weighted sums of them.
  *
- * <p>It mirrors {@link LlamaModel} (same layer structure, same saved state, same recomputation under gradient
- * checkpointing), which stays the oracle, rather than running LlamaModel on a CUDA {@code Ops} backend: the GPU
- * path keeps bf16 activations where the CPU engine keeps F32, it fuses what the op set keeps apart (the LM head
- * with the loss and its gradient, RoPE of q and k in one launch, residual adds in place, LoRA gradients summed
- * straight into fp32 over micro-batches), its attention takes document offsets rather than per-token ids, and its
- * memory is carved out of one planned allocation. Expressing that through {@code Ops} would have bent both the op
- * set and the CPU engine away from their job of being clear and exact.
+ * <p>It mirrors the CPU engine's {@code LlamaModel} (same layer structure, same saved state, same recomputation
+ * under gradient checkpointing), which stays the oracle, rather than running LlamaModel on a CUDA {@code Ops}
+ * backend: the GPU path keeps bf16 activations where the CPU engine keeps F32, it fuses what the op set keeps apart
+ * (the LM head with the loss and its gradient, RoPE of q and k in one launch, residual adds in place, LoRA gradients
+ * summed straight into fp32 over micro-batches), its attention takes document offsets rather than per-token ids,
+ * and its memory is carved out of one planned allocation. Expressing that through {@code Ops} would have bent both
+ * the op set and the CPU engine away from their job of being clear and exact.
  *
  * <p>LoRA matrices are fp32 master weights with bf16 copies the GEMMs read (the kernels take bf16 operands);
  * products accumulate in fp32, gradients are written in fp32, and AdamW updates the masters.
@@ -141,7 +141,7 @@ public final class GpuLlamaModel implements AutoCloseable {
         try {
             MemoryCarver carver = MemoryCarver.carving(memory);
             this.buffers = new StepBuffers(carver, config, request.format(), request.lora(), shape, mode);
-            this.kernels = Kernels.load(context, memory);
+            this.kernels = Kernels.load(context);
             this.stream = context.createStream();
             buffers.weights.upload(weights);
             this.inputs = new StepInputs(context, config, buffers.inputLayout, buffers.inputs);
@@ -276,7 +276,7 @@ public final class GpuLlamaModel implements AutoCloseable {
 
     /**
      * Per batch row, the sum over its labelled tokens of {@code log p(label)} with the adapters on (HF shift; a
-     * row without labels gives 0), as {@link LlamaModel#forwardSequenceLogProbs} computes it; keeps what
+     * row without labels gives 0), as {@code LlamaModel.forwardSequenceLogProbs} computes it; keeps what
      * {@link #backward(double[])} needs. Waits for the device to read the sums.
      */
     public double[] forwardSequenceLogProbs(Batch b) {
@@ -304,11 +304,10 @@ public final class GpuLlamaModel implements AutoCloseable {
         batch = inputs.load(b, stream);
         forwardLayers(forBackward);
         int n = batch.tokens(), d = config.hiddenSize();
-        kernels.rmsNorm().forward(stream, buffers.normed, buffers.rstdFinal, layerInputs.lastOutput(),
+        kernels.rmsNorm().forward(stream, buffers.normed, buffers.invRmsFinal, layerInputs.lastOutput(),
                 buffers.weights.norm, n, d, eps);
         DeviceBuffer sums = buffers.sequenceLogProbs.slice(0, 4L * b.batchSize());
-        kernels.crossEntropy().sequenceLogProbs(stream, buffers.normed, buffers.weights.lmHead, batch.targets(), n, d,
-                config.vocabSize(), b.seqLen(), buffers.logits, buffers.rowLoss, sums);
+        kernels.crossEntropy().sequenceLogProbs(stream, lmHead(), b.seqLen(), sums);
         sums.copyToHostAsync(hostLogProbs.segment().asSlice(0, sums.bytes()), stream);
         buffers.results.copyToHostAsync(hostResults.segment(), stream);
         stream.synchronize();
@@ -342,9 +341,7 @@ public final class GpuLlamaModel implements AutoCloseable {
             weights[r] = (float) -rowCoefficients[r];
         }
         // The final norm's output and 1/rms are still those of the policy forward.
-        kernels.crossEntropy().backwardWeighted(stream, buffers.normed, buffers.weights.lmHead, batch.targets(),
-                batch.tokens(), config.hiddenSize(), config.vocabSize(), b.seqLen(), weights, buffers.logits,
-                buffers.rowLoss, buffers.dResid);
+        kernels.crossEntropy().backwardWeighted(stream, lmHead(), b.seqLen(), weights, buffers.dResid);
         backwardLayers();
     }
 
@@ -396,11 +393,16 @@ public final class GpuLlamaModel implements AutoCloseable {
         int n = batch.tokens(), d = config.hiddenSize();
         forwardLayers(true);
         // Final norm, then the LM head, loss and dLoss/dHidden chunk by chunk into dResid.
-        kernels.rmsNorm().forward(stream, buffers.normed, buffers.rstdFinal, layerInputs.lastOutput(),
+        kernels.rmsNorm().forward(stream, buffers.normed, buffers.invRmsFinal, layerInputs.lastOutput(),
                 buffers.weights.norm, n, d, eps);
-        kernels.crossEntropy().run(stream, buffers.normed, buffers.weights.lmHead, batch.targets(), n, d,
-                config.vocabSize(), countedTokens, buffers.logits, buffers.rowLoss, lossSlot, buffers.dResid);
+        kernels.crossEntropy().run(stream, lmHead(), countedTokens, lossSlot, buffers.dResid);
         backwardLayers();
+    }
+
+    /** The LM head's operands for the loaded micro-batch: the final norm's output, the head, the targets. */
+    private FusedCrossEntropy.Operands lmHead() {
+        return new FusedCrossEntropy.Operands(buffers.normed, buffers.weights.lmHead, batch.targets(), batch.tokens(),
+                config.hiddenSize(), config.vocabSize(), buffers.logits, buffers.rowLoss);
     }
 
     /** Embedding and decoder layers of the loaded micro-batch; layer inputs are kept only for a backward. */
@@ -427,7 +429,7 @@ public final class GpuLlamaModel implements AutoCloseable {
     private void backwardLayers() {
         int n = batch.tokens(), d = config.hiddenSize();
         kernels.rmsNorm().backward(stream, buffers.dResid, buffers.dResid, layerInputs.lastOutput(),
-                buffers.weights.norm, buffers.rstdFinal, n, d);
+                buffers.weights.norm, buffers.invRmsFinal, n, d);
         for (int l = config.numLayers() - 1; l >= 0; l--) {
             layerInputs.beforeBackward(l, stream);
             DeviceBuffer x = layerInputs.input(l);
@@ -444,10 +446,10 @@ public final class GpuLlamaModel implements AutoCloseable {
      * LoRA x·Aᵀ is needed.
      */
     private void layerForward(int l, LayerActivations st, DeviceBuffer x, DeviceBuffer out, boolean recompute) {
-        DeviceWeights.Layer w = buffers.weights.layers.get(l);
+        DeviceLlamaWeights.Layer w = buffers.weights.layers.get(l);
         int n = batch.tokens(), d = config.hiddenSize();
         long inter = (long) n * config.intermediateSize();
-        kernels.rmsNorm().forward(stream, buffers.normed, st.rstd1, x, w.inputNorm(), n, d, eps);
+        kernels.rmsNorm().forward(stream, buffers.normed, st.invRms1, x, w.inputNorm(), n, d, eps);
         project(l, LoraTarget.Q, buffers.normed, st.q, st);
         project(l, LoraTarget.K, buffers.normed, st.k, st);
         project(l, LoraTarget.V, buffers.normed, st.v, st);
@@ -458,7 +460,7 @@ public final class GpuLlamaModel implements AutoCloseable {
         project(l, LoraTarget.O, st.attn, st.h, st);
         kernels.elementwise().residualAdd(stream, st.h, x, (long) n * d);
 
-        kernels.rmsNorm().forward(stream, buffers.normed, st.rstd2, st.h, w.postAttentionNorm(), n, d, eps);
+        kernels.rmsNorm().forward(stream, buffers.normed, st.invRms2, st.h, w.postAttentionNorm(), n, d, eps);
         project(l, LoraTarget.GATE, buffers.normed, st.gate, st);
         project(l, LoraTarget.UP, buffers.normed, st.up, st);
         kernels.swiglu().forward(stream, buffers.act, st.gate, st.up, inter);
@@ -472,7 +474,7 @@ public final class GpuLlamaModel implements AutoCloseable {
 
     /** On entry dResid = dLoss/d(layer output); on exit dLoss/d(layer input). */
     private void layerBackward(int l, LayerActivations st, DeviceBuffer x) {
-        DeviceWeights.Layer w = buffers.weights.layers.get(l);
+        DeviceLlamaWeights.Layer w = buffers.weights.layers.get(l);
         int n = batch.tokens(), d = config.hiddenSize();
         long inter = (long) n * config.intermediateSize();
         DeviceBuffer dx = buffers.dResid, dn = buffers.dNormed, normed = buffers.normed;
@@ -481,10 +483,10 @@ public final class GpuLlamaModel implements AutoCloseable {
         kernels.swiglu().forward(stream, buffers.act, st.gate, st.up, inter);
         projectBackward(l, LoraTarget.DOWN, buffers.act, st, dx, buffers.dAct, false);
         kernels.swiglu().backward(stream, st.gate, st.up, buffers.dAct, inter); // gate, up now hold gradients
-        kernels.rmsNorm().forward(stream, normed, buffers.rstdScratch, st.h, w.postAttentionNorm(), n, d, eps);
+        kernels.rmsNorm().forward(stream, normed, buffers.invRmsScratch, st.h, w.postAttentionNorm(), n, d, eps);
         projectBackward(l, LoraTarget.GATE, normed, st, st.gate, dn, false);
         projectBackward(l, LoraTarget.UP, normed, st, st.up, dn, true);
-        kernels.rmsNorm().backward(stream, dn, dn, st.h, w.postAttentionNorm(), st.rstd2, n, d);
+        kernels.rmsNorm().backward(stream, dn, dn, st.h, w.postAttentionNorm(), st.invRms2, n, d);
         kernels.elementwise().residualAdd(stream, dx, dn, (long) n * d); // dx = dLoss/dh
 
         // attention: h = x + o(attn(rope(q(n1)), rope(k(n1)), v(n1))), n1 = norm(x)
@@ -493,11 +495,11 @@ public final class GpuLlamaModel implements AutoCloseable {
                 st.lse, buffers.dAttn, buffers.attentionWorkspace, buffers.dQ, buffers.dK, buffers.dV);
         kernels.rope().backward(stream, buffers.dQ, buffers.dK, batch.positions(), batch.invFreq(), n,
                 config.numHeads(), config.numKvHeads(), config.headDim());
-        kernels.rmsNorm().forward(stream, normed, buffers.rstdScratch, x, w.inputNorm(), n, d, eps);
+        kernels.rmsNorm().forward(stream, normed, buffers.invRmsScratch, x, w.inputNorm(), n, d, eps);
         projectBackward(l, LoraTarget.Q, normed, st, buffers.dQ, dn, false);
         projectBackward(l, LoraTarget.K, normed, st, buffers.dK, dn, true);
         projectBackward(l, LoraTarget.V, normed, st, buffers.dV, dn, true);
-        kernels.rmsNorm().backward(stream, dn, dn, x, w.inputNorm(), st.rstd1, n, d);
+        kernels.rmsNorm().backward(stream, dn, dn, x, w.inputNorm(), st.invRms1, n, d);
         kernels.elementwise().residualAdd(stream, dx, dn, (long) n * d); // dx = dLoss/dx
     }
 
@@ -507,12 +509,12 @@ public final class GpuLlamaModel implements AutoCloseable {
         DeviceBuffer w = buffers.weights.layers.get(l).projection(t).dense(stream, kernels.nf4(),
                 buffers.dequantScratch);
         GemmKernels gemm = kernels.gemm();
-        gemm.forward(stream, y, GemmKernels.Output.BF16, false, x, w, n, out, in, 1f);
+        gemm.forward(stream, y, GemmKernels.Store.BF16, x, w, n, out, in, 1f);
         DeviceLora.Adapter ad = adaptersEnabled ? buffers.lora.adapter(l, t) : null;
         if (ad != null) {
             DeviceBuffer xa = st.xa(t);
             loraDown(l, t, x, xa);
-            gemm.forward(stream, y, GemmKernels.Output.BF16, true, xa, ad.bBf16(), n, out, buffers.lora.config.rank(),
+            gemm.forward(stream, y, GemmKernels.Store.BF16_ADD, xa, ad.bBf16(), n, out, buffers.lora.config.rank(),
                     scaling);
         }
     }
@@ -521,7 +523,7 @@ public final class GpuLlamaModel implements AutoCloseable {
     private void loraDown(int l, LoraTarget t, DeviceBuffer x, DeviceBuffer xa) {
         DeviceLora.Adapter ad = buffers.lora.adapter(l, t);
         if (ad != null) {
-            kernels.gemm().forward(stream, xa, GemmKernels.Output.BF16, false, x, ad.aBf16(), batch.tokens(),
+            kernels.gemm().forward(stream, xa, GemmKernels.Store.BF16, x, ad.aBf16(), batch.tokens(),
                     buffers.lora.config.rank(), t.inFeatures(config), 1f);
         }
     }
@@ -537,14 +539,14 @@ public final class GpuLlamaModel implements AutoCloseable {
         DeviceBuffer w = buffers.weights.layers.get(l).projection(t).dense(stream, kernels.nf4(),
                 buffers.dequantScratch);
         GemmKernels gemm = kernels.gemm();
-        gemm.backwardInput(stream, dX, GemmKernels.Output.BF16, accumulate, dY, w, n, out, in, 1f);
+        gemm.backwardInput(stream, dX, accumulate ? GemmKernels.Store.BF16_ADD : GemmKernels.Store.BF16, dY, w, n, out, in, 1f);
         DeviceLora.Adapter ad = buffers.lora.adapter(l, t);
         if (ad != null) {
             DeviceBuffer g = buffers.dXa;
-            gemm.backwardInput(stream, g, GemmKernels.Output.BF16, false, dY, ad.bBf16(), n, out, r, scaling);
-            gemm.weightGradient(stream, ad.gradA(), GemmKernels.Output.F32, true, g, x, n, r, in, 1f);
-            gemm.weightGradient(stream, ad.gradB(), GemmKernels.Output.F32, true, dY, st.xa(t), n, out, r, scaling);
-            gemm.backwardInput(stream, dX, GemmKernels.Output.BF16, true, g, ad.aBf16(), n, r, in, 1f);
+            gemm.backwardInput(stream, g, GemmKernels.Store.BF16, dY, ad.bBf16(), n, out, r, scaling);
+            gemm.weightGradient(stream, ad.gradA(), GemmKernels.Store.F32_ADD, g, x, n, r, in, 1f);
+            gemm.weightGradient(stream, ad.gradB(), GemmKernels.Store.F32_ADD, dY, st.xa(t), n, out, r, scaling);
+            gemm.backwardInput(stream, dX, GemmKernels.Store.BF16_ADD, g, ad.aBf16(), n, r, in, 1f);
         }
     }
 

@@ -12,19 +12,19 @@ import org.jtune.model.ModelConfig;
  * for the largest micro-batch; a smaller one uses the leading rows.
  */
 final class LayerActivations {
-    final DeviceBuffer rstd1, q, k, v, attn, lse, h, rstd2, gate, up;
+    final DeviceBuffer invRms1, q, k, v, attn, lse, h, invRms2, gate, up;
     private final DeviceBuffer[] xa = new DeviceBuffer[LoraTarget.values().length];
 
     LayerActivations(MemoryCarver carver, String name, ModelConfig c, LoraConfig lora, int tokens) {
         long n = tokens;
-        rstd1 = carver.take(MemoryUse.ACTIVATIONS, name + " input norm 1/rms", 4 * n);
+        invRms1 = carver.take(MemoryUse.ACTIVATIONS, name + " input norm 1/rms", 4 * n);
         q = carver.take(MemoryUse.ACTIVATIONS, name + " q", 2 * n * c.qWidth());
         k = carver.take(MemoryUse.ACTIVATIONS, name + " k", 2 * n * c.kvWidth());
         v = carver.take(MemoryUse.ACTIVATIONS, name + " v", 2 * n * c.kvWidth());
         attn = carver.take(MemoryUse.ACTIVATIONS, name + " attention output", 2 * n * c.qWidth());
         lse = carver.take(MemoryUse.ACTIVATIONS, name + " attention log-sum-exp", 4 * n * c.numHeads());
         h = carver.take(MemoryUse.ACTIVATIONS, name + " residual after attention", 2 * n * c.hiddenSize());
-        rstd2 = carver.take(MemoryUse.ACTIVATIONS, name + " post-attention norm 1/rms", 4 * n);
+        invRms2 = carver.take(MemoryUse.ACTIVATIONS, name + " post-attention norm 1/rms", 4 * n);
         gate = carver.take(MemoryUse.ACTIVATIONS, name + " gate", 2 * n * c.intermediateSize());
         up = carver.take(MemoryUse.ACTIVATIONS, name + " up", 2 * n * c.intermediateSize());
         for (LoraTarget t : lora.targets()) {

@@ -20,14 +20,14 @@ final class StepBuffers {
     /** Bytes of {@link #results}: grad norm, clip scale, embedding error flag and id, then one 16-byte slot per loss. */
     private static final int RESULTS_HEADER = 16, LOSS_SLOT = 16;
 
-    final DeviceWeights weights;
+    final DeviceLlamaWeights weights;
     final DeviceLora lora;
     /** Layer inputs (the residual stream): layers + 1 buffers, or the two device slots of offloaded checkpoints. */
     final List<DeviceBuffer> residual = new ArrayList<>();
     /** Saved state of every layer with checkpointing off; the one state recomputed layers share otherwise. */
     final List<LayerActivations> saved = new ArrayList<>();
     // scratch reused by every layer
-    final DeviceBuffer normed, act, dAct, dNormed, dAttn, dQ, dK, dV, dXa, rstdScratch, rstdFinal, dResid;
+    final DeviceBuffer normed, act, dAct, dNormed, dAttn, dQ, dK, dV, dXa, invRmsScratch, invRmsFinal, dResid;
     final DeviceBuffer dequantScratch, logits, rowLoss, sequenceLogProbs, attentionWorkspace;
     final InputLayout inputLayout;
     final DeviceBuffer inputs, results;
@@ -37,7 +37,7 @@ final class StepBuffers {
                 Checkpointing mode) {
         int n = shape.maxTokens();
         long d = c.hiddenSize(), inter = c.intermediateSize();
-        weights = new DeviceWeights(carver, c, format);
+        weights = new DeviceLlamaWeights(carver, c, format);
         lora = new DeviceLora(carver, c, lc);
         int residualBuffers = mode == Checkpointing.OFFLOADED ? 2 : c.numLayers() + 1;
         for (int i = 0; i < residualBuffers; i++) {
@@ -63,8 +63,8 @@ final class StepBuffers {
         dK = carver.take(w, "k gradient", 2L * n * c.kvWidth());
         dV = carver.take(w, "v gradient", 2L * n * c.kvWidth());
         dXa = carver.take(w, "LoRA x·Aᵀ gradient", 2L * n * lc.rank());
-        rstdScratch = carver.take(w, "recomputed norm 1/rms", 4L * n);
-        rstdFinal = carver.take(w, "final norm 1/rms", 4L * n);
+        invRmsScratch = carver.take(w, "recomputed norm 1/rms", 4L * n);
+        invRmsFinal = carver.take(w, "final norm 1/rms", 4L * n);
         dResid = carver.take(w, "residual stream gradient", 2L * n * d);
         long scratch = weights.dequantScratchBytes();
         dequantScratch = scratch == 0 ? null : carver.take(w, "dequantized projection", scratch);

@@ -9,7 +9,6 @@ import org.jtune.kernels.FlashAttention;
 import org.jtune.model.Batch;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RopeFrequencies;
-import org.jtune.model.cpu.Ops;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -16,7 +16,10 @@ final class Globals {
     private Globals() {
     }
 
-    static Map<String, Object> all() {
+    /** The functions by name; shared by every render, since none of them keeps state. */
+    static final Map<String, Object> ALL = all();
+
+    private static Map<String, Object> all() {
         Map<String, Object> g = new LinkedHashMap<>();
         g.put("range", (JinjaCallable) Globals::range);
         g.put("namespace", (JinjaCallable) (r, args, kwargs, line) -> {
@@ -45,7 +48,7 @@ final class Globals {
             a.done();
             return r.checkString(strftime(format, LocalDateTime.now()), line);
         });
-        return g;
+        return java.util.Collections.unmodifiableMap(g);
     }
 
     private static Object range(Renderer r, List<Object> args, Map<String, Object> kwargs, int line) {

@@ -22,10 +22,7 @@ final class Renderer {
     Renderer(RenderBudget budget, Map<String, Object> context) {
         this.budget = budget;
         this.deadline = System.nanoTime() + budget.maxTime().toNanos();
-        Scope globals = new Scope(null);
-        Globals.all().forEach(globals::set);
-        this.root = new Scope(globals);
-        context.forEach(root::set);
+        this.root = new Scope(new Scope(new Scope(null, Globals.ALL), context));
     }
 
     String render(List<Node> template) {
@@ -343,9 +340,15 @@ final class Renderer {
     }
 
     private Arguments arguments(String name, Expr.Args args, Scope scope, int line) {
+        if (args == Expr.Args.NONE) {
+            return new Arguments(name, List.of(), Map.of(), line);
+        }
         List<Object> positional = new ArrayList<>(args.positional().size());
         for (Expr a : args.positional()) {
             positional.add(eval(a, scope));
+        }
+        if (args.names().isEmpty()) {
+            return new Arguments(name, positional, Map.of(), line);
         }
         Map<String, Object> kwargs = new LinkedHashMap<>();
         for (int i = 0; i < args.names().size(); i++) {

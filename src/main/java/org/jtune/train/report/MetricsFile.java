@@ -53,8 +53,13 @@ public final class MetricsFile implements TrainingListener {
         MetricsFile metrics = new MetricsFile(file);
         List<String> kept = new ArrayList<>();
         if (Files.exists(file)) {
+            List<String> lines = readLinesLeniently(file);
+            int last = lines.size() - 1;
+            while (last >= 0 && lines.get(last).isBlank()) {
+                last--;
+            }
             int lineNumber = 0;
-            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            for (String line : lines) {
                 lineNumber++;
                 if (line.isBlank()) {
                     continue;
@@ -62,8 +67,15 @@ public final class MetricsFile implements TrainingListener {
                 JsonNode node;
                 try {
                     node = JSON.readTree(line);
+                    if (node == null || !node.isObject() || !node.path("step").isIntegralNumber()) {
+                        throw new IOException("not a metrics object");
+                    }
                 } catch (IOException e) {
-                    throw new IOException(file + " line " + lineNumber + " is not JSON: " + line, e);
+                    if (lineNumber - 1 == last) {
+                        // A kill while the line was written: the line is written again when its step comes.
+                        break;
+                    }
+                    throw new IOException(file + " line " + lineNumber + " is not a metrics line: " + line, e);
                 }
                 if (node.path("step").asLong(Long.MAX_VALUE) <= step) {
                     metrics.remember(node);
@@ -74,6 +86,11 @@ public final class MetricsFile implements TrainingListener {
         Files.createDirectories(file.toAbsolutePath().getParent());
         Files.writeString(file, kept.isEmpty() ? "" : String.join("\n", kept) + "\n");
         return metrics;
+    }
+
+    /** The file's lines; bytes cut inside a UTF-8 character by a kill are replaced rather than refused. */
+    private static List<String> readLinesLeniently(Path file) throws IOException {
+        return new String(Files.readAllBytes(file), StandardCharsets.UTF_8).lines().toList();
     }
 
     private void remember(JsonNode n) {

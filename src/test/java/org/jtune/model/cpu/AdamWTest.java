@@ -2,28 +2,17 @@ package org.jtune.model.cpu;
 
 import org.jtune.model.OptimizerSettings;
 import org.jtune.tensor.Tensor;
-import org.junit.jupiter.api.AfterEach;
+import org.jtune.testing.TestFixture;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.util.List;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** AdamW against a double-precision transcription of the algorithm in torch's AdamW documentation. */
-class AdamWTest {
-    private final Arena arena = Arena.ofConfined();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
-
+class AdamWTest extends TestFixture {
     /** torch docs: θ -= γλθ; m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²; θ -= γ (m/(1-β1^t)) / (sqrt(v/(1-β2^t)) + ε). */
     private static void referenceStep(double[] p, double[] m, double[] v, double[] g, double lr, OptimizerSettings s,
                                       int t) {

@@ -4,11 +4,8 @@ import org.jtune.model.AttentionShape;
 import org.jtune.model.Batch;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
-import org.junit.jupiter.api.AfterEach;
+import org.jtune.testing.TestFixture;
 import org.junit.jupiter.api.Test;
-
-import java.lang.foreign.Arena;
-import java.util.Random;
 
 import static org.jtune.model.cpu.GradCheck.assertClose;
 import static org.jtune.model.cpu.GradCheck.numericGradient;
@@ -24,21 +21,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Every op against the double-precision {@link Reference} (forward) and against central differences of that
  * reference (backward), on fresh random inputs, every element checked.
  */
-class CpuOpsTest {
+class CpuOpsTest extends TestFixture {
     /** float32 forward vs double reference. */
     private static final double FWD_RTOL = 1e-5, FWD_ATOL = 1e-6;
     /** float32 backward vs finite differences of the double reference. */
     private static final double BWD_RTOL = 1e-4, BWD_ATOL = 1e-5;
 
-    private final Arena arena = Arena.ofShared();
     private final Ops ops = new CpuOps();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     private Tensor f32(double[] values, long... shape) {
         return Tensor.of(arena, toFloats(values), shape);

@@ -3,29 +3,18 @@ package org.jtune.model.cpu;
 import org.jtune.model.Batch;
 import org.jtune.model.LoraAdapters;
 import org.jtune.tensor.Tensor;
+import org.jtune.testing.TestFixture;
 import org.jtune.testing.TinyModel;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Accumulating micro-batches gives the gradient and loss of one batch holding all their rows. */
-class GradientAccumulationTest {
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
-
+class GradientAccumulationTest extends TestFixture {
     @Test
     void microBatchesEqualOneBigBatch() {
         TinyModel m = new TinyModel(rnd.nextLong(), arena);

@@ -1,28 +1,17 @@
 package org.jtune.model.cpu;
 
 import org.jtune.tensor.Tensor;
-import org.junit.jupiter.api.AfterEach;
+import org.jtune.testing.TestFixture;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.util.List;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** Global-norm clipping against torch's rule computed in double. */
-class GradientClippingTest {
-    private final Arena arena = Arena.ofConfined();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
-
+class GradientClippingTest extends TestFixture {
     private List<Tensor> randomGrads(double scale) {
         Tensor a = Tensor.f32(arena, 5, 3), b = Tensor.f32(arena, 11);
         for (Tensor t : List.of(a, b)) {

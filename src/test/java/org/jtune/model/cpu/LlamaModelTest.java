@@ -12,13 +12,11 @@ import org.jtune.model.ReferenceModel;
 import org.jtune.model.WeightSource;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
-import org.junit.jupiter.api.AfterEach;
+import org.jtune.testing.TestFixture;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Random;
 
 import static org.jtune.model.cpu.GradCheck.assertClose;
 import static org.jtune.model.cpu.GradCheck.numericGradient;
@@ -33,16 +31,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * The whole model against a double-precision reference: loss and logits forward, and every LoRA gradient against
  * central differences of the reference loss. Also: checkpointing gives bit-identical gradients.
  */
-class LlamaModelTest {
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
-
+class LlamaModelTest extends TestFixture {
     static ModelConfig tinyMistral() {
         return ModelConfig.parse("""
                 {"architectures": ["MistralForCausalLM"], "model_type": "mistral", "vocab_size": 29,

@@ -9,13 +9,11 @@ import org.jtune.model.RandomWeights;
 import org.jtune.model.ReferenceModel;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
-import org.junit.jupiter.api.AfterEach;
+import org.jtune.testing.TestFixture;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Random;
 
 import static org.jtune.model.cpu.GradCheck.assertClose;
 import static org.jtune.model.cpu.GradCheck.numericGradient;
@@ -29,16 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Per-row sequence log-probabilities and the backward of a function of them (what DPO needs), against the
  * double-precision reference model and finite differences; the adapters-off switch against the base model alone.
  */
-class SequenceLogProbsTest {
+class SequenceLogProbsTest extends TestFixture {
     private static final int ROWS = 4, LEN = 9;
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     /** Rows as the preference collator lays them out: a prompt (no labels), a completion, right padding. */
     private Batch promptCompletionBatch(int vocab) {

