@@ -75,7 +75,7 @@ public final class CpuDecodeBenchmark {
             for (Run run : List.of(new Run("bf16", bf16, 1), new Run("nf4", nf4, 1), new Run("bf16", bf16, 8))) {
                 try (CpuDecodeEngine engine = new CpuDecodeEngine(config, run.weights(), null, run.batch(),
                         prompt + fresh + 1)) {
-                    String kernels = engine.describe().contains("Vector API") ? "vector" : "scalar";
+                    String kernels = engine.describe().contains("scalar loops") ? "scalar" : "vector";
                     String prefix = "cpu_decode.tinyllama_" + layers + "l." + run.format() + "." + kernels + ".batch"
                             + run.batch() + ".";
                     Timing t = time(engine, config, prompt, fresh, run.batch());

@@ -9,7 +9,6 @@ import org.jtune.data.PaddedBatch;
 import org.jtune.data.SftBatches;
 import org.jtune.data.SftDataset;
 import org.jtune.model.Batch;
-import org.jtune.model.cpu.Ops;
 
 import java.io.IOException;
 

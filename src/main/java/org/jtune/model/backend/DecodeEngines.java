@@ -10,11 +10,15 @@ import org.jtune.model.cpu.CpuDecodeEngine;
 import org.jtune.model.gpu.GpuDecodeEngine;
 
 /**
- * Where generation runs, decided in this one place, as training decides it ({@link Backend#choose()}): the GPU decode
- * engine on the first usable GPU ({@code JTUNE_BACKEND} overriding), the CPU engine where there is none or where the
- * GPU engine cannot run the model or its adapters (e.g. a head size its attention kernels do not have), saying why.
+ * Where generation runs, decided in this one place. The GPU decode engine has not yet passed its tests on a GPU host,
+ * so it runs only when asked for ({@value #OPT_IN}{@code =gpu}), on the GPU training would use ({@link
+ * Backend#choose()}); otherwise, and where the GPU engine cannot run the model or its adapters (e.g. a head size its
+ * attention kernels do not have), the CPU engine runs, saying why.
  */
 public final class DecodeEngines {
+    /** The environment variable that turns the GPU decode engine on. */
+    public static final String OPT_IN = "JTUNE_DECODE";
+
     private DecodeEngines() {}
 
     /** An opened engine and a line saying where it runs, e.g. "CPU, 16 cores, Vector API 512-bit, ...". */
@@ -31,7 +35,9 @@ public final class DecodeEngines {
                               int capacity) {
         Backend backend = Backend.choose();
         String cpuNote = "";
-        if (backend.isGpu()) {
+        if (backend.isGpu() && !"gpu".equalsIgnoreCase(System.getenv(OPT_IN))) {
+            cpuNote = " (the GPU decode engine runs only with " + OPT_IN + "=gpu until it is validated on GPU hosts)";
+        } else if (backend.isGpu()) {
             try {
                 GpuDecodeEngine gpu = GpuDecodeEngine.create(Context.primary(Device.get(0)), config, weights, lora,
                         maxSequences, capacity);

@@ -1,6 +1,7 @@
 package org.jtune.model.cpu;
 
 import org.jtune.model.FrozenLinearWeight;
+import org.jtune.quant.Absmax;
 import org.jtune.quant.Nf4Weight;
 import org.jtune.quant.QuantState;
 import org.jtune.tensor.DType;
@@ -81,31 +82,38 @@ sealed interface WeightRows {
                     Math.toIntExact(weight.state().shape()[0]), Math.toIntExact(weight.state().shape()[1]));
         }
 
+        /** The packed bytes of one row, copied in bulk: reading a shared segment byte by byte costs more. */
+        private static final ThreadLocal<byte[]> BYTES = ThreadLocal.withInitial(() -> new byte[0]);
+
         @Override
         public void read(int row, float[] dst, int dstOff) {
             int blocksize = state.blocksize();
-            long first = (long) row * cols, end = first + cols;
+            long first = (long) row * cols;
+            long firstByte = first >>> 1;
+            int byteCount = (int) (((first + cols + 1) >>> 1) - firstByte);
+            byte[] bytes = BYTES.get();
+            if (bytes.length < byteCount) {
+                bytes = new byte[byteCount];
+                BYTES.set(bytes);
+            }
+            MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, firstByte, bytes, 0, byteCount);
+            DType dtype = state.dtype();
+            Absmax absmax = state.absmax();
             float[] values = new float[16];
-            // block by block: the 16 values a block's codes stand for, then one lookup per code
-            for (long block = first / blocksize; block * blocksize < end; block++) {
-                float scale = state.absmax().blockAbsmax(block);
+            // Element i of the row is nibble (odd + i) of the copied bytes: the high nibble of byte (odd + i) / 2
+            // when (odd + i) is even. Block by block: the 16 values its codes stand for, then a lookup per code.
+            int odd = (int) (first & 1);
+            long block = first / blocksize;
+            for (int i = 0; i < cols; block++) {
+                float scale = absmax.blockAbsmax(block);
                 for (int c = 0; c < 16; c++) {
-                    values[c] = roundTo(state.dtype(), map[c] * scale);
+                    values[c] = roundTo(dtype, map[c] * scale);
                 }
-                long from = Math.max(first, block * blocksize), to = Math.min(end, (block + 1) * blocksize);
-                int at = dstOff + (int) (from - first);
-                long e = from;
-                if ((e & 1) == 1) { // a block may start on the low nibble of a byte
-                    dst[at++] = values[Byte.toUnsignedInt(packed.get(ValueLayout.JAVA_BYTE, e >>> 1)) & 0x0F];
-                    e++;
-                }
-                for (; e + 1 < to; e += 2) {
-                    int pair = Byte.toUnsignedInt(packed.get(ValueLayout.JAVA_BYTE, e >>> 1));
-                    dst[at++] = values[pair >>> 4];
-                    dst[at++] = values[pair & 0x0F];
-                }
-                if (e < to) {
-                    dst[at] = values[Byte.toUnsignedInt(packed.get(ValueLayout.JAVA_BYTE, e >>> 1)) >>> 4];
+                int blockEnd = (int) Math.min(cols, (block + 1) * blocksize - first);
+                for (; i < blockEnd; i++) {
+                    int nibble = odd + i;
+                    int pair = bytes[nibble >>> 1];
+                    dst[dstOff + i] = values[(nibble & 1) == 0 ? (pair >>> 4) & 0x0F : pair & 0x0F];
                 }
             }
         }
