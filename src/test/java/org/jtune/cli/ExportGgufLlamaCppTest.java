@@ -87,7 +87,6 @@ class ExportGgufLlamaCppTest {
         Path data = DemoDatasets.DEFINITIONS_SFT.copyTo(temp.resolve("data"));
         List<List<ChatMessage>> all = conversations(data);
         heldOut = all.subList(all.size() - 20, all.size());
-        long start = System.nanoTime();
         CliFixture.Result r = CliFixture.train("sft", model, temp.resolve("run"), 128, 7, "--data", data.toString(),
                 "--max-steps", "20", "--batch-size", "4", "--grad-accum", "1", "--lr", "1e-2");
         assertEquals(0, r.exitCode(), r.toString());
@@ -97,17 +96,14 @@ class ExportGgufLlamaCppTest {
                     "--type", type, "--output", gguf(type).toString());
             assertEquals(0, r.exitCode(), r.toString());
         }
-        System.out.printf(Locale.ROOT, "trained and exported: %.1f s%n", (System.nanoTime() - start) / 1e9);
         tokenizer = Tokenizer.fromDirectory(model);
         template = ChatTemplate.of(tokenizer, null);
         trainingTexts = all.subList(0, 40).stream().map(conversation -> template.render(conversation, false)).toList();
-        start = System.nanoTime();
         try (Reference reference = new Reference(model, adapter)) {
             greedyReference = prompts().stream().map(p -> reference.greedy(p, STEPS)).toList();
             jtuneLogProbs = scoredTexts().stream().map(reference::logProbs).toList();
             jtunePerplexity = perplexity(jtuneLogProbs);
         }
-        System.out.printf(Locale.ROOT, "jtune reference: %.1f s%n", (System.nanoTime() - start) / 1e9);
     }
 
     /** The tokenizer test texts (360 short texts in many scripts) and 40 conversations as the model sees them. */
@@ -167,9 +163,7 @@ class ExportGgufLlamaCppTest {
             ArrayNode texts = request.putArray("tokenize");
             tokenizationTexts().forEach(texts::add);
         }
-        long start = System.nanoTime();
         JsonNode result = LlamaCpp.check(request, temp.resolve("work"));
-        System.out.printf(Locale.ROOT, "llama.cpp %s: %.1f s%n", type, (System.nanoTime() - start) / 1e9);
         results.put(type, result);
         return result;
     }
