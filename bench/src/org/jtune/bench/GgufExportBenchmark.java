@@ -151,8 +151,16 @@ public final class GgufExportBenchmark {
         return 2L * VOCAB * HIDDEN + layers * perLayer + HIDDEN;
     }
 
-    /** Writes the model folder (one shard per layer, plus one for embeddings, norm and output) and the adapter. */
+    /**
+     * Writes the model folder (one shard per layer, plus one for embeddings, norm and output) and the adapter; a
+     * folder a previous run wrote with the same number of layers is used again.
+     */
     private static String writeModel(Path model, Path adapter, int layers) throws IOException {
+        Path index = model.resolve("model.safetensors.index.json");
+        if (Files.isRegularFile(index) && Files.isRegularFile(adapter.resolve("adapter_model.safetensors"))
+                && ModelConfig.load(model.resolve("config.json")).numLayers() == layers) {
+            return copyTokenizer(model) + ", model folder of an earlier run";
+        }
         Files.createDirectories(model);
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.putArray("architectures").add("LlamaForCausalLM");
@@ -201,11 +209,11 @@ public final class GgufExportBenchmark {
                 writer.write(model.resolve(file));
             }
         }
-        ObjectNode index = new ObjectMapper().createObjectNode();
-        index.putObject("metadata").put("total_size", totalBytes);
-        ObjectNode map = index.putObject("weight_map");
+        ObjectNode indexJson = new ObjectMapper().createObjectNode();
+        indexJson.putObject("metadata").put("total_size", totalBytes);
+        ObjectNode map = indexJson.putObject("weight_map");
         weightMap.forEach(map::put);
-        Files.writeString(model.resolve("model.safetensors.index.json"), index.toPrettyString());
+        Files.writeString(model.resolve("model.safetensors.index.json"), indexJson.toPrettyString());
         String tokenizer = copyTokenizer(model);
 
         try (Arena arena = Arena.ofShared()) {

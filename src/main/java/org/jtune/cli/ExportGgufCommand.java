@@ -74,6 +74,10 @@ final class ExportGgufCommand implements Main.Command {
             throw new UsageException("--model NAME or --adapter DIR is required");
         }
         Path output = Path.of(p.string("output", null));
+        if (Files.isDirectory(output)) {
+            throw new UsageException(p.origin("output") + ": " + output + " is a folder; give the file to write, e.g. "
+                    + output.resolve("model.gguf"));
+        }
         GgufFileType type;
         try {
             type = GgufFileType.parse(p.string("type", "f16"));

@@ -4,7 +4,6 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,25 +78,9 @@ public final class GgufMetadata {
         return this;
     }
 
-    public boolean has(String key) {
-        return entries.containsKey(key);
-    }
-
-    /** The value stored under {@code key} (a String, Long, Integer, Float, Boolean or array), or null. */
-    public Object get(String key) {
-        Value v = entries.get(key);
-        if (v == null) {
-            return null;
-        }
-        return v.value instanceof ArrayValue a ? a.elements : v.value;
-    }
-
+    /** Number of entries. */
     public int size() {
         return entries.size();
-    }
-
-    public List<String> keys() {
-        return new ArrayList<>(entries.keySet());
     }
 
     /** The entries as written in the file: key, value type, value. */

@@ -40,11 +40,6 @@ public record GgufTensorInfo(String name, GgmlType type, long[] dims) {
         return dims.clone();
     }
 
-    /** Values per row (ggml's ne[0]). */
-    public long rowLength() {
-        return dims[0];
-    }
-
     /** Number of rows (the product of the other dimensions). */
     public long rows() {
         long rows = 1;

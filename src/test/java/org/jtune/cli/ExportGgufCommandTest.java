@@ -166,6 +166,10 @@ class ExportGgufCommandTest {
         assertEquals(2, r.exitCode(), r.toString());
         assertTrue(r.err().contains("--output"), r.toString());
 
+        r = CliFixture.run("export-gguf", "--model", model.toString(), "--output", temp.toString());
+        assertEquals(2, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("is a folder"), r.toString());
+
         Path fourBit = temp.resolve("model-4bit");
         try (LoadedModel loaded = ModelLoader.load(model, LoadOptions.in4bit())) {
             loaded.saveQuantized(fourBit);

@@ -87,7 +87,6 @@ class ExportGgufLlamaCppTest {
         Path data = DemoDatasets.DEFINITIONS_SFT.copyTo(temp.resolve("data"));
         List<List<ChatMessage>> all = conversations(data);
         heldOut = all.subList(all.size() - 20, all.size());
-        long start = System.nanoTime();
         CliFixture.Result r = CliFixture.train("sft", model, temp.resolve("run"), 128, 7, "--data", data.toString(),
                 "--max-steps", "20", "--batch-size", "4", "--grad-accum", "1", "--lr", "1e-2");
         assertEquals(0, r.exitCode(), r.toString());
@@ -97,17 +96,14 @@ class ExportGgufLlamaCppTest {
                     "--type", type, "--output", gguf(type).toString());
             assertEquals(0, r.exitCode(), r.toString());
         }
-        System.out.printf(Locale.ROOT, "trained and exported: %.1f s%n", (System.nanoTime() - start) / 1e9);
         tokenizer = Tokenizer.fromDirectory(model);
         template = ChatTemplate.of(tokenizer, null);
         trainingTexts = all.subList(0, 40).stream().map(conversation -> template.render(conversation, false)).toList();
-        start = System.nanoTime();
         try (Reference reference = new Reference(model, adapter)) {
             greedyReference = prompts().stream().map(p -> reference.greedy(p, STEPS)).toList();
             jtuneLogProbs = scoredTexts().stream().map(reference::logProbs).toList();
             jtunePerplexity = perplexity(jtuneLogProbs);
         }
-        System.out.printf(Locale.ROOT, "jtune reference: %.1f s%n", (System.nanoTime() - start) / 1e9);
     }
 
     /** The tokenizer test texts (360 short texts in many scripts) and 40 conversations as the model sees them. */
@@ -167,9 +163,7 @@ class ExportGgufLlamaCppTest {
             ArrayNode texts = request.putArray("tokenize");
             tokenizationTexts().forEach(texts::add);
         }
-        long start = System.nanoTime();
         JsonNode result = LlamaCpp.check(request, temp.resolve("work"));
-        System.out.printf(Locale.ROOT, "llama.cpp %s: %.1f s%n", type, (System.nanoTime() - start) / 1e9);
         results.put(type, result);
         return result;
     }
@@ -321,6 +315,40 @@ class ExportGgufLlamaCppTest {
             // a model); should this fail, llama.cpp applies the window now and that note can go
             assertTrue(worstOutside > 0.05, "past the window llama.cpp was expected to differ from the model");
         }
+    }
+
+    /**
+     * A model whose rows are not multiples of 256 (64 and 48 values): q4_k_m falls back to Q5_0, Q8_0 and F16 as
+     * llama.cpp's quantize tool does, and llama.cpp loads and runs that mix.
+     */
+    @Test
+    void q4KMFallbackTypesRunInLlamaCpp() throws IOException {
+        Path folder = temp.resolve("narrow");
+        ObjectNode c = DemoModel.configJson();
+        c.put("hidden_size", 64);
+        c.put("intermediate_size", 48);
+        c.put("num_hidden_layers", 2);
+        c.put("num_attention_heads", 2);
+        c.put("num_key_value_heads", 1);
+        DemoModel.write(folder, c);
+        double[] perplexity = new double[2];
+        String[] types = {"f16", "q4_k_m"};
+        for (int k = 0; k < 2; k++) {
+            Path file = temp.resolve("gguf-narrow/" + types[k] + ".gguf");
+            CliFixture.Result r = CliFixture.run("export-gguf", "--model", folder.toString(), "--type", types[k],
+                    "--output", file.toString());
+            assertEquals(0, r.exitCode(), r.toString());
+            if (k == 1) {
+                assertTrue(r.out().contains("21 tensors (5 f32, 2 f16, 12 q5_0, 2 q8_0)"), r.toString());
+            }
+            ObjectNode request = LlamaCpp.request(file);
+            ArrayNode score = request.putArray("score");
+            scoredTexts().forEach(t -> ids(score.addArray(), t));
+            perplexity[k] = perplexity(LlamaCpp.check(request, temp.resolve("work")).get("logProbs"));
+        }
+        System.out.printf(Locale.ROOT, "narrow model: perplexity f16 %.4f, q4_k_m (fallbacks) %.4f%n", perplexity[0],
+                perplexity[1]);
+        assertEquals(1.0, perplexity[1] / perplexity[0], 0.05);
     }
 
     @ParameterizedTest

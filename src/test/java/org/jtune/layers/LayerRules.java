@@ -18,7 +18,7 @@ final class LayerRules {
     /** Top to bottom; the layers of one row are peers, which must not use each other. */
     static final List<List<String>> ROWS = List.of(
             List.of("ptxgen"),                     // the PTX template generator: a build tool nothing uses
-            List.of("launch"),                     // the jar's entry point: the Java version check, then cli
+            List.of("launch"),                     // the jar's entry point: a Java version check (Java 8 bytecode)
             List.of("cli"),                        // java -jar commands
             List.of("serve"),                      // the HTTP server over the facade
             List.of("api"),                        // the facade: FastLanguageModel, SftTrainer, DpoTrainer
