@@ -19,15 +19,7 @@ final class Q50Encoder implements RowEncoder {
         for (int b = 0; b < count / 32; b++) {
             int base = offset + 32 * b;
             int out = dstOffset + 22 * b;
-            float amax = 0;
-            float max = 0;
-            for (int j = 0; j < 32; j++) {
-                float v = x[base + j];
-                if (amax < Math.abs(v)) {
-                    amax = Math.abs(v);
-                    max = v;
-                }
-            }
+            float max = RowEncoder.largestMagnitude(x, base, 32);
             float d = max / -16;
             float id = d != 0 ? 1.0f / d : 0.0f;
             Bytes.putHalf(dst, out, d);

@@ -36,4 +36,21 @@ public interface RowEncoder {
                     + count);
         }
     }
+
+    /**
+     * The value of largest magnitude among {@code x[from .. from + n)}, sign kept (the first such value on a tie, as
+     * ggml's reference quantizers pick it).
+     */
+    static float largestMagnitude(float[] x, int from, int n) {
+        float amax = 0;
+        float max = 0;
+        for (int j = 0; j < n; j++) {
+            float v = x[from + j];
+            if (amax < Math.abs(v)) {
+                amax = Math.abs(v);
+                max = v;
+            }
+        }
+        return max;
+    }
 }
