@@ -6,6 +6,7 @@ import org.jtune.generate.Generation;
 import org.jtune.generate.GenerationConfig;
 import org.jtune.generate.GenerationDefaults;
 import org.jtune.generate.GenerationResult;
+import org.jtune.generate.TextGenerator;
 import org.jtune.model.DecodeEngine;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.backend.DecodeEngines;
@@ -26,7 +27,7 @@ import java.util.function.Consumer;
  * one from the {@link LanguageModel}). Thread-safe; close it to free
  * the cache.
  */
-public final class InferenceModel implements AutoCloseable {
+public final class InferenceModel implements TextGenerator, AutoCloseable {
     private final LanguageModel base;
     private final Tokenizer tokenizer;
     private final DecodeEngine engine;
@@ -64,15 +65,18 @@ public final class InferenceModel implements AutoCloseable {
      * Queues a prompt and returns at once: the caller follows the text through {@code onText} (called on the decode
      * thread; keep it short) and may cancel. Prompts queued together are decoded together.
      */
+    @Override
     public Generation submit(int[] promptIds, GenerationConfig config, Consumer<String> onText) {
         return scheduler.submit(promptIds, config, onText);
     }
 
-    /** Most sequences decoded together, and most tokens per sequence (prompt included). */
+    /** Most sequences decoded together. */
     public int maxBatchSize() {
         return engine.maxSequences();
     }
 
+    /** Most tokens per sequence, prompt included. */
+    @Override
     public int contextLength() {
         return engine.capacity();
     }

@@ -7,7 +7,8 @@ public final class Generation {
     private final CompletableFuture<GenerationResult> result = new CompletableFuture<>();
     private volatile boolean cancelled;
 
-    Generation() {}
+    /** A fresh, running sequence; its producer completes {@link #result()}. */
+    public Generation() {}
 
     /** Completes with the result, or exceptionally (cancelled, or the request could not be run). */
     public CompletableFuture<GenerationResult> result() {

@@ -1,8 +1,8 @@
 package org.jtune.serve;
 
-import org.jtune.api.InferenceModel;
 import org.jtune.generate.ChatPrompt;
 import org.jtune.generate.GenerationConfig;
+import org.jtune.generate.TextGenerator;
 import org.jtune.tokenizer.Tokenizer;
 
 /**
@@ -11,5 +11,5 @@ import org.jtune.tokenizer.Tokenizer;
  *
  * @param chat null when the tokenizer ships no chat template (then only /v1/completions works)
  */
-public record ServedModel(String name, InferenceModel model, Tokenizer tokenizer, ChatPrompt chat,
+public record ServedModel(String name, TextGenerator model, Tokenizer tokenizer, ChatPrompt chat,
                           GenerationConfig defaults) {}
