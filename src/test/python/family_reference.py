@@ -612,6 +612,26 @@ def config_json(cfg):
     return json.dumps(dict(sorted(saved.items())), indent=2) + "\n"
 
 
+def check_window(folder):
+    """Where a layer has a window W, logits before position W equal those without windows and later ones differ."""
+    with open(os.path.join(folder, "config.json")) as f:
+        cfg = json.load(f)
+    with open(os.path.join(folder, "inputs.json")) as f:
+        inputs = json.load(f)
+    model = Model(cfg, read_safetensors(os.path.join(folder, "model.safetensors")),
+                  load_lora(folder, cfg["num_hidden_layers"]))
+    windows = {w for w in model.arch.windows if w is not None}
+    if not windows:
+        return
+    (window,) = windows
+    assert window < len(inputs["input_ids"][0]), "rows must be longer than the window"
+    windowed = model.forward(prepare_batch(model, inputs))
+    model.arch.windows = [None] * model.arch.layers
+    full = model.forward(prepare_batch(model, inputs))
+    assert np.abs(windowed[:, :window] - full[:, :window]).max() < 1e-12, "the window changed early positions"
+    assert np.abs(windowed[:, window:] - full[:, window:]).max() > 1e-3, "the sliding window was not applied"
+
+
 def make_case(name, spec, out_root, seed):
     cfg, rows, length = spec
     out = os.path.join(out_root, name)
@@ -629,6 +649,7 @@ def make_case(name, spec, out_root, seed):
         json.dump(random_inputs(rows, length, rng), f, indent=1)
 
     start = time.time()
+    check_window(out)
     loss, logits, grads = run_case(out, _progress(name))
     assert all(np.abs(g).max() > 0 for g in grads.values()), "a LoRA gradient is all zero"
     expected = {"loss": np.array(loss), "logits": logits, **grads}
