@@ -49,7 +49,7 @@ public final class CpuDecodeEngine implements DecodeEngine {
     /** One projection: the frozen weight, its bias, and its LoRA matrices (null where not adapted). */
     private record Projection(WeightRows weight, float[] bias, WeightRows loraA, WeightRows loraB) {}
 
-    private record Layer(float[] inputNorm, float[] postAttentionNorm, Map<LoraTarget, Projection> projections) {}
+    private record Layer(float[] inputNorm, float[] mlpNorm, Map<LoraTarget, Projection> projections) {}
 
     /**
      * @param lora         the adapters, applied on the fly (read on every step, so they may change between calls);
@@ -93,7 +93,7 @@ public final class CpuDecodeEngine implements DecodeEngine {
                         ad == null ? null : WeightRows.of(ad.a(), math),
                         ad == null ? null : WeightRows.of(ad.b(), math)));
             }
-            layers.add(new Layer(w.inputNorm().toFloatArray(), w.postAttentionNorm().toFloatArray(), projections));
+            layers.add(new Layer(w.inputNorm().toFloatArray(), w.mlpNorm().toFloatArray(), projections));
         }
         // Positions stay below max_position_embeddings, where dynamic scaling keeps the original frequencies.
         float[] invFreq = new RopeFrequencies(config.headDim(), config.ropeTheta(), config.ropeScaling(),
@@ -302,7 +302,7 @@ public final class CpuDecodeEngine implements DecodeEngine {
         add(x, proj, n * d);
 
         for (int r = 0; r < n; r++) {
-            rmsNorm(x, r * d, w.postAttentionNorm(), normed, r * d);
+            rmsNorm(x, r * d, w.mlpNorm(), normed, r * d);
         }
         project(w, LoraTarget.GATE, normed, n, gate);
         project(w, LoraTarget.UP, normed, n, up);
