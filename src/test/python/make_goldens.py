@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden files for the CPU engine: tiny random Llama/Mistral models run through HF transformers + PEFT.
+"""Golden files for the CPU engine: tiny random models of each family run through HF transformers + PEFT.
 
 Writes src/test/resources/org/jtune/model/golden/<case>/ with
   config.json                  the model config (transformers 5 format)
@@ -15,6 +15,10 @@ Usage (from the repository root, on a host with the versions below; a GPU is not
 
 Made with: torch 2.11, transformers 5.17, peft 0.21, safetensors 0.8. The script checks that the Mistral sliding
 window is applied and that packed documents do not attend to each other, and stops if either is not so.
+
+The Qwen2, Qwen3 and Gemma 3 cases have float64 counterparts, with the same names and layout but their own random
+weights, in golden-numpy/ (family_reference.py, numpy only, gradients by finite differences); the tests use these
+folders when present and golden-numpy/ otherwise.
 """
 import argparse
 import json
@@ -24,7 +28,7 @@ import shutil
 import torch
 from peft import LoraConfig, get_peft_model
 from safetensors.torch import load_file, save_file
-from transformers import AutoModelForCausalLM, LlamaConfig, MistralConfig
+from transformers import AutoModelForCausalLM, Gemma3TextConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config
 
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -42,6 +46,35 @@ CASES = {
     "llama_tied": (LlamaConfig, dict(num_key_value_heads=4, tie_word_embeddings=True), 1, 20, {}, False),
     "llama_packed": (LlamaConfig, dict(num_key_value_heads=2), 1, 30, {}, True),
     "llama_rslora": (LlamaConfig, dict(num_key_value_heads=4), 1, 16, dict(use_rslora=True), False),
+    # Qwen2 always has q/k/v biases (randomised below so that they count); tied embeddings; GQA
+    "qwen2_bias_tied": (Qwen2Config, dict(num_key_value_heads=2, tie_word_embeddings=True,
+                                          rope_parameters=dict(rope_type="default", rope_theta=1000000.0)),
+                        2, 24, {}, False),
+    # transformers 5 turns use_sliding_window + max_window_layers into layer_types: layer i slides iff
+    # i >= max_window_layers, so here layer 0 is full and layer 1 has the window (checked in make_case)
+    "qwen2_window": (Qwen2Config, dict(num_key_value_heads=2, use_sliding_window=True, sliding_window=8,
+                                       max_window_layers=1,
+                                       rope_parameters=dict(rope_type="default", rope_theta=1000000.0)),
+                     2, 24, {}, False),
+    # Qwen3: q_norm / k_norm per head; head_dim 32 while hidden / heads is 16
+    "qwen3": (Qwen3Config, dict(num_key_value_heads=2, head_dim=32,
+                                rope_parameters=dict(rope_type="default", rope_theta=1000000.0)), 2, 24, {}, False),
+    # Gemma 3 text: local (window 8, RoPE base 1e4) and global (RoPE base 1e6) layers, scores scaled by
+    # query_pre_attn_scalar^-0.5 with query_pre_attn_scalar != head_dim, tied embeddings, tanh GELU
+    "gemma3": (Gemma3TextConfig, dict(num_hidden_layers=3, num_key_value_heads=2, head_dim=32,
+                                      query_pre_attn_scalar=24, sliding_window=8,
+                                      layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+                                      rope_parameters=dict(
+                                          full_attention=dict(rope_type="default", rope_theta=1000000.0),
+                                          sliding_attention=dict(rope_type="default", rope_theta=10000.0)),
+                                      hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True),
+               2, 20, {}, False),
+}
+
+# what transformers must derive from the config, checked before anything is written
+EXPECTED_LAYER_TYPES = {
+    "qwen2_window": ["full_attention", "sliding_attention"],
+    "gemma3": ["sliding_attention", "full_attention", "sliding_attention"],
 }
 
 
@@ -50,9 +83,9 @@ def build_model(config_class, overrides, seed):
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(config, attn_implementation="eager", dtype=torch.float32)
     assert model.config._attn_implementation == "eager", model.config._attn_implementation
-    with torch.no_grad():  # norm weights start at 1: perturb them so that their use is checked
+    with torch.no_grad():  # norm weights start at 1 (Gemma: 0) and biases at 0: perturb them so that they count
         for name, p in model.named_parameters():
-            if "norm" in name:
+            if "norm" in name or name.endswith(".bias"):
                 p.add_(0.1 * torch.randn_like(p))
     return model.eval()
 
@@ -96,12 +129,13 @@ def check_packing(model, input_ids, position_ids, document_ids, mask):
 
 
 def check_window(model, input_ids, window):
-    """Logits before the window is full equal those without a window; later ones must differ."""
+    """Logits before the window is full equal those without a window; later ones must differ.
+
+    Without a window means with an explicit 4-D causal mask, which transformers uses as given for every layer
+    (full and sliding alike), so this works whichever layers of the family slide."""
     with torch.no_grad():
         windowed = model(input_ids=input_ids).logits
-        model.config.sliding_window = None
-        full = model(input_ids=input_ids).logits
-        model.config.sliding_window = window
+        full = model(input_ids=input_ids, attention_mask=packed_mask(torch.zeros_like(input_ids))).logits
     assert torch.allclose(windowed[:, :window], full[:, :window], atol=1e-6), "window changed early positions"
     assert (windowed[:, window:] - full[:, window:]).abs().max() > 1e-3, "sliding window was not applied"
 
@@ -112,6 +146,10 @@ def make_case(name, spec, out_root, seed):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     base = build_model(config_class, overrides, seed)
+    if name in EXPECTED_LAYER_TYPES:
+        assert base.config.layer_types == EXPECTED_LAYER_TYPES[name], base.config.layer_types
+    if config_class is Qwen2Config:
+        assert any(n.endswith("q_proj.bias") for n, _ in base.named_parameters()), "Qwen2 without q/k/v biases"
     input_ids, labels, position_ids, document_ids = make_inputs(rows, length, packed, seed + 7)
 
     if "sliding_window" in overrides:

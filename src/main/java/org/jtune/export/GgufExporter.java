@@ -56,6 +56,10 @@ public final class GgufExporter {
             throw new IllegalArgumentException(weights.description() + ": dynamic (NTK) RoPE scaling has no "
                     + "counterpart in llama.cpp's llama architecture");
         }
+        if (!config.llamaLayers()) {
+            throw new IllegalArgumentException(weights.description() + ": GGUF export covers Llama and Mistral; "
+                    + config.modelType() + " is not exported to GGUF here");
+        }
         if (config.attentionBias() || config.mlpBias()) {
             throw new IllegalArgumentException(weights.description() + ": projection biases (attention_bias / "
                     + "mlp_bias) are not exported to GGUF here");

@@ -29,12 +29,14 @@ public record BaseModelIdentity(String configDigest, Map<String, String> tensorD
         digests.put("model.embed_tokens.weight", digest(weights.embedTokens()));
         for (int i = 0; i < weights.layers().size(); i++) {
             LlamaWeights.Layer l = weights.layers().get(i);
-            digests.put(LlamaWeights.layerPrefix(i) + "input_layernorm.weight", digest(l.inputNorm()));
-            digests.put(LlamaWeights.layerPrefix(i) + "post_attention_layernorm.weight", digest(l.postAttentionNorm()));
+            String prefix = LlamaWeights.layerPrefix(i);
+            l.norms().forEach((name, t) -> digests.put(prefix + name, digest(t)));
         }
         digests.put("model.norm.weight", digest(weights.norm()));
         digests.put("lm_head.weight", digest(weights.lmHead()));
-        return new BaseModelIdentity(sha256(config.toString().getBytes(StandardCharsets.UTF_8)), digests);
+        // Llama's design is left out of the text, so that checkpoints written before families existed still match
+        String text = config.toString().replace(", design=" + LayerDesign.LLAMA, "");
+        return new BaseModelIdentity(sha256(text.getBytes(StandardCharsets.UTF_8)), digests);
     }
 
     /** The first difference from {@code other} in words, or null when they are the same model. */

@@ -98,8 +98,7 @@ final class Bnb4bitModelWriter {
                     add(out, module + ".bias", layer.bias(t));
                 }
             }
-            add(out, prefix + "input_layernorm.weight", layer.inputNorm());
-            add(out, prefix + "post_attention_layernorm.weight", layer.postAttentionNorm());
+            layer.norms().forEach((name, t) -> add(out, prefix + name, t));
         }
         add(out, "model.norm.weight", weights.norm());
         if (!config.tieWordEmbeddings()) {

@@ -7,21 +7,51 @@ import org.jtune.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
 import java.util.List;
 
 /**
- * The frozen weights of a Llama/Mistral model, under their HF names, checked against the config.
- * Biases are null unless the config enables them; {@code lmHead} is the embedding table when tied.
- * The seven projections of each layer are dense or NF4 ({@link FrozenLinearWeight}); everything else is dense.
+ * The frozen weights of a model (Llama, Mistral, Qwen2, Qwen3, Gemma 3), under their HF names, checked against the
+ * config. Biases and the norms a family lacks are null; {@code lmHead} is the embedding table when tied. The seven
+ * projections of each layer are dense or NF4 ({@link FrozenLinearWeight}); everything else is dense. Norm weights
+ * are kept as the file has them (Gemma's {@code 1 + w} is applied by the engines).
  */
 public record LlamaWeights(Tensor embedTokens, List<Layer> layers, Tensor norm, Tensor lmHead) {
 
-    /** One decoder layer. */
+    /**
+     * One decoder layer.
+     *
+     * @param mlpNorm             the norm of the MLP's input ({@code post_attention_layernorm}, or Gemma 3's
+     *                            {@code pre_feedforward_layernorm})
+     * @param qNorm               the per-head norm of q (Qwen3, Gemma 3), else null; {@code kNorm} likewise
+     * @param attentionOutputNorm the norm of the attention output (Gemma 3's {@code post_attention_layernorm}), else
+     *                            null; {@code mlpOutputNorm} likewise for the MLP's ({@code post_feedforward_layernorm})
+     */
     public record Layer(Tensor inputNorm, FrozenLinearWeight q, FrozenLinearWeight k, FrozenLinearWeight v,
                         FrozenLinearWeight o, Tensor qBias, Tensor kBias, Tensor vBias, Tensor oBias,
-                        Tensor postAttentionNorm, FrozenLinearWeight gate, FrozenLinearWeight up,
-                        FrozenLinearWeight down, Tensor gateBias, Tensor upBias, Tensor downBias) {
+                        Tensor mlpNorm, FrozenLinearWeight gate, FrozenLinearWeight up,
+                        FrozenLinearWeight down, Tensor gateBias, Tensor upBias, Tensor downBias,
+                        Tensor qNorm, Tensor kNorm, Tensor attentionOutputNorm, Tensor mlpOutputNorm) {
+
+        /** Every norm weight of the layer under its HF name within the layer ({@code input_layernorm.weight}...). */
+        public Map<String, Tensor> norms() {
+            Map<String, Tensor> norms = new LinkedHashMap<>();
+            norms.put("input_layernorm.weight", inputNorm);
+            if (qNorm != null) {
+                norms.put("self_attn.q_norm.weight", qNorm);
+                norms.put("self_attn.k_norm.weight", kNorm);
+            }
+            if (attentionOutputNorm != null) {
+                norms.put("post_attention_layernorm.weight", attentionOutputNorm);
+                norms.put("pre_feedforward_layernorm.weight", mlpNorm);
+                norms.put("post_feedforward_layernorm.weight", mlpOutputNorm);
+            } else {
+                norms.put("post_attention_layernorm.weight", mlpNorm);
+            }
+            return norms;
+        }
 
         /** The weight of one projection. */
         public FrozenLinearWeight projection(LoraTarget t) {
@@ -79,26 +109,33 @@ public record LlamaWeights(Tensor embedTokens, List<Layer> layers, Tensor norm, 
         int d = c.hiddenSize(), i = c.intermediateSize();
         Tensor embed = l.get("model.embed_tokens.weight", c.vocabSize(), d);
         List<Layer> layers = new ArrayList<>();
+        LayerDesign design = c.design();
         for (int n = 0; n < c.numLayers(); n++) {
             String p = layerPrefix(n);
-            boolean ab = c.attentionBias(), mb = c.mlpBias();
+            boolean qkvb = c.qkvBias(), ob = c.attentionBias(), mb = c.mlpBias();
+            boolean sandwich = design.sandwichNorms();
+            int hd = c.headDim();
             layers.add(new Layer(
                     l.get(p + "input_layernorm.weight", d),
                     l.linear(p + "self_attn.q_proj", c.qWidth(), d),
                     l.linear(p + "self_attn.k_proj", c.kvWidth(), d),
                     l.linear(p + "self_attn.v_proj", c.kvWidth(), d),
                     l.linear(p + "self_attn.o_proj", d, c.qWidth()),
-                    ab ? l.get(p + "self_attn.q_proj.bias", c.qWidth()) : null,
-                    ab ? l.get(p + "self_attn.k_proj.bias", c.kvWidth()) : null,
-                    ab ? l.get(p + "self_attn.v_proj.bias", c.kvWidth()) : null,
-                    ab ? l.get(p + "self_attn.o_proj.bias", d) : null,
-                    l.get(p + "post_attention_layernorm.weight", d),
+                    qkvb ? l.get(p + "self_attn.q_proj.bias", c.qWidth()) : null,
+                    qkvb ? l.get(p + "self_attn.k_proj.bias", c.kvWidth()) : null,
+                    qkvb ? l.get(p + "self_attn.v_proj.bias", c.kvWidth()) : null,
+                    ob ? l.get(p + "self_attn.o_proj.bias", d) : null,
+                    l.get(p + (sandwich ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"), d),
                     l.linear(p + "mlp.gate_proj", i, d),
                     l.linear(p + "mlp.up_proj", i, d),
                     l.linear(p + "mlp.down_proj", d, i),
                     mb ? l.get(p + "mlp.gate_proj.bias", i) : null,
                     mb ? l.get(p + "mlp.up_proj.bias", i) : null,
-                    mb ? l.get(p + "mlp.down_proj.bias", d) : null));
+                    mb ? l.get(p + "mlp.down_proj.bias", d) : null,
+                    design.qkNorm() ? l.get(p + "self_attn.q_norm.weight", hd) : null,
+                    design.qkNorm() ? l.get(p + "self_attn.k_norm.weight", hd) : null,
+                    sandwich ? l.get(p + "post_attention_layernorm.weight", d) : null,
+                    sandwich ? l.get(p + "post_feedforward_layernorm.weight", d) : null));
         }
         Tensor norm = l.get("model.norm.weight", d);
         Tensor head = c.tieWordEmbeddings() ? embed : l.get("lm_head.weight", c.vocabSize(), d);

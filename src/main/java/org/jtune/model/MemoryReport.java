@@ -33,8 +33,7 @@ public record MemoryReport(long quantizedBytes, long denseBytes, long bf16Bytes,
         dense.add(weights.norm());
         dense.add(weights.lmHead());
         for (LlamaWeights.Layer layer : weights.layers()) {
-            dense.add(layer.inputNorm());
-            dense.add(layer.postAttentionNorm());
+            dense.addAll(layer.norms().values());
             for (LoraTarget t : LoraTarget.values()) {
                 if (layer.bias(t) != null) {
                     dense.add(layer.bias(t));

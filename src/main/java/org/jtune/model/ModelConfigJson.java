@@ -16,7 +16,9 @@ import java.util.Locale;
  * defaults for absent fields, v4 and v5 key names) and the config written for checkpoints made here.
  */
 public final class ModelConfigJson {
-    private static final List<String> SUPPORTED = List.of("LlamaForCausalLM", "MistralForCausalLM");
+    private static final List<String> SUPPORTED = List.of("LlamaForCausalLM", "MistralForCausalLM",
+            "Qwen2ForCausalLM", "Qwen3ForCausalLM", "Gemma3ForCausalLM");
+    private static final String SUPPORTED_TYPES = "llama, mistral, qwen2, qwen3, gemma3_text";
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private ModelConfigJson() {}
@@ -45,58 +47,222 @@ public final class ModelConfigJson {
     private static ModelConfig fromJson(JsonNode root, String source) {
         Fields f = new Fields(root);
         String architecture = architecture(root, source);
-        String modelType = f.string("model_type", null);
-        if (modelType == null) {
-            modelType = architecture.equals("MistralForCausalLM") ? "mistral" : "llama";
+        Family family = Family.ofArchitecture(architecture);
+        String modelType = f.string("model_type", family.modelType);
+        Family typed = Family.ofModelType(modelType);
+        if (typed == null) {
+            throw new ModelConfigException(source + ": model_type \"" + modelType + "\" is not supported (supported: "
+                    + SUPPORTED_TYPES + ")" + visionHint(modelType));
         }
-        if (!modelType.equals("llama") && !modelType.equals("mistral")) {
-            throw new ModelConfigException(source + ": model_type \"" + modelType
-                    + "\" is not supported (supported: llama, mistral)");
+        if (typed != family && !(typed.llamaLike() && family.llamaLike())) {
+            throw new ModelConfigException(source + ": model_type \"" + modelType + "\" does not match architecture "
+                    + architecture + " (which is \"" + family.modelType + "\")");
         }
-        boolean mistral = modelType.equals("mistral");
+        family = typed; // a Llama architecture with model_type mistral is read as Mistral, as transformers does
 
-        String act = f.string("hidden_act", "silu");
-        if (!act.equals("silu")) {
-            throw new ModelConfigException("hidden_act \"" + act + "\" is not supported (only silu)");
+        String actField = family == Family.GEMMA3 && !root.has("hidden_act") ? "hidden_activation" : "hidden_act";
+        String act = f.string(actField, family == Family.GEMMA3 ? "gelu_pytorch_tanh" : "silu");
+        String expectedAct = family == Family.GEMMA3 ? "gelu_pytorch_tanh" : "silu";
+        if (!act.equals(expectedAct)) {
+            throw new ModelConfigException(actField + " \"" + act + "\" is not supported for " + modelType + " (only "
+                    + expectedAct + ")");
         }
-        int hidden = f.integer("hidden_size", 4096);
-        int heads = f.integer("num_attention_heads", 32);
+        int layers = f.integer("num_hidden_layers", family.layers);
+        int hidden = f.integer("hidden_size", family.hidden);
+        int heads = f.integer("num_attention_heads", family.heads);
         Integer kvField = f.optionalInteger("num_key_value_heads");
-        int kvHeads = kvField != null ? kvField : (mistral ? 8 : heads);
+        int kvHeads = kvField != null ? kvField : family.kvHeads > 0 ? family.kvHeads : heads;
         Integer headDimField = f.optionalInteger("head_dim");
+        if (headDimField == null && family.headDim > 0) {
+            headDimField = family.headDim;
+        }
         if (headDimField == null && heads > 0 && hidden % heads != 0) {
             throw new ModelConfigException("hidden_size (" + hidden + ") is not a multiple of num_attention_heads ("
                     + heads + ") and head_dim is not given");
         }
         int headDim = headDimField != null ? headDimField : (heads > 0 ? hidden / heads : 0);
-        int maxPos = f.integer("max_position_embeddings", mistral ? 4096 * 32 : 2048);
+        int maxPos = f.integer("max_position_embeddings", family.maxPositions);
 
-        Integer window = mistral ? (root.has("sliding_window") ? f.optionalInteger("sliding_window") : Integer.valueOf(4096))
-                : null;
+        Integer window = slidingWindow(f, root, family);
         if (window != null && window <= 0) {
             throw new ModelConfigException("sliding_window must be positive or null, got " + window);
         }
-
-        JsonNode ropeParams = root.get("rope_parameters");
-        JsonNode ropeScalingNode = root.get("rope_scaling");
-        JsonNode ropeNode = ropeParams != null && !ropeParams.isNull() ? ropeParams : ropeScalingNode;
-        double theta = root.has("rope_theta") && !root.get("rope_theta").isNull() ? f.number("rope_theta", 10000) : 10000;
-        if (ropeNode != null && ropeNode.has("rope_theta")) {
-            theta = new Fields(ropeNode, "rope parameters").number("rope_theta", theta);
+        for (String capping : List.of("final_logit_softcapping", "attn_logit_softcapping")) {
+            if (root.has(capping) && !root.get(capping).isNull()) {
+                throw new ModelConfigException(capping + " is set (" + root.get(capping) + "): logit soft-capping is"
+                        + " not supported");
+            }
         }
-        RopeScaling scaling = ropeScaling(ropeNode);
+        if (f.bool("use_bidirectional_attention", false)) {
+            throw new ModelConfigException("use_bidirectional_attention is set: only causal language models are "
+                    + "supported");
+        }
 
+        Rope rope = Rope.parse(root, f, family);
+        List<Boolean> sliding = family.llamaLike() ? List.of()
+                : slidingLayers(root, f, family, layers, window);
+        LayerDesign design = switch (family) {
+            case LLAMA, MISTRAL -> LayerDesign.LLAMA;
+            case QWEN2 -> new LayerDesign(true, false, false, false, false, LayerDesign.Activation.SILU, 0, sliding,
+                    0);
+            case QWEN3 -> new LayerDesign(false, true, false, false, false, LayerDesign.Activation.SILU, 0, sliding,
+                    0);
+            case GEMMA3 -> new LayerDesign(false, true, true, true, true, LayerDesign.Activation.GELU_TANH,
+                    f.number("query_pre_attn_scalar", 256), sliding, rope.localTheta);
+        };
+        boolean attentionBias = family != Family.MISTRAL && family != Family.QWEN2
+                && f.bool("attention_bias", false);
+        boolean mlpBias = (family == Family.LLAMA) && f.bool("mlp_bias", false);
         return new ModelConfig(architecture, modelType,
-                f.integer("vocab_size", 32000), hidden, f.integer("intermediate_size", mistral ? 14336 : 11008),
-                f.integer("num_hidden_layers", 32), heads, kvHeads, headDim,
-                f.number("rms_norm_eps", 1e-6), theta, scaling, maxPos,
+                f.integer("vocab_size", family.vocab), hidden, f.integer("intermediate_size", family.intermediate),
+                layers, heads, kvHeads, headDim,
+                f.number("rms_norm_eps", family.rmsNormEps), rope.theta, rope.scaling, maxPos,
                 window == null ? 0 : window,
-                f.bool("tie_word_embeddings", false),
-                !mistral && f.bool("attention_bias", false),
-                !mistral && f.bool("mlp_bias", false),
+                f.bool("tie_word_embeddings", family.tied),
+                attentionBias, mlpBias,
                 f.optionalInteger("bos_token_id") == null ? -1 : f.optionalInteger("bos_token_id"),
                 eosIds(root.get("eos_token_id")),
-                dtype(root));
+                dtype(root), design);
+    }
+
+    /** The window of the sliding layers, or null. Qwen's counts only with {@code use_sliding_window}. */
+    private static Integer slidingWindow(Fields f, JsonNode root, Family family) {
+        return switch (family) {
+            case LLAMA -> null;
+            case MISTRAL -> root.has("sliding_window") ? f.optionalInteger("sliding_window") : Integer.valueOf(4096);
+            case QWEN2, QWEN3 -> f.bool("use_sliding_window", false)
+                    ? (root.has("sliding_window") ? f.optionalInteger("sliding_window") : Integer.valueOf(4096)) : null;
+            case GEMMA3 -> root.has("sliding_window") ? f.optionalInteger("sliding_window") : Integer.valueOf(4096);
+        };
+    }
+
+    /**
+     * Which layers slide: {@code layer_types} when given (transformers 5 writes it), else Qwen's
+     * {@code max_window_layers} (layers from that index on slide) or Gemma 3's {@code sliding_window_pattern} (every
+     * pattern-th layer is global), as transformers derives them.
+     */
+    private static List<Boolean> slidingLayers(JsonNode root, Fields f, Family family, int layers, Integer window) {
+        List<Boolean> sliding = new ArrayList<>();
+        JsonNode types = root.get("layer_types");
+        if (types != null && !types.isNull()) {
+            if (!types.isArray()) {
+                throw new ModelConfigException("layer_types must be a list, got " + types);
+            }
+            for (JsonNode t : types) {
+                switch (t.asText()) {
+                    case "sliding_attention" -> sliding.add(window != null);
+                    case "full_attention" -> sliding.add(false);
+                    default -> throw new ModelConfigException("layer_types entry " + t + " is not supported "
+                            + "(sliding_attention, full_attention)");
+                }
+            }
+            return sliding;
+        }
+        if (family == Family.GEMMA3) {
+            int pattern = f.integer("sliding_window_pattern", 6);
+            if (pattern <= 0) {
+                throw new ModelConfigException("sliding_window_pattern must be positive, got " + pattern);
+            }
+            for (int i = 0; i < layers; i++) {
+                sliding.add((i + 1) % pattern != 0);
+            }
+        } else {
+            int from = f.integer("max_window_layers", 28);
+            for (int i = 0; i < layers; i++) {
+                sliding.add(window != null && i >= from);
+            }
+        }
+        return sliding;
+    }
+
+    /** What each supported family calls itself, and transformers' defaults for the fields a config may omit. */
+    private enum Family {
+        LLAMA("LlamaForCausalLM", "llama", 32000, 4096, 11008, 32, 32, 0, 0, 2048, 1e-6, false, 10000),
+        MISTRAL("MistralForCausalLM", "mistral", 32000, 4096, 14336, 32, 32, 8, 0, 4096 * 32, 1e-6, false, 10000),
+        QWEN2("Qwen2ForCausalLM", "qwen2", 151936, 4096, 22016, 32, 32, 0, 0, 32768, 1e-6, false, 10000),
+        QWEN3("Qwen3ForCausalLM", "qwen3", 151936, 4096, 22016, 32, 32, 0, 128, 32768, 1e-6, false, 10000),
+        GEMMA3("Gemma3ForCausalLM", "gemma3_text", 262208, 2304, 9216, 26, 8, 4, 256, 131072, 1e-6, true, 1e6);
+
+        final String architecture, modelType;
+        final int vocab, hidden, intermediate, layers, heads, kvHeads, headDim, maxPositions;
+        final double rmsNormEps;
+        final boolean tied;
+        final double ropeTheta;
+
+        Family(String architecture, String modelType, int vocab, int hidden, int intermediate, int layers, int heads,
+               int kvHeads, int headDim, int maxPositions, double rmsNormEps, boolean tied, double ropeTheta) {
+            this.architecture = architecture;
+            this.modelType = modelType;
+            this.vocab = vocab;
+            this.hidden = hidden;
+            this.intermediate = intermediate;
+            this.layers = layers;
+            this.heads = heads;
+            this.kvHeads = kvHeads;
+            this.headDim = headDim;
+            this.maxPositions = maxPositions;
+            this.rmsNormEps = rmsNormEps;
+            this.tied = tied;
+            this.ropeTheta = ropeTheta;
+        }
+
+        static Family ofArchitecture(String architecture) {
+            for (Family f : values()) {
+                if (f.architecture.equals(architecture)) {
+                    return f;
+                }
+            }
+            throw new AssertionError(architecture);
+        }
+
+        boolean llamaLike() {
+            return this == LLAMA || this == MISTRAL;
+        }
+
+        static Family ofModelType(String modelType) {
+            for (Family f : values()) {
+                if (f.modelType.equals(modelType)) {
+                    return f;
+                }
+            }
+            return null;
+        }
+    }
+
+    /**
+     * The RoPE of the global layers (base and scaling) and Gemma 3's local base. transformers 4 writes
+     * {@code rope_theta}, {@code rope_scaling} and {@code rope_local_base_freq}; transformers 5 writes
+     * {@code rope_parameters}, for Gemma 3 one entry per layer type.
+     */
+    private record Rope(double theta, RopeScaling scaling, double localTheta) {
+        static Rope parse(JsonNode root, Fields f, Family family) {
+            JsonNode params = root.get("rope_parameters");
+            JsonNode local = null;
+            if (params != null && params.isObject() && params.has("full_attention")) {
+                local = params.get("sliding_attention");
+                params = params.get("full_attention");
+            }
+            JsonNode node = params != null && !params.isNull() ? params : root.get("rope_scaling");
+            double theta = root.has("rope_theta") && !root.get("rope_theta").isNull()
+                    ? f.number("rope_theta", family.ropeTheta) : family.ropeTheta;
+            if (node != null && node.has("rope_theta")) {
+                theta = new Fields(node, "rope parameters").number("rope_theta", theta);
+            }
+            double localTheta = 0;
+            if (family == Family.GEMMA3) {
+                localTheta = f.number("rope_local_base_freq", 10000);
+                if (local != null && !local.isNull()) {
+                    Fields lf = new Fields(local, "rope parameters of sliding_attention");
+                    String type = lf.string("rope_type", "default");
+                    if (!type.equals("default")) {
+                        throw new ModelConfigException("rope_type \"" + type + "\" of the sliding layers is not "
+                                + "supported (default)");
+                    }
+                    localTheta = lf.number("rope_theta", localTheta);
+                }
+            }
+            return new Rope(theta, ropeScaling(node), localTheta);
+        }
     }
 
     private static String architecture(JsonNode root, String source) {
@@ -106,12 +272,12 @@ public final class ModelConfigJson {
             if (type == null || !type.isTextual()) {
                 throw new ModelConfigException(source + ": neither \"architectures\" nor \"model_type\" is given");
             }
-            return switch (type.asText()) {
-                case "llama" -> "LlamaForCausalLM";
-                case "mistral" -> "MistralForCausalLM";
-                default -> throw new ModelConfigException(source + ": model_type \"" + type.asText()
-                        + "\" is not supported (supported: llama, mistral)");
-            };
+            Family family = Family.ofModelType(type.asText());
+            if (family == null) {
+                throw new ModelConfigException(source + ": model_type \"" + type.asText() + "\" is not supported "
+                        + "(supported: " + SUPPORTED_TYPES + ")" + visionHint(type.asText()));
+            }
+            return family.architecture;
         }
         List<String> names = new ArrayList<>();
         for (JsonNode a : archs) {
@@ -121,7 +287,15 @@ public final class ModelConfigJson {
             }
         }
         throw new ModelConfigException(source + ": architecture " + String.join(", ", names)
-                + " is not supported (supported: " + String.join(", ", SUPPORTED) + ")");
+                + " is not supported (supported: " + String.join(", ", SUPPORTED) + ")"
+                + visionHint(String.join(",", names)));
+    }
+
+    /** Gemma 3 from 4B up ships with its vision tower; only the text-only checkpoints load here. */
+    private static String visionHint(String what) {
+        return what.contains("Gemma3ForConditionalGeneration") || what.equals("gemma3")
+                ? ": Gemma 3 with its vision tower is not supported; use a text-only Gemma 3 (Gemma3ForCausalLM)"
+                : "";
     }
 
     private static RopeScaling ropeScaling(JsonNode node) {
@@ -268,6 +442,9 @@ public final class ModelConfigJson {
         ObjectNode root;
         if (original != null) {
             root = original.deepCopy();
+        } else if (!c.llamaLayers()) {
+            throw new IllegalArgumentException("a " + c.modelType() + " config.json is written from the base model's "
+                    + "own config.json, and none was given");
         } else {
             root = NODES.objectNode();
             root.putArray("architectures").add(c.architecture());

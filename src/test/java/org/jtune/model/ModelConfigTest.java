@@ -109,7 +109,7 @@ class ModelConfigTest {
     @Test
     void clearErrors() {
         assertRejected("""
-                {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2"}""", "Qwen2ForCausalLM", "not supported");
+                {"architectures": ["Phi3ForCausalLM"], "model_type": "phi3"}""", "Phi3ForCausalLM", "not supported");
         assertRejected("""
                 {"model_type": "gemma"}""", "gemma", "not supported");
         assertRejected("{}", "architectures");

@@ -185,7 +185,7 @@ class Nf4ModelTest extends TestFixture {
                 return layer.inputNorm();
             }
             if (name.equals(p + "post_attention_layernorm.weight")) {
-                return layer.postAttentionNorm();
+                return layer.mlpNorm();
             }
         }
         return switch (name) {
@@ -218,8 +218,8 @@ class Nf4ModelTest extends TestFixture {
                     nf4 += heldBytes(q);
                     elements += q.state().elementCount();
                 }
-                dense += layer.inputNorm().segment().byteSize() + layer.postAttentionNorm().segment().byteSize();
-                elements += layer.inputNorm().size() + layer.postAttentionNorm().size();
+                dense += layer.inputNorm().segment().byteSize() + layer.mlpNorm().segment().byteSize();
+                elements += layer.inputNorm().size() + layer.mlpNorm().size();
             }
             for (Tensor t : new Tensor[] {w.embedTokens(), w.norm(), w.lmHead()}) {
                 dense += t.segment().byteSize();
@@ -247,7 +247,7 @@ class Nf4ModelTest extends TestFixture {
             LlamaWeights w = model.weights();
             long dense = w.embedTokens().segment().byteSize() + w.norm().segment().byteSize();
             for (LlamaWeights.Layer layer : w.layers()) {
-                dense += layer.inputNorm().segment().byteSize() + layer.postAttentionNorm().segment().byteSize();
+                dense += layer.inputNorm().segment().byteSize() + layer.mlpNorm().segment().byteSize();
                 for (LoraTarget t : LoraTarget.values()) {
                     dense += layer.projection(t).forUse(MemorySegment.NULL).segment().byteSize();
                 }

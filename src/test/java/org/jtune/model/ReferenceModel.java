@@ -10,15 +10,17 @@ import java.util.Map;
 import static org.jtune.model.cpu.GradCheck.toDoubles;
 
 /**
- * The whole Llama/Mistral forward in double precision, written from the HF definitions with {@link Reference};
- * LoRA matrices are passed in by PEFT name so that finite differences can perturb them.
+ * The whole forward in double precision, written from the HF definitions with {@link Reference}: Llama and
+ * Mistral, and what Qwen2, Qwen3 and Gemma 3 change ({@link LayerDesign}: q/k norms before RoPE, {@code 1 + w}
+ * norms, norms on the attention and MLP outputs, scaled embeddings, GeGLU, the query scale, per-layer windows and
+ * the local RoPE base). LoRA matrices are passed in by PEFT name so that finite differences can perturb them.
  */
 public final class ReferenceModel {
     private final ModelConfig c;
     private final LlamaWeights w;
     private final double scaling;
     private final Batch batch;
-    private final float[] invFreq;
+    private final float[] invFreq, localInvFreq;
 
     public ReferenceModel(ModelConfig c, LlamaWeights w, double scaling, Batch batch) {
         this.c = c;
@@ -31,6 +33,19 @@ public final class ReferenceModel {
         }
         this.invFreq = new RopeFrequencies(c.headDim(), c.ropeTheta(), c.ropeScaling(), c.maxPositionEmbeddings())
                 .forMaxPosition(maxPos);
+        this.localInvFreq = c.design().localRopeTheta() > 0 ? new RopeFrequencies(c.headDim(),
+                c.design().localRopeTheta(), RopeScaling.NONE, c.maxPositionEmbeddings()).forMaxPosition(maxPos) : null;
+    }
+
+    /** A norm's weight as the model multiplies by it: w, or Gemma's 1 + w. */
+    private double[] norm(Tensor weight) {
+        double[] w = d(weight);
+        if (c.design().unitOffsetNorms()) {
+            for (int i = 0; i < w.length; i++) {
+                w[i] += 1;
+            }
+        }
+        return w;
     }
 
     private static double[] d(Tensor t) {
@@ -64,34 +79,53 @@ public final class ReferenceModel {
         int n = batch.tokenCount(), dm = c.hiddenSize();
         double[] embed = d(w.embedTokens());
         double[] x = new double[n * dm];
+        double embedScale = c.design().scaledEmbeddings() ? Math.sqrt(dm) : 1;
         for (int t = 0; t < n; t++) {
-            System.arraycopy(embed, batch.tokens()[t] * dm, x, t * dm, dm);
+            for (int j = 0; j < dm; j++) {
+                x[t * dm + j] = embed[batch.tokens()[t] * dm + j] * embedScale;
+            }
         }
         double eps = (float) c.rmsNormEps();
+        LayerDesign design = c.design();
+        int hd = c.headDim();
         for (int l = 0; l < c.numLayers(); l++) {
             LlamaWeights.Layer lw = w.layers().get(l);
-            double[] n1 = Reference.rmsNorm(x, n, dm, d(lw.inputNorm()), eps);
+            double[] n1 = Reference.rmsNorm(x, n, dm, norm(lw.inputNorm()), eps);
             double[] q = project(l, LoraTarget.Q, n1, lw.q(), lw.qBias(), lora);
             double[] k = project(l, LoraTarget.K, n1, lw.k(), lw.kBias(), lora);
             double[] v = project(l, LoraTarget.V, n1, lw.v(), lw.vBias(), lora);
-            q = Reference.rope(q, n, c.numHeads(), c.headDim(), batch.positions(), invFreq, false);
-            k = Reference.rope(k, n, c.numKvHeads(), c.headDim(), batch.positions(), invFreq, false);
+            if (design.qkNorm()) { // each head's vector normed on its own
+                q = Reference.rmsNorm(q, n * c.numHeads(), hd, norm(lw.qNorm()), eps);
+                k = Reference.rmsNorm(k, n * c.numKvHeads(), hd, norm(lw.kNorm()), eps);
+            }
+            float[] freq = c.localRope(l) ? localInvFreq : invFreq;
+            q = Reference.rope(q, n, c.numHeads(), hd, batch.positions(), freq, false);
+            k = Reference.rope(k, n, c.numKvHeads(), hd, batch.positions(), freq, false);
+            double scale = 1 / Math.sqrt(design.queryPreAttnScalar() > 0 ? design.queryPreAttnScalar() : hd);
             double[] att = Reference.attention(q, k, v, batch.batchSize(), batch.seqLen(), c.numHeads(),
-                    c.numKvHeads(), c.headDim(), c.slidingWindow(), batch.documentIds(), null);
+                    c.numKvHeads(), hd, c.windowOf(l), scale, batch.documentIds(), null);
             double[] o = project(l, LoraTarget.O, att, lw.o(), lw.oBias(), lora);
+            if (design.sandwichNorms()) {
+                o = Reference.rmsNorm(o, n, dm, norm(lw.attentionOutputNorm()), eps);
+            }
             double[] h = new double[x.length];
             for (int i = 0; i < h.length; i++) {
                 h[i] = x[i] + o[i];
             }
-            double[] n2 = Reference.rmsNorm(h, n, dm, d(lw.postAttentionNorm()), eps);
+            double[] n2 = Reference.rmsNorm(h, n, dm, norm(lw.mlpNorm()), eps);
             double[] g = project(l, LoraTarget.GATE, n2, lw.gate(), lw.gateBias(), lora);
             double[] u = project(l, LoraTarget.UP, n2, lw.up(), lw.upBias(), lora);
-            double[] down = project(l, LoraTarget.DOWN, Reference.swiglu(g, u), lw.down(), lw.downBias(), lora);
+            double[] act = design.activation() == LayerDesign.Activation.GELU_TANH ? Reference.geglu(g, u)
+                    : Reference.swiglu(g, u);
+            double[] down = project(l, LoraTarget.DOWN, act, lw.down(), lw.downBias(), lora);
+            if (design.sandwichNorms()) {
+                down = Reference.rmsNorm(down, n, dm, norm(lw.mlpOutputNorm()), eps);
+            }
             for (int i = 0; i < x.length; i++) {
                 x[i] = h[i] + down[i];
             }
         }
-        double[] fh = Reference.rmsNorm(x, n, dm, d(w.norm()), eps);
+        double[] fh = Reference.rmsNorm(x, n, dm, norm(w.norm()), eps);
         return Reference.linear(fh, n, dm, d(w.lmHead()), c.vocabSize(), null);
     }
 

@@ -1,13 +1,16 @@
 package org.jtune.model.cpu;
 
 import org.jtune.model.DecodeEngine;
+import org.jtune.model.LayerDesign;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RopeFrequencies;
+import org.jtune.model.RopeScaling;
 import org.jtune.tensor.Tensor;
 
+import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -16,7 +19,7 @@ import java.util.Map;
 
 /**
  * The decode engine on the CPU: the math of the training model's forward ({@code LlamaModel} with
- * {@code CpuOps}, the same RMSNorm, RoPE and SwiGLU operations in the same order) for a few new tokens at a time
+ * {@code CpuOps}, the same RMSNorm, RoPE and activation operations in the same order, for every family) for a few new tokens at a time
  * over a float32 key/value cache taken once. Matrix products read each weight row once, where it is stored
  * (F32, BF16, F16, or NF4 dequantized block by block), spread over all cores and, where the runtime has it, on
  * the Vector API. LoRA is applied on the fly ({@code y += s·(x·Aᵀ)·Bᵀ}) and can be switched off; a merged model
@@ -37,8 +40,9 @@ public final class CpuDecodeEngine implements DecodeEngine {
     private final KvCache cache;
     private final WeightRows embedding, lmHead;
     private final float[] finalNorm;
+    private final float embeddingScale;
     private final List<Layer> layers = new ArrayList<>();
-    private final float[] cos, sin;
+    private final RopeTable globalRope, localRope;
     private final int[] lengths;
     private boolean adaptersEnabled = true;
 
@@ -49,7 +53,27 @@ public final class CpuDecodeEngine implements DecodeEngine {
     /** One projection: the frozen weight, its bias, and its LoRA matrices (null where not adapted). */
     private record Projection(WeightRows weight, float[] bias, WeightRows loraA, WeightRows loraB) {}
 
-    private record Layer(float[] inputNorm, float[] postAttentionNorm, Map<LoraTarget, Projection> projections) {}
+    /** One layer's projections, and its norm weights as multiplied by (see {@link NormWeights}; null if absent). */
+    private record Layer(float[] inputNorm, float[] qNorm, float[] kNorm, float[] attentionOutputNorm,
+                         float[] mlpNorm, float[] mlpOutputNorm, Map<LoraTarget, Projection> projections) {}
+
+    /** cos and sin of {@code position · invFreq[i]} for every position of a slot. */
+    private record RopeTable(float[] cos, float[] sin) {
+        static RopeTable of(RopeFrequencies frequencies, int capacity) {
+            // Positions stay below max_position_embeddings, where dynamic scaling keeps the original frequencies.
+            float[] invFreq = frequencies.forMaxPosition(capacity - 1);
+            int half = invFreq.length;
+            float[] cos = new float[capacity * half], sin = new float[capacity * half];
+            for (int p = 0; p < capacity; p++) {
+                for (int i = 0; i < half; i++) {
+                    float angle = (float) p * invFreq[i];
+                    cos[p * half + i] = (float) Math.cos(angle);
+                    sin[p * half + i] = (float) Math.sin(angle);
+                }
+            }
+            return new RopeTable(cos, sin);
+        }
+    }
 
     /**
      * @param lora         the adapters, applied on the fly (read on every step, so they may change between calls);
@@ -83,7 +107,9 @@ public final class CpuDecodeEngine implements DecodeEngine {
         this.attention = new DecodeAttention(config, capacity, math);
         this.embedding = WeightRows.of(weights.embedTokens(), math);
         this.lmHead = WeightRows.of(weights.lmHead(), math);
-        this.finalNorm = weights.norm().toFloatArray();
+        boolean unitOffset = config.design().unitOffsetNorms();
+        this.finalNorm = norm(weights.norm(), unitOffset);
+        this.embeddingScale = LlamaModel.embeddingScale(config, weights.embedTokens().dtype());
         for (int l = 0; l < config.numLayers(); l++) {
             LlamaWeights.Layer w = weights.layers().get(l);
             Map<LoraTarget, Projection> projections = new EnumMap<>(LoraTarget.class);
@@ -93,21 +119,15 @@ public final class CpuDecodeEngine implements DecodeEngine {
                         ad == null ? null : WeightRows.of(ad.a(), math),
                         ad == null ? null : WeightRows.of(ad.b(), math)));
             }
-            layers.add(new Layer(w.inputNorm().toFloatArray(), w.postAttentionNorm().toFloatArray(), projections));
+            layers.add(new Layer(norm(w.inputNorm(), unitOffset), norm(w.qNorm(), unitOffset),
+                    norm(w.kNorm(), unitOffset), norm(w.attentionOutputNorm(), unitOffset),
+                    norm(w.mlpNorm(), unitOffset), norm(w.mlpOutputNorm(), unitOffset), projections));
         }
-        // Positions stay below max_position_embeddings, where dynamic scaling keeps the original frequencies.
-        float[] invFreq = new RopeFrequencies(config.headDim(), config.ropeTheta(), config.ropeScaling(),
-                config.maxPositionEmbeddings()).forMaxPosition(capacity - 1);
-        int half = invFreq.length;
-        cos = new float[capacity * half];
-        sin = new float[capacity * half];
-        for (int p = 0; p < capacity; p++) {
-            for (int i = 0; i < half; i++) {
-                float angle = (float) p * invFreq[i];
-                cos[p * half + i] = (float) Math.cos(angle);
-                sin[p * half + i] = (float) Math.sin(angle);
-            }
-        }
+        globalRope = RopeTable.of(new RopeFrequencies(config.headDim(), config.ropeTheta(), config.ropeScaling(),
+                config.maxPositionEmbeddings()), capacity);
+        double localTheta = config.design().localRopeTheta();
+        localRope = localTheta > 0 ? RopeTable.of(new RopeFrequencies(config.headDim(), localTheta, RopeScaling.NONE,
+                config.maxPositionEmbeddings()), capacity) : null;
         lengths = new int[maxSequences];
         int rank = lora == null ? 1 : lora.config().rank();
         x = new float[maxRows * d];
@@ -129,6 +149,10 @@ public final class CpuDecodeEngine implements DecodeEngine {
 
     private static float[] floats(Tensor t) {
         return t == null ? null : t.toFloatArray();
+    }
+
+    private static float[] norm(Tensor w, boolean unitOffset) {
+        return w == null ? null : NormWeights.effective(w, unitOffset, Arena.ofAuto()).toFloatArray();
     }
 
     /** Bytes the key/value cache of this many sequences and tokens takes. */
@@ -271,6 +295,11 @@ public final class CpuDecodeEngine implements DecodeEngine {
         for (int r = 0; r < n; r++) {
             embedding.read(rowTokens[r], x, r * d);
         }
+        if (embeddingScale != 1f) {
+            for (int i = 0; i < n * d; i++) {
+                x[i] *= embeddingScale;
+            }
+        }
         for (int l = 0; l < layers.size(); l++) {
             layer(l, n);
         }
@@ -278,41 +307,65 @@ public final class CpuDecodeEngine implements DecodeEngine {
             return;
         }
         for (int i = 0; i < logitRows.length; i++) {
-            rmsNorm(x, logitRows[i] * d, finalNorm, finalHidden, i * d);
+            rmsNorm(x, logitRows[i] * d, finalNorm, d, finalHidden, i * d);
         }
         products.multiply(lmHead, finalHidden, logitRows.length, logits, 1f, false);
     }
 
     private void layer(int l, int n) {
         Layer w = layers.get(l);
-        int qw = config.qWidth(), kvw = config.kvWidth(), inter = config.intermediateSize();
+        int qw = config.qWidth(), kvw = config.kvWidth(), inter = config.intermediateSize(), hd = config.headDim();
         for (int r = 0; r < n; r++) {
-            rmsNorm(x, r * d, w.inputNorm(), normed, r * d);
+            rmsNorm(x, r * d, w.inputNorm(), d, normed, r * d);
         }
         project(w, LoraTarget.Q, normed, n, q);
         project(w, LoraTarget.K, normed, n, k);
         project(w, LoraTarget.V, normed, n, v);
+        if (w.qNorm() != null) { // each head normed on its own, before RoPE (Qwen3, Gemma 3)
+            for (int i = 0; i < n * config.numHeads(); i++) {
+                rmsNorm(q, i * hd, w.qNorm(), hd, q, i * hd);
+            }
+            for (int i = 0; i < n * config.numKvHeads(); i++) {
+                rmsNorm(k, i * hd, w.kNorm(), hd, k, i * hd);
+            }
+        }
+        RopeTable rope = config.localRope(l) ? localRope : globalRope;
         for (int r = 0; r < n; r++) {
-            rope(q, r * qw, config.numHeads(), rowPositions[r]);
-            rope(k, r * kvw, config.numKvHeads(), rowPositions[r]);
+            rope(rope, q, r * qw, config.numHeads(), rowPositions[r]);
+            rope(rope, k, r * kvw, config.numKvHeads(), rowPositions[r]);
             cache.store(l, rowSlots[r], rowPositions[r], k, v, r * kvw);
         }
         attention.attend(cache, l, q, n, rowSlots, rowPositions, attn);
         project(w, LoraTarget.O, attn, n, proj);
-        add(x, proj, n * d);
+        addResidual(proj, w.attentionOutputNorm(), n);
 
         for (int r = 0; r < n; r++) {
-            rmsNorm(x, r * d, w.postAttentionNorm(), normed, r * d);
+            rmsNorm(x, r * d, w.mlpNorm(), d, normed, r * d);
         }
         project(w, LoraTarget.GATE, normed, n, gate);
         project(w, LoraTarget.UP, normed, n, up);
+        boolean gelu = config.design().activation() == LayerDesign.Activation.GELU_TANH;
         for (int i = 0; i < n * inter; i++) {
-            float g = gate[i];
-            float silu = (float) (g / (1.0 + Math.exp(-g)));
-            gate[i] = silu * up[i];
+            double g = gate[i];
+            float act = (float) (gelu ? 0.5 * g * (1 + Math.tanh(GELU_C * (g + GELU_CUBIC * g * g * g)))
+                    : g / (1.0 + Math.exp(-g)));
+            gate[i] = act * up[i];
         }
         project(w, LoraTarget.DOWN, gate, n, proj);
-        add(x, proj, n * d);
+        addResidual(proj, w.mlpOutputNorm(), n);
+    }
+
+    /** sqrt(2/pi) and the cubic coefficient of the tanh-approximated GELU, as {@code CpuOps.geglu}. */
+    private static final double GELU_C = Math.sqrt(2 / Math.PI), GELU_CUBIC = 0.044715;
+
+    /** x += out, with out normed first where the family norms its sublayers' outputs (Gemma 3). */
+    private void addResidual(float[] out, float[] outputNorm, int n) {
+        if (outputNorm != null) {
+            for (int r = 0; r < n; r++) {
+                rmsNorm(out, r * d, outputNorm, d, out, r * d);
+            }
+        }
+        add(x, out, n * d);
     }
 
     /** {@code y = in·Wᵀ + bias}, plus the LoRA branch when the adapters are on. */
@@ -333,23 +386,27 @@ public final class CpuDecodeEngine implements DecodeEngine {
         }
     }
 
-    /** As {@code CpuOps.rmsNorm}: the sum of squares in double, the scale rounded to float once. */
-    private void rmsNorm(float[] in, int inAt, float[] weight, float[] out, int outAt) {
+    /**
+     * As {@code CpuOps.rmsNorm} over {@code width} values: the sum of squares in double, the scale rounded to float
+     * once. {@code out} may be {@code in}.
+     */
+    private void rmsNorm(float[] in, int inAt, float[] weight, int width, float[] out, int outAt) {
         double sumSquares = 0;
-        for (int j = 0; j < d; j++) {
+        for (int j = 0; j < width; j++) {
             float e = in[inAt + j];
             sumSquares += (double) e * e;
         }
-        float r = (float) (1.0 / Math.sqrt(sumSquares / d + eps));
-        for (int j = 0; j < d; j++) {
+        float r = (float) (1.0 / Math.sqrt(sumSquares / width + eps));
+        for (int j = 0; j < width; j++) {
             out[outAt + j] = weight[j] * (in[inAt + j] * r);
         }
     }
 
     /** As {@code CpuOps.rope}: rotate_half pairs (i, i + d/2) of each head by {@code position · invFreq[i]}. */
-    private void rope(float[] t, int at, int heads, int position) {
+    private void rope(RopeTable rope, float[] t, int at, int heads, int position) {
         int half = config.headDim() / 2;
         int table = position * half;
+        float[] cos = rope.cos(), sin = rope.sin();
         for (int h = 0; h < heads; h++) {
             int base = at + h * 2 * half;
             for (int i = 0; i < half; i++) {

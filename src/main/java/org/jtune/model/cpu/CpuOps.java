@@ -316,6 +316,47 @@ public final class CpuOps implements Ops {
         }
     }
 
+    /** sqrt(2/pi), the constant of the tanh approximation of GELU. */
+    private static final double GELU_C = Math.sqrt(2 / Math.PI);
+    private static final double GELU_CUBIC = 0.044715;
+
+    @Override
+    public void geglu(Tensor gate, Tensor up, Tensor out) {
+        requireSameShape(gate, up, out);
+        long n = gate.size();
+        for (long i = 0; i < n; i++) {
+            double g = gate.get(i);
+            double gelu = 0.5 * g * (1 + Math.tanh(GELU_C * (g + GELU_CUBIC * g * g * g)));
+            out.set(i, (float) gelu * up.get(i));
+        }
+    }
+
+    @Override
+    public void gegluBackward(Tensor gate, Tensor up, Tensor dOut, Tensor dGate, Tensor dUp) {
+        requireSameShape(gate, up, dOut);
+        requireSameShape(gate, dGate, dUp);
+        long n = gate.size();
+        for (long i = 0; i < n; i++) {
+            double g = gate.get(i);
+            double u = up.get(i);
+            double dy = dOut.get(i);
+            double th = Math.tanh(GELU_C * (g + GELU_CUBIC * g * g * g));
+            double gelu = 0.5 * g * (1 + th);
+            // d/dg of 0.5 g (1 + tanh(c (g + a g^3))) = 0.5 (1 + t) + 0.5 g (1 - t^2) c (1 + 3 a g^2)
+            double dGelu = 0.5 * (1 + th) + 0.5 * g * (1 - th * th) * GELU_C * (1 + 3 * GELU_CUBIC * g * g);
+            dGate.set(i, (float) (dy * u * dGelu));
+            dUp.set(i, (float) (dy * gelu));
+        }
+    }
+
+    @Override
+    public void scale(Tensor x, float factor) {
+        long n = x.size();
+        for (long i = 0; i < n; i++) {
+            x.set(i, x.get(i) * factor);
+        }
+    }
+
     @Override
     public void add(Tensor a, Tensor b, Tensor out) {
         requireSameShape(a, b, out);

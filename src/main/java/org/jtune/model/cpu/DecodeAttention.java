@@ -12,7 +12,8 @@ import java.util.stream.IntStream;
  * sees positions {@code max(0, p - window + 1) .. p}. One task per (token, query head) on all cores.
  */
 final class DecodeAttention {
-    private final int heads, group, d, window;
+    private final int heads, group, d;
+    private final int[] windows;
     private final float scale;
     private final RowMath math;
     private final ThreadLocal<float[]> scores;
@@ -21,8 +22,11 @@ final class DecodeAttention {
         this.heads = config.numHeads();
         this.group = config.groupSize();
         this.d = config.headDim();
-        this.window = config.slidingWindow();
-        this.scale = (float) (1.0 / Math.sqrt(d));
+        this.windows = new int[config.numLayers()];
+        for (int l = 0; l < windows.length; l++) {
+            windows[l] = config.windowOf(l);
+        }
+        this.scale = config.attentionScale();
         this.math = math;
         this.scores = ThreadLocal.withInitial(() -> new float[capacity]);
     }
@@ -40,6 +44,7 @@ final class DecodeAttention {
         jobs.forEach(job -> {
             int r = job / heads, h = job % heads, kvHead = h / group;
             int slot = slots[r], pos = positions[r];
+            int window = windows[layer];
             int first = window > 0 ? Math.max(0, pos - window + 1) : 0;
             int qAt = (r * heads + h) * d;
             float[] s = scores.get();

@@ -3,12 +3,15 @@ package org.jtune.model.cpu;
 import org.jtune.model.AttentionShape;
 import org.jtune.model.Batch;
 import org.jtune.model.FrozenLinearWeight;
+import org.jtune.model.LayerDesign;
 import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RopeFrequencies;
+import org.jtune.model.RopeScaling;
+import org.jtune.tensor.HalfFloats;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 
@@ -18,7 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A Llama/Mistral causal LM with a frozen base and LoRA adapters: forward to the loss, and a hand-written backward
+ * A causal LM (Llama, Mistral, Qwen2, Qwen3, Gemma 3: see {@link LayerDesign}) with a frozen base and LoRA adapters: forward to the loss, and a hand-written backward
  * that produces the LoRA gradients only. All activation buffers are allocated once, for the largest batch, when the
  * model is built, with one buffer into which NF4 projections are dequantized on every use. With gradient
  * checkpointing only each layer's input is kept; backward recomputes the layer.
@@ -40,18 +43,21 @@ public final class LlamaModel implements AutoCloseable {
     private final int maxTokens;
     private final float scaling;
     private final float eps;
-    private final RopeFrequencies rope;
+    private final RopeFrequencies rope, localRope;
+    private final List<NormWeights> norms = new ArrayList<>();
+    private final Tensor finalNorm;
+    private final float embeddingScale;
     private final CountingArena arena = new CountingArena(Arena.ofShared());
     // NF4 projections are dequantized into this one buffer, sized for the largest, on every use
     private final MemorySegment dequantScratch;
 
     // inputs
-    private final Tensor tokens, positions, docIds, targets, invFreq;
+    private final Tensor tokens, positions, docIds, targets, invFreq, localInvFreq;
     // residual stream: input of each layer, and the output of the last
     private final Tensor[] resid;
     private final List<LayerActivations> states = new ArrayList<>();
     // scratch
-    private final Tensor normed, act, proj, dAct, dNormed, dAttn, dQ, dK, dV, dXa, invRmsScratch;
+    private final Tensor normed, act, proj, dAct, dNormed, dAttn, dQ, dK, dV, dXa, invRmsScratch, dSublayer;
     private final Tensor finalHidden, invRmsFinal, dFinal, dResid, logits, rowLoss;
 
     // the batch of the last forward, for backward
@@ -81,12 +87,21 @@ public final class LlamaModel implements AutoCloseable {
         this.eps = (float) config.rmsNormEps();
         this.rope = new RopeFrequencies(config.headDim(), config.ropeTheta(), config.ropeScaling(),
                 config.maxPositionEmbeddings());
+        LayerDesign design = config.design();
+        this.localRope = design.localRopeTheta() > 0 ? new RopeFrequencies(config.headDim(),
+                design.localRopeTheta(), RopeScaling.NONE, config.maxPositionEmbeddings()) : null;
+        for (LlamaWeights.Layer layer : weights.layers()) {
+            norms.add(NormWeights.of(layer, design.unitOffsetNorms(), arena));
+        }
+        this.finalNorm = NormWeights.effective(weights.norm(), design.unitOffsetNorms(), arena);
+        this.embeddingScale = embeddingScale(config, weights.embedTokens().dtype());
         int n = maxTokens, d = config.hiddenSize(), inter = config.intermediateSize();
         tokens = Tensor.allocate(arena, DType.I32, n);
         positions = Tensor.allocate(arena, DType.I32, n);
         docIds = Tensor.allocate(arena, DType.I32, n);
         targets = Tensor.allocate(arena, DType.I32, n);
         invFreq = Tensor.f32(arena, config.headDim() / 2);
+        localInvFreq = Tensor.f32(arena, config.headDim() / 2);
         resid = new Tensor[config.numLayers() + 1];
         for (int l = 0; l < resid.length; l++) {
             resid[l] = Tensor.f32(arena, n, d);
@@ -108,6 +123,7 @@ public final class LlamaModel implements AutoCloseable {
         dV = Tensor.f32(arena, n, config.kvWidth());
         dXa = Tensor.f32(arena, n, rank);
         invRmsScratch = Tensor.f32(arena, n);
+        dSublayer = design.sandwichNorms() ? Tensor.f32(arena, n, d) : null;
         finalHidden = Tensor.f32(arena, n, d);
         invRmsFinal = Tensor.f32(arena, n);
         dFinal = Tensor.f32(arena, n, d);
@@ -116,6 +132,22 @@ public final class LlamaModel implements AutoCloseable {
         logits = Tensor.f32(arena, chunk, config.vocabSize());
         rowLoss = Tensor.f32(arena, n);
         dequantScratch = arena.allocate(Math.max(1, weights.dequantScratchBytes()), 8);
+    }
+
+    /**
+     * Gemma's {@code sqrt(hidden_size)}, rounded to the embeddings' type as transformers casts it; 1 for the families
+     * that do not scale.
+     */
+    static float embeddingScale(ModelConfig config, DType embeddings) {
+        if (!config.design().scaledEmbeddings()) {
+            return 1f;
+        }
+        float scale = (float) Math.sqrt(config.hiddenSize());
+        return switch (embeddings) {
+            case BF16 -> HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(scale));
+            case F16 -> HalfFloats.f16ToFloat(HalfFloats.floatToF16(scale));
+            default -> scale;
+        };
     }
 
     /** Bytes of the buffers the model allocated (activations, scratch, the dequantization buffer). */
@@ -195,11 +227,14 @@ public final class LlamaModel implements AutoCloseable {
         loadInputs(batch);
         Tensor x0 = rows(resid[0]);
         ops.embedding(weights.embedTokens(), rows(tokens), x0);
+        if (embeddingScale != 1f) {
+            ops.scale(x0, embeddingScale);
+        }
         for (int l = 0; l < config.numLayers(); l++) {
             layerForward(l, state(l), rows(resid[l]), rows(resid[l + 1]));
         }
         Tensor last = rows(resid[config.numLayers()]);
-        ops.rmsNorm(last, weights.norm(), eps, rows(finalHidden), rows(invRmsFinal));
+        ops.rmsNorm(last, finalNorm, eps, rows(finalHidden), rows(invRmsFinal));
     }
 
     private LayerActivations state(int layer) {
@@ -232,11 +267,23 @@ public final class LlamaModel implements AutoCloseable {
         }
         this.labelledTokens = labelled;
         invFreq.copyFrom(rope.forMaxPosition(maxPosition));
+        if (localRope != null) {
+            localInvFreq.copyFrom(localRope.forMaxPosition(maxPosition));
+        }
     }
 
-    private AttentionShape attentionShape() {
+    private AttentionShape attentionShape(int layer) {
         return new AttentionShape(batch.batchSize(), batch.seqLen(), config.numHeads(), config.numKvHeads(),
-                config.headDim(), config.slidingWindow());
+                config.headDim(), config.windowOf(layer), config.attentionScale());
+    }
+
+    private Tensor invFreq(int layer) {
+        return config.localRope(layer) ? localInvFreq : invFreq;
+    }
+
+    /** A [tokens, heads * headDim] tensor seen as one row per head, for the per-head norms. */
+    private Tensor perHead(Tensor t) {
+        return t.reshape(t.size() / config.headDim(), config.headDim());
     }
 
     private LoraAdapters.Adapter adapter(int layer, LoraTarget t) {
@@ -265,27 +312,60 @@ public final class LlamaModel implements AutoCloseable {
 
     private void layerForward(int l, LayerActivations st, Tensor x, Tensor out) {
         LlamaWeights.Layer w = weights.layers().get(l);
+        NormWeights nw = norms.get(l);
+        boolean qkNorm = config.design().qkNorm(), sandwich = config.design().sandwichNorms();
         Tensor n = rows(normed);
         Tensor q = rows(st.q), k = rows(st.k), v = rows(st.v), attn = rows(st.attn), h = rows(st.h);
-        ops.rmsNorm(x, w.inputNorm(), eps, n, rows(st.invRms1));
-        project(l, LoraTarget.Q, n, w.q(), w.qBias(), st, q);
-        project(l, LoraTarget.K, n, w.k(), w.kBias(), st, k);
+        ops.rmsNorm(x, nw.input(), eps, n, rows(st.invRms1));
+        project(l, LoraTarget.Q, n, w.q(), w.qBias(), st, qkNorm ? rows(st.qRaw) : q);
+        project(l, LoraTarget.K, n, w.k(), w.kBias(), st, qkNorm ? rows(st.kRaw) : k);
         project(l, LoraTarget.V, n, w.v(), w.vBias(), st, v);
-        ops.rope(q, config.numHeads(), rows(positions), invFreq, false);
-        ops.rope(k, config.numKvHeads(), rows(positions), invFreq, false);
-        ops.attention(q, k, v, rows(docIds), attentionShape(), attn, rows(st.lse));
-        Tensor o = rows(proj);
+        if (qkNorm) {
+            ops.rmsNorm(perHead(rows(st.qRaw)), nw.q(), eps, perHead(q), headRows(st.invRmsQ, config.numHeads()));
+            ops.rmsNorm(perHead(rows(st.kRaw)), nw.k(), eps, perHead(k), headRows(st.invRmsK, config.numKvHeads()));
+        }
+        ops.rope(q, config.numHeads(), rows(positions), invFreq(l), false);
+        ops.rope(k, config.numKvHeads(), rows(positions), invFreq(l), false);
+        ops.attention(q, k, v, rows(docIds), attentionShape(l), attn, rows(st.lse));
+        Tensor o = sandwich ? rows(st.oRaw) : rows(proj);
         project(l, LoraTarget.O, attn, w.o(), w.oBias(), st, o);
+        if (sandwich) {
+            ops.rmsNorm(o, nw.attentionOutput(), eps, rows(proj), rows(st.invRmsO));
+            o = rows(proj);
+        }
         ops.add(x, o, h);
 
-        ops.rmsNorm(h, w.postAttentionNorm(), eps, n, rows(st.invRms2));
+        ops.rmsNorm(h, nw.mlp(), eps, n, rows(st.invRms2));
         Tensor gate = rows(st.gate), up = rows(st.up), a = rows(act);
         project(l, LoraTarget.GATE, n, w.gate(), w.gateBias(), st, gate);
         project(l, LoraTarget.UP, n, w.up(), w.upBias(), st, up);
-        ops.swiglu(gate, up, a);
-        Tensor down = rows(proj);
+        activation(gate, up, a);
+        Tensor down = sandwich ? rows(st.downRaw) : rows(proj);
         project(l, LoraTarget.DOWN, a, w.down(), w.downBias(), st, down);
+        if (sandwich) {
+            ops.rmsNorm(down, nw.mlpOutput(), eps, rows(proj), rows(st.invRmsDown));
+            down = rows(proj);
+        }
         ops.add(h, down, out);
+    }
+
+    /** The first rows of a per-head buffer ([tokens * heads]) that the batch uses. */
+    private Tensor headRows(Tensor perHeadValues, int heads) {
+        return perHeadValues.rows(0, (long) batch.tokenCount() * heads);
+    }
+
+    private void activation(Tensor gate, Tensor up, Tensor out) {
+        switch (config.design().activation()) {
+            case SILU -> ops.swiglu(gate, up, out);
+            case GELU_TANH -> ops.geglu(gate, up, out);
+        }
+    }
+
+    private void activationBackward(Tensor gate, Tensor up, Tensor dOut) {
+        switch (config.design().activation()) {
+            case SILU -> ops.swigluBackward(gate, up, dOut, gate, up);
+            case GELU_TANH -> ops.gegluBackward(gate, up, dOut, gate, up);
+        }
     }
 
     /** The factor of a batch row's token losses in the loss being differentiated. */
@@ -363,7 +443,7 @@ public final class LlamaModel implements AutoCloseable {
     private void layersBackward() {
         int top = config.numLayers();
         Tensor dx = rows(dResid);
-        ops.rmsNormBackward(rows(dFinal), rows(resid[top]), weights.norm(), rows(invRmsFinal), dx, false);
+        ops.rmsNormBackward(rows(dFinal), rows(resid[top]), finalNorm, rows(invRmsFinal), dx, false);
         for (int l = top - 1; l >= 0; l--) {
             LayerActivations st = state(l);
             if (checkpointing) {
@@ -377,30 +457,49 @@ public final class LlamaModel implements AutoCloseable {
     /** On entry dx = dLoss/d(layer output); on exit dLoss/d(layer input). */
     private void layerBackward(int l, LayerActivations st, Tensor x, Tensor dx) {
         LlamaWeights.Layer w = weights.layers().get(l);
+        NormWeights nw = norms.get(l);
+        boolean qkNorm = config.design().qkNorm(), sandwich = config.design().sandwichNorms();
         Tensor n = rows(normed), a = rows(act), da = rows(dAct), dn = rows(dNormed);
         Tensor gate = rows(st.gate), up = rows(st.up), h = rows(st.h);
 
-        // MLP: out = h + down(silu(gate(n2)) * up(n2)), n2 = norm(h)
-        ops.swiglu(gate, up, a);
-        projectBackward(l, LoraTarget.DOWN, a, w.down(), st, dx, da, false);
-        ops.swigluBackward(gate, up, da, gate, up); // gate and up now hold their gradients
-        ops.rmsNorm(h, w.postAttentionNorm(), eps, n, rows(invRmsScratch));
+        // MLP: out = h + down(act(gate(n2)) * up(n2)), n2 = norm(h); Gemma 3 norms down's output before the add
+        Tensor dDown = dx;
+        if (sandwich) {
+            dDown = rows(dSublayer);
+            ops.rmsNormBackward(dx, rows(st.downRaw), nw.mlpOutput(), rows(st.invRmsDown), dDown, false);
+        }
+        activation(gate, up, a);
+        projectBackward(l, LoraTarget.DOWN, a, w.down(), st, dDown, da, false);
+        activationBackward(gate, up, da); // gate and up now hold their gradients
+        ops.rmsNorm(h, nw.mlp(), eps, n, rows(invRmsScratch));
         projectBackward(l, LoraTarget.GATE, n, w.gate(), st, gate, dn, false);
         projectBackward(l, LoraTarget.UP, n, w.up(), st, up, dn, true);
-        ops.rmsNormBackward(dn, h, w.postAttentionNorm(), rows(st.invRms2), dx, true); // dx = dLoss/dh
+        ops.rmsNormBackward(dn, h, nw.mlp(), rows(st.invRms2), dx, true); // dx = dLoss/dh
 
-        // attention: h = x + o(attn(rope(q(n1)), rope(k(n1)), v(n1))), n1 = norm(x)
+        // attention: h = x + o(attn(rope(q(n1)), rope(k(n1)), v(n1))), n1 = norm(x); q and k normed per head
+        // before RoPE (Qwen3, Gemma 3), o's output normed before the add (Gemma 3)
+        Tensor dO = dx;
+        if (sandwich) {
+            dO = rows(dSublayer);
+            ops.rmsNormBackward(dx, rows(st.oRaw), nw.attentionOutput(), rows(st.invRmsO), dO, false);
+        }
         Tensor dattn = rows(dAttn), dq = rows(dQ), dk = rows(dK), dv = rows(dV);
-        projectBackward(l, LoraTarget.O, rows(st.attn), w.o(), st, dx, dattn, false);
+        projectBackward(l, LoraTarget.O, rows(st.attn), w.o(), st, dO, dattn, false);
         ops.attentionBackward(rows(st.q), rows(st.k), rows(st.v), rows(st.attn), dattn, rows(st.lse), rows(docIds),
-                attentionShape(), dq, dk, dv);
-        ops.rope(dq, config.numHeads(), rows(positions), invFreq, true);
-        ops.rope(dk, config.numKvHeads(), rows(positions), invFreq, true);
-        ops.rmsNorm(x, w.inputNorm(), eps, n, rows(invRmsScratch));
+                attentionShape(l), dq, dk, dv);
+        ops.rope(dq, config.numHeads(), rows(positions), invFreq(l), true);
+        ops.rope(dk, config.numKvHeads(), rows(positions), invFreq(l), true);
+        if (qkNorm) { // in place: each row is read before it is written
+            ops.rmsNormBackward(perHead(dq), perHead(rows(st.qRaw)), nw.q(), headRows(st.invRmsQ, config.numHeads()),
+                    perHead(dq), false);
+            ops.rmsNormBackward(perHead(dk), perHead(rows(st.kRaw)), nw.k(),
+                    headRows(st.invRmsK, config.numKvHeads()), perHead(dk), false);
+        }
+        ops.rmsNorm(x, nw.input(), eps, n, rows(invRmsScratch));
         projectBackward(l, LoraTarget.Q, n, w.q(), st, dq, dn, false);
         projectBackward(l, LoraTarget.K, n, w.k(), st, dk, dn, true);
         projectBackward(l, LoraTarget.V, n, w.v(), st, dv, dn, true);
-        ops.rmsNormBackward(dn, x, w.inputNorm(), rows(st.invRms1), dx, true); // dx = dLoss/dx
+        ops.rmsNormBackward(dn, x, nw.input(), rows(st.invRms1), dx, true); // dx = dLoss/dx
     }
 
     /** Frees the activation buffers (not the weights or adapters, which belong to the caller). */

@@ -70,6 +70,15 @@ public interface Ops {
      */
     void swigluBackward(Tensor gate, Tensor up, Tensor dOut, Tensor dGate, Tensor dUp);
 
+    /** {@code out = gelu_tanh(gate) * up} (GeGLU with the tanh-approximated GELU), elementwise; all [N, I]. */
+    void geglu(Tensor gate, Tensor up, Tensor out);
+
+    /** Backward of {@link #geglu}, recomputing the GELU; in place as {@link #swigluBackward}. */
+    void gegluBackward(Tensor gate, Tensor up, Tensor dOut, Tensor dGate, Tensor dUp);
+
+    /** {@code x *= factor}, elementwise. */
+    void scale(Tensor x, float factor);
+
     /** {@code out = a + b}, elementwise; out may be a or b. */
     void add(Tensor a, Tensor b, Tensor out);
 

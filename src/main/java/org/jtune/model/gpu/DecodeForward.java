@@ -103,7 +103,7 @@ final class DecodeForward {
                     kNew, vNew, qkvWidth, inputs.slots, inputs.positions, buffers.keys.get(l), buffers.values.get(l),
                     inputs.invFreq, buffers.attn, qw, rows);
             product(s, MatvecKernels.Mode.RESIDUAL_ADD, buffers.attn, qw, rows, p.o, p.oA, d, adapters);
-            kernels.rmsNorm().forward(s, normed, buffers.invRms, x, w.postAttentionNorm(), rows, d, eps);
+            kernels.rmsNorm().forward(s, normed, buffers.invRms, x, w.mlpNorm(), rows, d, eps);
             product(s, MatvecKernels.Mode.SWIGLU, normed, d, rows, p.gateUp, p.gateUpA, inter, adapters);
             product(s, MatvecKernels.Mode.RESIDUAL_ADD, buffers.act, inter, rows, p.down, p.downA, d, adapters);
         }
@@ -164,7 +164,7 @@ final class DecodeForward {
             }
             project(s, l, LoraTarget.O, buffers.prefillAttn, buffers.prefillOut, count, adapters);
             kernels.elementwise().residualAdd(s, x, buffers.prefillOut, (long) count * d);
-            kernels.rmsNorm().forward(s, normed, buffers.prefillInvRms, x, w.postAttentionNorm(), count, d, eps);
+            kernels.rmsNorm().forward(s, normed, buffers.prefillInvRms, x, w.mlpNorm(), count, d, eps);
             project(s, l, LoraTarget.GATE, normed, buffers.prefillGate, count, adapters);
             project(s, l, LoraTarget.UP, normed, buffers.prefillUp, count, adapters);
             kernels.swiglu().forward(s, buffers.prefillGate, buffers.prefillGate, buffers.prefillUp,

@@ -11,7 +11,7 @@ import java.util.List;
 /** The frozen base weights in device memory: bf16 embeddings, norms and LM head; projections as planned. */
 final class DeviceLlamaWeights {
     /** One decoder layer's weights. */
-    record Layer(DeviceBuffer inputNorm, DeviceBuffer postAttentionNorm, DeviceProjection[] projections) {
+    record Layer(DeviceBuffer inputNorm, DeviceBuffer mlpNorm, DeviceProjection[] projections) {
         DeviceProjection projection(LoraTarget t) {
             return projections[t.ordinal()];
         }
@@ -59,7 +59,7 @@ final class DeviceLlamaWeights {
             Layer target = layers.get(l);
             String prefix = LlamaWeights.layerPrefix(l);
             HostBf16.upload(source.inputNorm(), target.inputNorm(), prefix + "input_layernorm.weight");
-            HostBf16.upload(source.postAttentionNorm(), target.postAttentionNorm(),
+            HostBf16.upload(source.mlpNorm(), target.mlpNorm(),
                     prefix + "post_attention_layernorm.weight");
             for (LoraTarget t : LoraTarget.values()) {
                 target.projection(t).upload(source.projection(t));

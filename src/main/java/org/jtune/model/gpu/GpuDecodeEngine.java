@@ -93,6 +93,10 @@ public final class GpuDecodeEngine implements DecodeEngine {
         if (c.attentionBias() || c.mlpBias()) {
             throw new IllegalArgumentException(model + " has projection biases; the GPU decode engine supports none");
         }
+        if (!c.llamaLayers()) {
+            throw new IllegalArgumentException(model + ": the GPU decode engine runs Llama's and Mistral's layer only (this family's "
+                    + "layer runs on the CPU engine)");
+        }
         if (c.headDim() != 64 && c.headDim() != 128) {
             throw new IllegalArgumentException(model + " has head_dim " + c.headDim()
                     + "; GPU decoding supports 64 and 128");

@@ -102,6 +102,10 @@ public final class GpuLlamaModel implements AutoCloseable {
         if (c.attentionBias() || c.mlpBias()) {
             throw new IllegalArgumentException(model + " has projection biases; the GPU step supports none");
         }
+        if (!c.llamaLayers()) {
+            throw new IllegalArgumentException(model + ": the GPU step runs Llama's and Mistral's layer only (this family's "
+                    + "layer runs on the CPU engine)");
+        }
         if (c.headDim() != 64 && c.headDim() != 128) {
             throw new IllegalArgumentException(model + " has head_dim " + c.headDim()
                     + "; GPU attention supports 64 and 128");
@@ -460,7 +464,7 @@ public final class GpuLlamaModel implements AutoCloseable {
         project(l, LoraTarget.O, st.attn, st.h, st);
         kernels.elementwise().residualAdd(stream, st.h, x, (long) n * d);
 
-        kernels.rmsNorm().forward(stream, buffers.normed, st.invRms2, st.h, w.postAttentionNorm(), n, d, eps);
+        kernels.rmsNorm().forward(stream, buffers.normed, st.invRms2, st.h, w.mlpNorm(), n, d, eps);
         project(l, LoraTarget.GATE, buffers.normed, st.gate, st);
         project(l, LoraTarget.UP, buffers.normed, st.up, st);
         kernels.swiglu().forward(stream, buffers.act, st.gate, st.up, inter);
@@ -483,10 +487,10 @@ public final class GpuLlamaModel implements AutoCloseable {
         kernels.swiglu().forward(stream, buffers.act, st.gate, st.up, inter);
         projectBackward(l, LoraTarget.DOWN, buffers.act, st, dx, buffers.dAct, false);
         kernels.swiglu().backward(stream, st.gate, st.up, buffers.dAct, inter); // gate, up now hold gradients
-        kernels.rmsNorm().forward(stream, normed, buffers.invRmsScratch, st.h, w.postAttentionNorm(), n, d, eps);
+        kernels.rmsNorm().forward(stream, normed, buffers.invRmsScratch, st.h, w.mlpNorm(), n, d, eps);
         projectBackward(l, LoraTarget.GATE, normed, st, st.gate, dn, false);
         projectBackward(l, LoraTarget.UP, normed, st, st.up, dn, true);
-        kernels.rmsNorm().backward(stream, dn, dn, st.h, w.postAttentionNorm(), st.invRms2, n, d);
+        kernels.rmsNorm().backward(stream, dn, dn, st.h, w.mlpNorm(), st.invRms2, n, d);
         kernels.elementwise().residualAdd(stream, dx, dn, (long) n * d); // dx = dLoss/dh
 
         // attention: h = x + o(attn(rope(q(n1)), rope(k(n1)), v(n1))), n1 = norm(x)

@@ -85,7 +85,39 @@ class CpuDecodeEngineTest {
              "num_key_value_heads": 2, "head_dim": 6, "rms_norm_eps": 1e-5, "max_position_embeddings": 256}""",
             "tiny llama, odd MLP width");
 
+    /** Qwen2: q/k/v biases, tied embeddings, the second layer windowed. */
+    static final ModelConfig QWEN2 = ModelConfig.parse("""
+            {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": 33,
+             "hidden_size": 24, "intermediate_size": 40, "num_hidden_layers": 2, "num_attention_heads": 4,
+             "num_key_value_heads": 2, "rms_norm_eps": 1e-6, "tie_word_embeddings": true, "rope_theta": 1000000.0,
+             "use_sliding_window": true, "sliding_window": 5, "max_window_layers": 1,
+             "max_position_embeddings": 256}""", "tiny qwen2");
+
+    /** Qwen3: per-head q/k norms and a head_dim apart from hidden_size / heads. */
+    static final ModelConfig QWEN3 = ModelConfig.parse("""
+            {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "vocab_size": 35,
+             "hidden_size": 16, "intermediate_size": 40, "num_hidden_layers": 2, "num_attention_heads": 4,
+             "num_key_value_heads": 2, "head_dim": 8, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+             "max_position_embeddings": 256}""", "tiny qwen3");
+
+    /** Gemma 3: local, global and local layers with their own RoPE bases, and everything else Gemma changes. */
+    static final ModelConfig GEMMA3 = ModelConfig.parse("""
+            {"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "vocab_size": 39,
+             "hidden_size": 24, "intermediate_size": 40, "num_hidden_layers": 3, "num_attention_heads": 2,
+             "num_key_value_heads": 1, "head_dim": 8, "rms_norm_eps": 1e-6, "query_pre_attn_scalar": 10,
+             "sliding_window": 6, "sliding_window_pattern": 2, "rope_theta": 1000000.0,
+             "rope_local_base_freq": 100.0, "rope_scaling": {"rope_type": "linear", "factor": 4.0},
+             "max_position_embeddings": 256}""", "tiny gemma3");
+
     private static final LoraConfig LORA = LoraConfig.allProjections(4, 8, false);
+
+    @Test
+    void familiesWithAdapters() {
+        for (ModelConfig c : new ModelConfig[] {QWEN2, QWEN3, GEMMA3}) {
+            check(c, weights(c, DType.F32), randomAdapters(c), true);
+        }
+        check(GEMMA3, weights(GEMMA3, DType.BF16), null, true);
+    }
 
     @Test
     void llamaBaseModel() {

@@ -243,6 +243,34 @@ class CpuOpsTest extends TestFixture {
     }
 
     @Test
+    void gegluForwardAndBackwardInPlace() {
+        int n = 4, width = 9;
+        double[] gate = randomDoubles(rnd, n * width, 4);
+        double[] up = randomDoubles(rnd, n * width, 2);
+        double[] dy = randomDoubles(rnd, n * width, 1);
+        Tensor g = f32(gate, n, width), u = f32(up, n, width), out = Tensor.f32(arena, n, width);
+        ops.geglu(g, u, out);
+        assertClose("geglu forward", seed, Reference.geglu(gate, up), out.toFloatArray(), FWD_RTOL, FWD_ATOL);
+        ops.gegluBackward(g, u, f32(dy, n, width), g, u); // in place
+        assertClose("geglu dGate", seed, numericGradient(gate, x -> project(Reference.geglu(x, up), dy)),
+                g.toFloatArray(), BWD_RTOL, BWD_ATOL);
+        assertClose("geglu dUp", seed, numericGradient(up, x -> project(Reference.geglu(gate, x), dy)),
+                u.toFloatArray(), BWD_RTOL, BWD_ATOL);
+    }
+
+    @Test
+    void scaleElementwise() {
+        double[] a = randomDoubles(rnd, 12, 3);
+        Tensor at = f32(a, 3, 4);
+        ops.scale(at, 1.75f);
+        double[] expected = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            expected[i] = (float) a[i] * 1.75;
+        }
+        assertClose("scale", seed, expected, at.toFloatArray(), 1e-7, 0);
+    }
+
+    @Test
     void addElementwise() {
         double[] a = randomDoubles(rnd, 12, 1), b = randomDoubles(rnd, 12, 1);
         Tensor at = f32(a, 3, 4);

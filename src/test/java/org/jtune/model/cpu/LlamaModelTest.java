@@ -51,6 +51,36 @@ class LlamaModelTest extends TestFixture {
                 "tiny llama");
     }
 
+    /** Qwen2: q/k/v biases without an o bias, tied embeddings, a window on the second layer only. */
+    static ModelConfig tinyQwen2() {
+        return ModelConfig.parse("""
+                {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": 27,
+                 "hidden_size": 16, "intermediate_size": 24, "num_hidden_layers": 2, "num_attention_heads": 4,
+                 "num_key_value_heads": 2, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "tie_word_embeddings": true,
+                 "use_sliding_window": true, "sliding_window": 3, "max_window_layers": 1,
+                 "max_position_embeddings": 64}""", "tiny qwen2");
+    }
+
+    /** Qwen3: per-head q/k norms, head_dim apart from hidden_size / heads. */
+    static ModelConfig tinyQwen3() {
+        return ModelConfig.parse("""
+                {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "vocab_size": 25,
+                 "hidden_size": 12, "intermediate_size": 20, "num_hidden_layers": 2, "num_attention_heads": 4,
+                 "num_key_value_heads": 2, "head_dim": 6, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+                 "max_position_embeddings": 64}""", "tiny qwen3");
+    }
+
+    /** Gemma 3: every difference at once, with a local layer, a global one and another local one. */
+    static ModelConfig tinyGemma3() {
+        return ModelConfig.parse("""
+                {"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "vocab_size": 31,
+                 "hidden_size": 16, "intermediate_size": 24, "num_hidden_layers": 3, "num_attention_heads": 2,
+                 "num_key_value_heads": 1, "head_dim": 8, "rms_norm_eps": 1e-6, "query_pre_attn_scalar": 12,
+                 "sliding_window": 4, "sliding_window_pattern": 2, "rope_theta": 1000000.0,
+                 "rope_local_base_freq": 100.0, "rope_scaling": {"rope_type": "linear", "factor": 4.0},
+                 "max_position_embeddings": 64}""", "tiny gemma3");
+    }
+
     private Batch packedBatch(int vocab, int rows, int len) {
         int[][] tokens = new int[rows][len], labels = new int[rows][len], docs = new int[rows][len];
         for (int b = 0; b < rows; b++) {
@@ -123,6 +153,27 @@ class LlamaModelTest extends TestFixture {
     @Test
     void llamaTiedBiasesLlama3RopeRsloraBf16MatchesReference() {
         checkAgainstReference(tinyLlamaTiedWithBiases(), DType.BF16, LoraConfig.allProjections(3, 8, true), false);
+    }
+
+    @Test
+    void qwen2MatchesReference() {
+        checkAgainstReference(tinyQwen2(), DType.F32, LoraConfig.allProjections(2, 4, false), false);
+    }
+
+    @Test
+    void qwen3MatchesReference() {
+        checkAgainstReference(tinyQwen3(), DType.BF16, LoraConfig.allProjections(2, 4, false), false);
+    }
+
+    @Test
+    void gemma3MatchesReference() {
+        checkAgainstReference(tinyGemma3(), DType.F32, LoraConfig.allProjections(2, 4, false), false);
+    }
+
+    @Test
+    void checkpointedFamiliesMatchReference() {
+        checkAgainstReference(tinyQwen3(), DType.F32, LoraConfig.allProjections(2, 4, false), true);
+        checkAgainstReference(tinyGemma3(), DType.BF16, LoraConfig.allProjections(2, 4, false), true);
     }
 
     @Test

@@ -77,9 +77,14 @@ public final class Reference {
     /** Attention output [n, H*d]; lseOut (if not null) receives [n, H]. Softmax over the visible keys. */
     public static double[] attention(double[] q, double[] k, double[] v, int batch, int seqLen, int heads,
                                      int kvHeads, int d, int window, int[] docIds, double[] lseOut) {
+        return attention(q, k, v, batch, seqLen, heads, kvHeads, d, window, 1 / Math.sqrt(d), docIds, lseOut);
+    }
+
+    /** As above, with the scores scaled by {@code scale}. */
+    public static double[] attention(double[] q, double[] k, double[] v, int batch, int seqLen, int heads,
+                                     int kvHeads, int d, int window, double scale, int[] docIds, double[] lseOut) {
         int n = batch * seqLen;
         double[] out = new double[n * heads * d];
-        double scale = 1 / Math.sqrt(d);
         for (int t = 0; t < n; t++) {
             for (int h = 0; h < heads; h++) {
                 int kvh = h / (heads / kvHeads);
@@ -116,6 +121,16 @@ public final class Reference {
             }
         }
         return out;
+    }
+
+    /** {@code 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))) * up}: transformers' gelu_pytorch_tanh, gated. */
+    public static double[] geglu(double[] gate, double[] up) {
+        double[] y = new double[gate.length];
+        for (int i = 0; i < y.length; i++) {
+            double g = gate[i];
+            y[i] = 0.5 * g * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (g + 0.044715 * g * g * g))) * up[i];
+        }
+        return y;
     }
 
     public static double[] swiglu(double[] gate, double[] up) {

@@ -238,8 +238,8 @@ class GpuDecodeEngineGpuTest {
             }
             layers.add(new LlamaWeights.Layer(layer.inputNorm(), dense(merged, LoraTarget.Q),
                     dense(merged, LoraTarget.K), dense(merged, LoraTarget.V), dense(merged, LoraTarget.O), null, null,
-                    null, null, layer.postAttentionNorm(), dense(merged, LoraTarget.GATE),
-                    dense(merged, LoraTarget.UP), dense(merged, LoraTarget.DOWN), null, null, null));
+                    null, null, layer.mlpNorm(), dense(merged, LoraTarget.GATE),
+                    dense(merged, LoraTarget.UP), dense(merged, LoraTarget.DOWN), null, null, null, null, null, null, null));
         }
         return new LlamaWeights(w.embedTokens(), layers, w.norm(), w.lmHead());
     }

@@ -1,0 +1,34 @@
+package org.jtune.model.cpu;
+
+import org.jtune.model.LlamaWeights;
+import org.jtune.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+
+/**
+ * The weights one layer's RMSNorms multiply by, in float32: as the file stores them, or Gemma's {@code 1 + w}
+ * (computed once, in float32, as transformers computes it on every call). Absent norms are null.
+ *
+ * @param mlp the norm of the MLP's input; {@code attentionOutput} and {@code mlpOutput} are Gemma 3's sandwich norms
+ */
+record NormWeights(Tensor input, Tensor q, Tensor k, Tensor attentionOutput, Tensor mlp, Tensor mlpOutput) {
+
+    static NormWeights of(LlamaWeights.Layer layer, boolean unitOffset, Arena arena) {
+        return new NormWeights(effective(layer.inputNorm(), unitOffset, arena),
+                effective(layer.qNorm(), unitOffset, arena), effective(layer.kNorm(), unitOffset, arena),
+                effective(layer.attentionOutputNorm(), unitOffset, arena), effective(layer.mlpNorm(), unitOffset, arena),
+                effective(layer.mlpOutputNorm(), unitOffset, arena));
+    }
+
+    /** {@code w} in float32, plus one with {@code unitOffset}; null stays null. */
+    static Tensor effective(Tensor w, boolean unitOffset, Arena arena) {
+        if (w == null) {
+            return null;
+        }
+        Tensor out = Tensor.f32(arena, w.shape());
+        for (long i = 0; i < w.size(); i++) {
+            out.set(i, unitOffset ? 1f + w.get(i) : w.get(i));
+        }
+        return out;
+    }
+}
