@@ -28,6 +28,10 @@ final class GpuLayerSupport {
             throw new IllegalArgumentException(model + " has MLP biases (mlp_bias); " + engine + " supports none");
         }
         List<String> missing = missing(c.design());
+        if (!missing.isEmpty() && c.headDim() != 64 && c.headDim() != 128) {
+            // said here too, so that one message lists all a family lacks (the engines check head_dim alone later)
+            missing.add("head_dim " + c.headDim() + " (GPU attention has 64 and 128)");
+        }
         if (!missing.isEmpty()) {
             throw new IllegalArgumentException(model + " needs " + String.join(", ", missing) + ", which " + engine
                     + " does not have yet (this family's layer runs on the CPU engine)");

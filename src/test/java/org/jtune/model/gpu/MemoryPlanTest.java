@@ -233,7 +233,7 @@ class MemoryPlanTest {
         ModelConfig gemma = ModelConfig.parse("""
                 {"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "vocab_size": 1024,
                  "hidden_size": 512, "intermediate_size": 1024, "num_hidden_layers": 2, "num_attention_heads": 4,
-                 "num_key_value_heads": 1, "head_dim": 128, "rms_norm_eps": 1e-6, "query_pre_attn_scalar": 128,
+                 "num_key_value_heads": 1, "head_dim": 256, "rms_norm_eps": 1e-6, "query_pre_attn_scalar": 256,
                  "sliding_window": 64, "sliding_window_pattern": 2, "rope_theta": 1000000.0,
                  "rope_local_base_freq": 10000.0, "max_position_embeddings": 1024}""", "gemma3");
         ModelConfig oBias = ModelConfig.parse("""
@@ -249,7 +249,7 @@ class MemoryPlanTest {
         for (IllegalArgumentException e : List.of(step, decode)) {
             for (String part : List.of("Gemma3ForCausalLM", "(1 + w) RMSNorm", "norms of the attention and MLP outputs",
                     "embeddings scaled by sqrt(hidden_size)", "GeGLU", "query_pre_attn_scalar", "local RoPE base",
-                    "runs on the CPU engine")) {
+                    "head_dim 256 (GPU attention has 64 and 128)", "runs on the CPU engine")) {
                 assertTrue(e.getMessage().contains(part), "missing \"" + part + "\" in: " + e.getMessage());
             }
         }
