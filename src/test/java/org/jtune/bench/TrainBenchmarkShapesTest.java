@@ -38,8 +38,8 @@ class TrainBenchmarkShapesTest {
         assertTrue(qwen3.design().qkNorm(), "Qwen3-8B: q/k norms");
         for (TrainBenchmark.Shape shape : qwen) {
             ModelConfig c = shape.config();
-            GpuLlamaModel.plan(c, BaseFormat.uniform(c, new ProjectionFormat.Bf16()), TrainBenchmark.LORA, new StepShape(2, 2048, 1),
-                    Checkpointing.ON);
+            GpuLlamaModel.plan(c, BaseFormat.uniform(c, new ProjectionFormat.Bf16()), TrainBenchmark.LORA,
+                    new StepShape(2, 2048, 1), Checkpointing.ON);
         }
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
                 () -> TrainBenchmark.shapes(List.of("gemma3-12b")));

@@ -24,8 +24,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Generation on one GPU: a Llama, Mistral, Qwen2 or Qwen3 model (bf16 or NF4 base, optionally with LoRA adapters applied on the fly)
- * and a key/value cache of {@code maxSequences} slots of {@code capacity} positions, all in one allocation planned
+ * Generation on one GPU: a Llama, Mistral, Qwen2 or Qwen3 model (bf16 or NF4 base, optionally with LoRA adapters
+ * applied on the fly) and a key/value cache of {@code maxSequences} slots of {@code capacity} positions, all in one allocation planned
  * up front. Prompts are prefilled through the training forward's kernels; a decode step runs the decode products
  * (every weight read once for up to 16 sequences) and is captured into a CUDA graph per batch size the first time
  * that size is seen, so a step costs one graph launch plus the input and logits transfers.

@@ -22,10 +22,10 @@ import java.nio.ByteOrder;
 import java.util.List;
 
 /**
- * The LoRA / QLoRA training step of a Llama, Mistral, Qwen2 or Qwen3 model on one GPU: forward to the loss, the hand-derived
- * backward to the LoRA gradients, gradient accumulation over micro-batches and the AdamW update, all queued on one
- * stream with no device allocation after construction. For DPO it also gives per-row sequence log-probabilities,
- * of the policy and of the reference (adapters off), and backpropagates weighted sums of them.
+ * The LoRA / QLoRA training step of a Llama, Mistral, Qwen2 or Qwen3 model on one GPU: forward to the loss, the
+ * hand-derived backward to the LoRA gradients, gradient accumulation over micro-batches and the AdamW update, all
+ * queued on one stream with no device allocation after construction. For DPO it also gives per-row sequence
+ * log-probabilities, of the policy and of the reference (adapters off), and backpropagates weighted sums of them.
  *
  * <p>It mirrors the CPU engine's {@code LlamaModel} (same layer structure, same saved state, same recomputation
  * under gradient checkpointing), which stays the oracle, rather than running LlamaModel on a CUDA {@code Ops}
