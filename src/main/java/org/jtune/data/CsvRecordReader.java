@@ -21,21 +21,30 @@ final class CsvRecordReader implements RecordReader {
 
     private final Path file;
     private final char delimiter;
+    private final long maxRowChars;
     private final BufferedReader in;
     private final List<String> header;
     private long line = 1;
     private boolean ended;
 
-    CsvRecordReader(Path file, char delimiter) {
+    /** Reads {@code file} within {@code limits}: rows (a quoted field may span lines) and decompressed bytes. */
+    CsvRecordReader(Path file, char delimiter, ReadLimits limits) {
         this.file = file;
         this.delimiter = delimiter;
+        this.maxRowChars = limits.maxLineBytes();
         try {
-            in = new BufferedReader(new InputStreamReader(Compression.open(file), StandardCharsets.UTF_8), 1 << 16);
+            in = new BufferedReader(new InputStreamReader(new CappedInputStream(Compression.open(file), file,
+                    limits.maxFileBytes()), StandardCharsets.UTF_8), 1 << 16);
             in.mark(1);
             if (in.read() != '\uFEFF') {
                 in.reset();
             }
-            List<String> names = row();
+            Row first = row();
+            if (first != null && first.overlong()) {
+                throw new DatasetException(file + ", line 1: the header row is longer than " + maxRowChars
+                        + " bytes; --max-line-bytes raises the cap");
+            }
+            List<String> names = first == null ? null : first.fields();
             if (names == null) {
                 throw new DatasetException(file + " is empty: a " + kind() + " file needs a header row of column names");
             }
@@ -68,16 +77,21 @@ final class CsvRecordReader implements RecordReader {
     public JsonRecord next() {
         while (true) {
             long start = line;
-            List<String> fields;
+            Row row;
             try {
-                fields = row();
+                row = row();
             } catch (IOException e) {
                 throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
             }
-            if (fields == null) {
+            if (row == null) {
                 return null;
             }
             RecordLocation where = RecordLocation.line(file, start);
+            if (row.overlong()) {
+                throw new BadRecordException(where, "is a row longer than " + maxRowChars
+                        + " bytes; --max-line-bytes raises the cap");
+            }
+            List<String> fields = row.fields();
             if (fields.size() == 1 && fields.getFirst().isEmpty()) {
                 continue; // a blank line
             }
@@ -108,8 +122,14 @@ final class CsvRecordReader implements RecordReader {
         return JSON.getNodeFactory().textNode(text);
     }
 
-    /** The fields of the next row, or null at the end; a quoted field may span lines. */
-    private List<String> row() throws IOException {
+    /**
+     * One row's fields; of an overlong row only its first characters are kept (memory stays bounded), and the
+     * reading goes on to the row's end so that the next row starts where it should.
+     */
+    private record Row(List<String> fields, boolean overlong) {}
+
+    /** The next row, or null at the end; a quoted field may span lines. */
+    private Row row() throws IOException {
         if (ended) {
             return null;
         }
@@ -117,15 +137,20 @@ final class CsvRecordReader implements RecordReader {
         StringBuilder field = new StringBuilder();
         boolean quoted = false;
         boolean any = false;
+        long chars = 0;
+        boolean overlong = false;
         int c;
         while ((c = in.read()) >= 0) {
             any = true;
+            overlong |= ++chars > maxRowChars; // from here on, nothing more of the row is kept
             if (quoted) {
                 if (c == '"') {
                     in.mark(1);
                     int d = in.read();
                     if (d == '"') {
-                        field.append('"');
+                        if (!overlong) {
+                            field.append('"');
+                        }
                     } else {
                         quoted = false;
                         if (d >= 0) {
@@ -136,7 +161,9 @@ final class CsvRecordReader implements RecordReader {
                     if (c == '\n') {
                         line++;
                     }
-                    field.append((char) c);
+                    if (!overlong) {
+                        field.append((char) c);
+                    }
                 }
             } else if (c == '"' && field.isEmpty()) {
                 quoted = true;
@@ -146,8 +173,8 @@ final class CsvRecordReader implements RecordReader {
             } else if (c == '\n') {
                 line++;
                 fields.add(stripCr(field));
-                return fields;
-            } else {
+                return new Row(fields, overlong);
+            } else if (!overlong) {
                 field.append((char) c);
             }
         }
@@ -160,7 +187,7 @@ final class CsvRecordReader implements RecordReader {
             return null;
         }
         fields.add(stripCr(field));
-        return fields;
+        return new Row(fields, overlong);
     }
 
     private static String stripCr(StringBuilder field) {

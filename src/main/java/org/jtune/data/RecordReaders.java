@@ -18,7 +18,7 @@ public final class RecordReaders {
         return open(file, ReadLimits.DEFAULT);
     }
 
-    /** As {@link #open(Path)}; JSON files are read within {@code limits}. */
+    /** As {@link #open(Path)}, within {@code limits} (line or row length, decompressed bytes, parquet pages). */
     public static RecordReader open(Path file, ReadLimits limits) {
         if (!Files.exists(file)) {
             throw new DatasetException(file + ": no such file");
@@ -32,14 +32,14 @@ public final class RecordReaders {
         }
         try {
             if (ParquetRecordReader.isParquet(file) || textKind(file).equals("parquet")) {
-                return new ParquetRecordReader(file);
+                return new ParquetRecordReader(file, limits);
             }
         } catch (IOException e) {
             throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
         }
         return switch (textKind(file)) {
-            case "csv" -> new CsvRecordReader(file, ',');
-            case "tsv" -> new CsvRecordReader(file, '\t');
+            case "csv" -> new CsvRecordReader(file, ',', limits);
+            case "tsv" -> new CsvRecordReader(file, '\t', limits);
             default -> new JsonRecordReader(file, limits);
         };
     }

@@ -319,6 +319,26 @@ class SftDatasetTest {
         assertTrue(e.getMessage().startsWith(file + ", line 3: has 3 fields where the header has 2"), e.getMessage());
     }
 
+    @Test
+    void csvRowsAndFilesAreReadWithinTheCaps() throws IOException {
+        String longField = "word ".repeat(40) + "\n" + "more ".repeat(40);
+        Path file = DataFiles.write(dir.resolve("long.csv"), "prompt,completion\nHi,there\nHello,\"" + longField
+                + "\"\nBye,now\n");
+        SftOptions capped = options().withReadLimits(ReadLimits.DEFAULT.withMaxLineBytes(100));
+        BadRecordException e = assertThrows(BadRecordException.class, () -> SftDataset.load(file, tok(), capped));
+        assertTrue(e.getMessage().startsWith(file + ", line 3: is a row longer than 100 bytes"), e.getMessage());
+        assertTrue(e.getMessage().contains("--max-line-bytes"), e.getMessage());
+
+        SftDataset skipped = SftDataset.load(file, tok(), capped.withSkipBadRecords(true));
+        assertEquals(2, skipped.size(), "the rows before and after the long one");
+        assertEquals(1, skipped.report().skipped());
+        assertEquals(3, SftDataset.load(file, tok(), options()).size(), "the default cap reads it whole");
+
+        SftOptions small = options().withReadLimits(ReadLimits.DEFAULT.withMaxFileBytes(64));
+        DatasetException big = assertThrows(DatasetException.class, () -> SftDataset.load(file, tok(), small));
+        assertTrue(big.getMessage().contains(file + ": more than 64 bytes"), big.getMessage());
+    }
+
     private static String quote(String field) {
         return "\"" + field.replace("\"", "\"\"") + "\"";
     }

@@ -31,8 +31,8 @@ final class ColumnChunk {
     }
 
     /** Reads and decodes the column chunk that {@code meta} (a ColumnMetaData) describes. */
-    static ColumnChunk read(FileChannel file, SchemaNode column, ThriftCompact.Struct meta, int typeLength)
-            throws IOException {
+    static ColumnChunk read(FileChannel file, SchemaNode column, ThriftCompact.Struct meta, int typeLength,
+                            int maxPageBytes) throws IOException {
         long numValues = meta.integer(5);
         int codec = (int) meta.integer(4);
         PageCodec.check(codec, column.name());
@@ -56,11 +56,11 @@ final class ColumnChunk {
             at += n;
         }
         ColumnChunk chunk = new ColumnChunk(column, (int) numValues);
-        chunk.decode(new ByteCursor(bytes), codec, (int) numValues, typeLength);
+        chunk.decode(new ByteCursor(bytes), codec, (int) numValues, typeLength, maxPageBytes);
         return chunk;
     }
 
-    private void decode(ByteCursor in, int codec, int numValues, int typeLength) {
+    private void decode(ByteCursor in, int codec, int numValues, int typeLength, int maxPageBytes) {
         Object[] dictionary = null;
         while (entries < numValues) {
             if (in.remaining() == 0) {
@@ -69,8 +69,15 @@ final class ColumnChunk {
             }
             ThriftCompact.Struct header = new ThriftCompact(in).struct();
             int type = (int) header.integer(1);
-            int uncompressed = (int) header.integer(2);
-            int compressed = (int) header.integer(3);
+            long uncompressedField = header.integer(2), compressedField = header.integer(3);
+            if (uncompressedField < 0 || uncompressedField > maxPageBytes || compressedField < 0
+                    || compressedField > in.remaining()) {
+                throw new ParquetException("column '" + column.name() + "': a page announces " + uncompressedField
+                        + " bytes (" + compressedField + " compressed); pages are read up to " + maxPageBytes
+                        + " bytes (--max-data-bytes raises the cap) and within their column chunk");
+            }
+            int uncompressed = (int) uncompressedField;
+            int compressed = (int) compressedField;
             int body = in.skip(compressed);
             switch (type) {
                 case DICTIONARY_PAGE -> {

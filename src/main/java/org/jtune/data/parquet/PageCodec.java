@@ -29,8 +29,8 @@ final class PageCodec {
     static byte[] decompress(int codec, byte[] data, int from, int to, int size) {
         byte[] out = switch (codec) {
             case UNCOMPRESSED -> java.util.Arrays.copyOfRange(data, from, to);
-            case SNAPPY -> Snappy.decompress(data, from, to);
-            case GZIP -> gunzip(data, from, to);
+            case SNAPPY -> Snappy.decompress(data, from, to, size);
+            case GZIP -> gunzip(data, from, to, size);
             case ZSTD -> {
                 byte[] buffer = new byte[size];
                 try {
@@ -49,9 +49,10 @@ final class PageCodec {
         return out;
     }
 
-    private static byte[] gunzip(byte[] data, int from, int to) {
+    /** At most {@code size + 1} bytes are read: one more than announced is enough to refuse the page. */
+    private static byte[] gunzip(byte[] data, int from, int to, int size) {
         try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(data, from, to - from))) {
-            return in.readAllBytes();
+            return in.readNBytes(size + 1);
         } catch (IOException e) {
             throw new ParquetException("a gzip page cannot be decompressed: " + e.getMessage());
         }

@@ -1,6 +1,7 @@
 package org.jtune.data.parquet;
 
 import org.jtune.data.DatasetException;
+import org.jtune.data.ReadLimits;
 import org.jtune.data.JsonRecord;
 import org.jtune.data.RecordLocation;
 import org.jtune.data.RecordReader;
@@ -35,9 +36,19 @@ public final class ParquetRecordReader implements RecordReader {
     private long rowsLeftInGroup;
     private long row;
     private RowAssembler assembler;
+    private final int maxPageBytes;
 
     public ParquetRecordReader(Path file) {
+        this(file, ReadLimits.DEFAULT);
+    }
+
+    /**
+     * Reads {@code file}; a page may decompress to at most {@code limits.maxFileBytes()} bytes (and 2 GiB), so that
+     * a header announcing more stops the reading with its reason rather than exhausting the memory.
+     */
+    public ParquetRecordReader(Path file, ReadLimits limits) {
         this.file = file;
+        this.maxPageBytes = (int) Math.min(limits.maxFileBytes(), Integer.MAX_VALUE - 64);
         try {
             channel = FileChannel.open(file, StandardOpenOption.READ);
         } catch (java.nio.file.NoSuchFileException e) {
@@ -144,7 +155,7 @@ public final class ParquetRecordReader implements RecordReader {
             if (meta == null) {
                 throw new ParquetException("column '" + leaves.get(i).name() + "' has no metadata");
             }
-            columns[i] = ColumnChunk.read(channel, leaves.get(i), meta, typeLengths.get(i));
+            columns[i] = ColumnChunk.read(channel, leaves.get(i), meta, typeLengths.get(i), maxPageBytes);
         }
         assembler = new RowAssembler(schema, columns);
         rowsLeftInGroup = group.integer(3);

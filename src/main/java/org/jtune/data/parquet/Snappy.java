@@ -7,11 +7,13 @@ package org.jtune.data.parquet;
 final class Snappy {
     private Snappy() {}
 
-    static byte[] decompress(byte[] in, int from, int to) {
+    /** Decompresses a block that must hold {@code expected} bytes (its page header says so). */
+    static byte[] decompress(byte[] in, int from, int to, int expected) {
         ByteCursor c = new ByteCursor(in, from, to);
         long length = c.varint();
-        if (length > Integer.MAX_VALUE - 16) {
-            throw new ParquetException("a snappy block announces " + length + " bytes");
+        if (length != expected) {
+            throw new ParquetException("a snappy block announces " + length + " bytes where its page holds "
+                    + expected);
         }
         byte[] out = new byte[(int) length];
         int o = 0;

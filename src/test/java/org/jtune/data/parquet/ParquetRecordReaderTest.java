@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.airlift.compress.v3.snappy.SnappyJavaCompressor;
 import org.jtune.data.DatasetException;
+import org.jtune.data.ReadLimits;
 import org.jtune.data.JsonRecord;
 import org.jtune.data.RecordLocation;
 import org.jtune.data.RecordReader;
@@ -122,6 +123,20 @@ class ParquetRecordReaderTest {
     }
 
     @Test
+    void aPageLargerThanTheCapIsRefusedBeforeItIsDecompressed() throws IOException {
+        Path file = fixture(dir, "mixed-snappy.parquet");
+        DatasetException e = assertThrows(DatasetException.class, () -> {
+            try (ParquetRecordReader r = new ParquetRecordReader(file, new ReadLimits(1 << 20, 16))) {
+                while (r.next() != null) {
+                    // reads until the first page over the cap
+                }
+            }
+        });
+        assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("pages are read up to 16 "
+                + "bytes (--max-data-bytes raises the cap)"), e.getMessage());
+    }
+
+    @Test
     void snappyBlocksOfAnotherImplementationDecompress() {
         Random random = new Random(System.nanoTime());
         SnappyJavaCompressor compressor = new SnappyJavaCompressor();
@@ -138,7 +153,7 @@ class ParquetRecordReaderTest {
             }
             byte[] packed = new byte[compressor.maxCompressedLength(n)];
             int size = compressor.compress(data, 0, n, packed, 0, packed.length);
-            assertArrayEquals(data, Snappy.decompress(packed, 0, size), "trial " + trial + ", " + n + " bytes");
+            assertArrayEquals(data, Snappy.decompress(packed, 0, size, n), "trial " + trial + ", " + n + " bytes");
         }
     }
 }
