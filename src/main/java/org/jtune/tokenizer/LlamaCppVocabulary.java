@@ -164,8 +164,8 @@ public record LlamaCppVocabulary(String model, String pre, List<String> tokens, 
         // Gemma's splits at spaces, of which its normalizer (checked below to replace them all) leaves none
         if (!tokenizer.preTokenizer().splitsOnlyAt(" ")) {
             throw new TokenizerException(tokenizer + ": a tokenizer that is neither byte-level nor SentencePiece-style "
-                    + "(metaspace normalizer, no pre-tokenizer or one that splits at spaces only, byte fallback) has no llama.cpp "
-                    + "counterpart here");
+                    + "(metaspace normalizer, no pre-tokenizer or one that splits at spaces only, byte fallback) has no "
+                    + "llama.cpp counterpart here");
         }
         if (!model.byteFallback()) {
             throw new TokenizerException(tokenizer + ": a SentencePiece-style tokenizer without byte_fallback has no "

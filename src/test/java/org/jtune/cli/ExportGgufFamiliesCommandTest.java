@@ -157,8 +157,8 @@ class ExportGgufFamiliesCommandTest {
         for (Map.Entry<String, Object> e : want.entrySet()) {
             assertEquals(e.getValue(), m.get(arch + "." + e.getKey()), arch + "." + e.getKey());
         }
-        List<String> archKeys = m.keySet().stream().filter(k -> !k.startsWith("general.") && !k.startsWith("tokenizer."))
-                .toList();
+        List<String> archKeys = m.keySet().stream()
+                .filter(k -> !k.startsWith("general.") && !k.startsWith("tokenizer.")).toList();
         assertEquals(new TreeSet<>(want.keySet().stream().map(k -> arch + "." + k).toList()), new TreeSet<>(archKeys),
                 "the architecture's keys and no others");
         assertEquals("gpt2", m.get("tokenizer.ggml.model"));

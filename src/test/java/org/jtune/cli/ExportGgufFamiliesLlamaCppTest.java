@@ -33,13 +33,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Qwen2, Qwen3 and Gemma 3 exported to llama.cpp's qwen2, qwen3 and gemma3 architectures and run by llama.cpp itself
  * (node-llama-cpp's prebuilt CPU build): tiny random models of each family with a random LoRA adapter merged in,
- * written as f16 and q8_0; llama.cpp's per-token log-probabilities (f16, q8_0) and greedy continuations (f16) against
- * jtune's CPU engine running the base model with the adapter applied on the fly, in float32. The texts are longer than
- * Gemma's sliding window, so its local and global layers (and their RoPE bases) must be llama.cpp's too.
+ * written as f16, q8_0 and q4_k_m; llama.cpp's per-token log-probabilities (f16, q8_0) and greedy continuations
+ * (f16) against jtune's CPU engine running the base model with the adapter applied on the fly, in float32, and
+ * q4_k_m's perplexity against f16's. The texts are longer than Gemma's sliding window, so its local and global layers
+ * (and their RoPE bases) must be llama.cpp's too. Also the published Qwen3 and Gemma 3 tokenizers.
  */
 class ExportGgufFamiliesLlamaCppTest {
     private static final String[] FAMILIES = {"qwen2", "qwen3", "gemma3"};
-    private static final String[] TYPES = {"f16", "q8_0"};
+    private static final String[] TYPES = {"f16", "q8_0", "q4_k_m"};
     private static final int STEPS = 12;
     private static final int PROMPTS = 8;
 
@@ -166,6 +167,28 @@ class ExportGgufFamiliesLlamaCppTest {
         assertEquals(1.0, ratio, 0.01, family + " " + type + ": perplexity against jtune's");
     }
 
+    /** q4_k_m's mix (Q4_K, Q6_K, and Q5_0 for Qwen3's rows of 128), as for Llama: within 5% of f16's perplexity. */
+    @ParameterizedTest
+    @CsvSource({"qwen2", "qwen3", "gemma3"})
+    void q4KMPerplexityIsF16s(String family) throws IOException {
+        double f16 = perplexity(llamaCpp(family, "f16").get("logProbs"));
+        double q4 = perplexity(llamaCpp(family, "q4_k_m").get("logProbs"));
+        System.out.printf(Locale.ROOT, "%s perplexity: llama.cpp f16 %.4f, q4_k_m %.4f%n", family, f16, q4);
+        assertEquals(1.0, q4 / f16, 0.05, family + ": q4_k_m perplexity against f16's");
+    }
+
+    private static double perplexity(JsonNode logProbs) {
+        double sum = 0;
+        int n = 0;
+        for (JsonNode row : logProbs) {
+            for (JsonNode v : row) {
+                sum += v.asDouble();
+                n++;
+            }
+        }
+        return Math.exp(-sum / n);
+    }
+
     /** f16, as for Llama (q8_0's errors leave too few clear steps; its log-probabilities are checked above). */
     @ParameterizedTest
     @CsvSource({"qwen2, f16", "qwen3, f16", "gemma3, f16"})
@@ -187,7 +210,8 @@ class ExportGgufFamiliesLlamaCppTest {
                     continue;
                 }
                 assertEquals(step.token(), theirs, family + " " + type + ", prompt " + i + ", step " + t
-                        + ": llama.cpp's greedy token differs from jtune's (jtune's top-2 logit gap " + step.gap() + ")");
+                        + ": llama.cpp's greedy token differs from jtune's (jtune's top-2 logit gap " + step.gap()
+                        + ")");
                 compared++;
             }
         }
@@ -250,7 +274,8 @@ class ExportGgufFamiliesLlamaCppTest {
         int leftOut = 0;
         for (int i = 0; i < texts.size(); i++) {
             String text = texts.get(i);
-            if (family.equals("qwen3") && (!Normalizer.isNormalized(text, Normalizer.Form.NFC) || text.contains("</s>"))) {
+            boolean notNfc = !Normalizer.isNormalized(text, Normalizer.Form.NFC);
+            if (family.equals("qwen3") && (notNfc || text.contains("</s>"))) {
                 leftOut++;
                 continue;
             }
