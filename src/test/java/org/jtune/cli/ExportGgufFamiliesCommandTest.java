@@ -201,6 +201,34 @@ class ExportGgufFamiliesCommandTest {
         return (b[o] & 0xFF) | (b[o + 1] & 0xFF) << 8 | (b[o + 2] & 0xFF) << 16 | b[o + 3] << 24;
     }
 
+    /**
+     * The sliding-window keys of Gemma 3 as llama.cpp reads them: the published period of 6 is its default and not
+     * written (as the converter writes none); with no sliding layer (sliding_window_pattern 1) no window at all.
+     */
+    @Test
+    void gemmaSlidingKeysOfThePublishedPatternAndOfNone() throws IOException {
+        ObjectNode published = FamilyGgufModels.config("gemma3");
+        published.put("num_hidden_layers", 6).remove("sliding_window_pattern");
+        Map<String, Object> m = exportedMetadata(published, "published");
+        assertEquals(16L, m.get("gemma3.attention.sliding_window"));
+        assertFalse(m.containsKey("gemma3.attention.sliding_window_pattern"), m.keySet().toString());
+        assertEquals(10000f, m.get("gemma3.rope.freq_base_swa"));
+
+        ObjectNode global = FamilyGgufModels.config("gemma3");
+        global.put("sliding_window_pattern", 1);
+        m = exportedMetadata(global, "global");
+        assertFalse(m.containsKey("gemma3.attention.sliding_window"), m.keySet().toString());
+        assertFalse(m.containsKey("gemma3.attention.sliding_window_pattern"), m.keySet().toString());
+    }
+
+    private Map<String, Object> exportedMetadata(ObjectNode config, String name) throws IOException {
+        Path model = FamilyGgufModels.write(temp.resolve(name), config, 4);
+        Path file = temp.resolve(name + ".gguf");
+        CliFixture.Result r = CliFixture.run("export-gguf", "--model", model.toString(), "--output", file.toString());
+        assertEquals(0, r.exitCode(), r.toString());
+        return new GgufFileReader(file).metadata;
+    }
+
     @Test
     void refusesWhatTheFamiliesArchitecturesCannotHoldAndWritesNothing() throws IOException {
         Path out = temp.resolve("refused");
