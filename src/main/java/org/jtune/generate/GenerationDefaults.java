@@ -15,7 +15,8 @@ import java.util.Set;
  * A model's own generation settings, as transformers takes them: {@code generation_config.json} in the model folder
  * (sampling settings, {@code eos_token_id}), with the end-of-sequence ids of {@code config.json} and the tokenizer's
  * {@code eos_token} added, so that generation stops at any of them (Llama 3 Instruct ends a turn with
- * {@code <|eot_id|>}, its base model a text with {@code <|end_of_text|>}).
+ * {@code <|eot_id|>}, Llama 3.1-3.3 a turn that calls a tool with {@code <|eom_id|>}, their base models a text with
+ * {@code <|end_of_text|>}; Qwen ends a turn with {@code <|im_end|>}, Gemma 3 with {@code <end_of_turn>}).
  */
 public final class GenerationDefaults {
     public static final String FILE = "generation_config.json";

@@ -26,8 +26,7 @@ final class BpeModel {
     /** Id of "<0xXX>" for each byte, when byte fallback is on. */
     private final int[] byteFallbackIds;
     private final Map<String, WordTokens> cache = new ConcurrentHashMap<>();
-    /** No token has a "▁" right after another character; see {@link #separableAtMetaspace()}. */
-    private final boolean separableAtMetaspace;
+    private final MetaspaceCutter metaspaceCutter;
 
     /** Tokens of one word: ids with [start, end) in UTF-16 units of the word. */
     record WordTokens(int[] ids, int[] starts, int[] ends) {
@@ -47,31 +46,16 @@ final class BpeModel {
             throw new TokenizerException(file + ": unk_token '" + unkToken + "' is not in the vocabulary");
         }
         unkId = unkToken == null ? -1 : vocab.get(unkToken);
-        separableAtMetaspace = vocab.containsKey(METASPACE) && vocab.keySet().stream().noneMatch(BpeModel::hasInnerMetaspace);
+        metaspaceCutter = new MetaspaceCutter(vocab.keySet());
         byteFallbackIds = new int[256];
         for (int b = 0; b < 256; b++) {
             byteFallbackIds[b] = vocab.getOrDefault(String.format("<0x%02X>", b), -1);
         }
     }
 
-    private static final String METASPACE = "\u2581";
-
-    private static boolean hasInnerMetaspace(String token) {
-        for (int i = 1; i < token.length(); i++) {
-            if (token.charAt(i) == '\u2581' && token.charAt(i - 1) != '\u2581') {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /**
-     * True when no token has a "▁" right after another character, so no merge can join the symbols
-     * on the two sides of such a place: a SentencePiece-style text may then be encoded piece by
-     * piece, cut before each "▁" that follows another character, with the same result as whole.
-     */
-    boolean separableAtMetaspace() {
-        return separableAtMetaspace;
+    /** Where a SentencePiece-style word may be cut into pieces with the same tokens. */
+    MetaspaceCutter metaspaceCutter() {
+        return metaspaceCutter;
     }
 
     static BpeModel fromJson(JsonNode model, String file) {

@@ -87,19 +87,31 @@ public final class ChatTemplate {
 
     /** The conversation as the template writes it. */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages, addGenerationPrompt, ChatOptions.NONE);
+    }
+
+    /** The conversation as the template writes it, with tool definitions and extra variables. */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt, ChatOptions options) {
         if (messages.isEmpty()) {
             throw new IllegalArgumentException("cannot render an empty conversation");
         }
         Map<String, Object> context = new HashMap<>(specialTokens);
+        context.putAll(options.variables());
         List<Map<String, Object>> list = new ArrayList<>(messages.size());
         for (ChatMessage m : messages) {
             Map<String, Object> map = new HashMap<>(4);
             map.put("role", m.role());
             map.put("content", m.content());
+            if (!m.toolCalls().isEmpty()) {
+                map.put("tool_calls", m.toolCalls().stream().map(ToolCall::templateValue).toList());
+            }
             list.add(map);
         }
         context.put("messages", list);
         context.put("add_generation_prompt", addGenerationPrompt);
+        // As apply_chat_template: tools and documents are None when not given, not undefined.
+        context.put("tools", options.tools());
+        context.put("documents", null);
         try {
             return compiled.render(context, budget);
         } catch (TemplateRaisedException e) {
@@ -119,22 +131,27 @@ public final class ChatTemplate {
      * which is checked.
      */
     public RenderedChat renderWithSpans(List<ChatMessage> messages, boolean addGenerationPrompt) {
-        String full = render(messages, addGenerationPrompt);
+        return renderWithSpans(messages, addGenerationPrompt, ChatOptions.NONE);
+    }
+
+    /** {@link #renderWithSpans(List, boolean)} with tool definitions and extra variables. */
+    public RenderedChat renderWithSpans(List<ChatMessage> messages, boolean addGenerationPrompt, ChatOptions options) {
+        String full = render(messages, addGenerationPrompt, options);
         List<RenderedChat.Span> spans = new ArrayList<>();
         for (int i = 0; i < messages.size(); i++) {
             if (!messages.get(i).role().equals("assistant")) {
                 continue;
             }
-            int start = i == 0 ? 0 : prefixLength(full, messages.subList(0, i), true);
+            int start = i == 0 ? 0 : prefixLength(full, messages.subList(0, i), true, options);
             int end = i == messages.size() - 1 && !addGenerationPrompt ? full.length()
-                    : prefixLength(full, messages.subList(0, i + 1), false);
+                    : prefixLength(full, messages.subList(0, i + 1), false, options);
             spans.add(new RenderedChat.Span(start, end));
         }
         return new RenderedChat(full, spans);
     }
 
-    private int prefixLength(String full, List<ChatMessage> head, boolean generationPrompt) {
-        String prefix = render(head, generationPrompt);
+    private int prefixLength(String full, List<ChatMessage> head, boolean generationPrompt, ChatOptions options) {
+        String prefix = render(head, generationPrompt, options);
         if (!full.startsWith(prefix)) {
             throw new TokenizerException("chat template renders the first " + head.size()
                     + " messages as text that does not begin the whole conversation, so assistant turns cannot be located");

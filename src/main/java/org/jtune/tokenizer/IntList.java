@@ -22,6 +22,22 @@ final class IntList {
         return values[i];
     }
 
+    void set(int i, int v) {
+        values[i] = v;
+    }
+
+    /** Reverses the order of the (a, b) pairs from index {@code from} on, keeping each pair's order. */
+    void reversePairs(int from) {
+        for (int i = from, j = size - 2; i < j; i += 2, j -= 2) {
+            int a = values[i];
+            int b = values[i + 1];
+            values[i] = values[j];
+            values[i + 1] = values[j + 1];
+            values[j] = a;
+            values[j + 1] = b;
+        }
+    }
+
     int size() {
         return size;
     }

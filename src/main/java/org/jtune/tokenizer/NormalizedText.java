@@ -94,4 +94,68 @@ final class NormalizedText {
         }
         return new NormalizedText(out.toString(), s.toArray(), e.toArray(), 0);
     }
+
+    /**
+     * Unicode NFC. Each combining sequence (a character and the marks or Hangul vowel and final jamo
+     * after it) is composed on its own; as in Hugging Face's tokenizers, the first character of the
+     * result aligns with the sequence's first original character, and the following ones with the
+     * sequence's last characters (the ones composition removed are those right after the first).
+     */
+    NormalizedText nfc() {
+        if (java.text.Normalizer.isNormalized(text, java.text.Normalizer.Form.NFC)) {
+            return this;
+        }
+        StringBuilder out = new StringBuilder(text.length());
+        IntList s = new IntList(text.length());
+        IntList e = new IntList(text.length());
+        int i = 0;
+        while (i < text.length()) {
+            int j = i + Character.charCount(text.codePointAt(i));
+            while (j < text.length() && attachesToPrevious(text.codePointAt(j))) {
+                j += Character.charCount(text.codePointAt(j));
+            }
+            String sequence = text.substring(i, j);
+            String composed = java.text.Normalizer.normalize(sequence, java.text.Normalizer.Form.NFC);
+            int count = sequence.codePointCount(0, sequence.length());
+            int[] starts = new int[count];
+            int[] ends = new int[count];
+            for (int k = 0, unit = i; k < count; k++) {
+                int units = Character.charCount(text.codePointAt(unit));
+                starts[k] = originalStart(unit);
+                ends[k] = originalEnd(unit + units - 1);
+                unit += units;
+            }
+            int outCount = composed.codePointCount(0, composed.length());
+            for (int k = 0, unit = 0; k < outCount; k++) {
+                int cp = composed.codePointAt(unit);
+                int source = k == 0 ? 0 : Math.min(count - 1, Math.max(0, k + count - outCount));
+                for (int u = 0; u < Character.charCount(cp); u++) {
+                    s.add(starts[source]);
+                    e.add(ends[source]);
+                }
+                out.appendCodePoint(cp);
+                unit += Character.charCount(cp);
+            }
+            i = j;
+        }
+        String result = out.toString();
+        if (!result.equals(java.text.Normalizer.normalize(text, java.text.Normalizer.Form.NFC))) {
+            // A composition across the sequences found above: the whole text is one sequence.
+            String whole = java.text.Normalizer.normalize(text, java.text.Normalizer.Form.NFC);
+            int[] ws = new int[whole.length()];
+            int[] we = new int[whole.length()];
+            java.util.Arrays.fill(ws, originalStart(0));
+            java.util.Arrays.fill(we, originalEnd(text.length() - 1));
+            return new NormalizedText(whole, ws, we, 0);
+        }
+        return new NormalizedText(result, s.toArray(), e.toArray(), 0);
+    }
+
+    /** A combining mark, or a Hangul vowel or final jamo: it may compose with what comes before it. */
+    private static boolean attachesToPrevious(int cp) {
+        int type = Character.getType(cp);
+        return type == Character.NON_SPACING_MARK || type == Character.COMBINING_SPACING_MARK
+                || type == Character.ENCLOSING_MARK
+                || (cp >= 0x1161 && cp <= 0x11FF) || (cp >= 0xD7B0 && cp <= 0xD7FF);
+    }
 }

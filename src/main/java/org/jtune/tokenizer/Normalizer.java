@@ -22,6 +22,13 @@ sealed interface Normalizer {
         }
     }
 
+    /** Unicode canonical composition (Qwen). */
+    record Nfc() implements Normalizer {
+        public NormalizedText apply(NormalizedText text) {
+            return text.nfc();
+        }
+    }
+
     record Sequence(List<Normalizer> steps) implements Normalizer {
         public NormalizedText apply(NormalizedText text) {
             for (Normalizer step : steps) {
@@ -38,6 +45,7 @@ sealed interface Normalizer {
         }
         String type = Json.text(node, "type", file);
         return switch (type) {
+            case "NFC" -> new Nfc();
             case "Prepend" -> new Prepend(Json.text(node, "prepend", file));
             case "Replace" -> new Replace(Json.literalPattern(node, file), Json.text(node, "content", file));
             case "Sequence" -> {
@@ -48,7 +56,7 @@ sealed interface Normalizer {
                 yield new Sequence(steps);
             }
             default -> throw new TokenizerException(file + ": normalizer type '" + type
-                    + "' is not supported (supported: Prepend, Replace, Sequence)");
+                    + "' is not supported (supported: NFC, Prepend, Replace, Sequence)");
         };
     }
 }

@@ -8,7 +8,8 @@ import java.util.regex.Pattern;
 
 /**
  * The "pre_tokenizer" step of tokenizer.json: cuts normalized text into words that BPE encodes
- * one by one. Supported: Split with a regex and "Isolated" behavior, ByteLevel, and Sequences of them.
+ * one by one. Supported: Split (regex or literal, any behavior, inverted or not), ByteLevel, and
+ * Sequences of them.
  */
 final class PreTokenizer {
     /** The split regex of GPT-2, used by ByteLevel when "use_regex" is true. */
@@ -18,13 +19,34 @@ final class PreTokenizer {
     /** No pre-tokenizer: the whole text is one word. */
     static final PreTokenizer NONE = new PreTokenizer(List.of(), false, false);
 
-    private final List<Pattern> splits;
+    /** What becomes of the pieces a Split pattern matches, as the tokenizers library's SplitDelimiterBehavior. */
+    enum Behavior {
+        REMOVED, ISOLATED, MERGED_WITH_PREVIOUS, MERGED_WITH_NEXT, CONTIGUOUS;
+
+        static Behavior of(String name, String file) {
+            return switch (name) {
+                case "Removed" -> REMOVED;
+                case "Isolated" -> ISOLATED;
+                case "MergedWithPrevious" -> MERGED_WITH_PREVIOUS;
+                case "MergedWithNext" -> MERGED_WITH_NEXT;
+                case "Contiguous" -> CONTIGUOUS;
+                default -> throw new TokenizerException(file + ": Split behavior '" + name + "' is unknown (known: "
+                        + "Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous)");
+            };
+        }
+    }
+
+    /** One Split step; ByteLevel's own regex is an Isolated, non-inverted one. */
+    private record Split(Pattern pattern, Behavior behavior, boolean invert) {
+    }
+
+    private final List<Split> splits;
     /** Words are encoded as UTF-8 bytes shown in the byte-level alphabet. */
     final boolean byteLevel;
     /** ByteLevel's add_prefix_space: a space is put in front of text that does not start with one. */
     final boolean addPrefixSpace;
 
-    private PreTokenizer(List<Pattern> splits, boolean byteLevel, boolean addPrefixSpace) {
+    private PreTokenizer(List<Split> splits, boolean byteLevel, boolean addPrefixSpace) {
         this.splits = splits;
         this.byteLevel = byteLevel;
         this.addPrefixSpace = addPrefixSpace;
@@ -57,7 +79,7 @@ final class PreTokenizer {
         } else {
             steps.add(node);
         }
-        List<Pattern> splits = new ArrayList<>();
+        List<Split> splits = new ArrayList<>();
         boolean byteLevel = false;
         boolean addPrefixSpace = false;
         for (int i = 0; i < steps.size(); i++) {
@@ -68,17 +90,11 @@ final class PreTokenizer {
             }
             switch (type) {
                 case "Split" -> {
-                    String behavior = Json.text(step, "behavior", file);
-                    if (!behavior.equals("Isolated") || Json.bool(step, "invert", false)) {
-                        throw new TokenizerException(file + ": Split pre-tokenizer with behavior '" + behavior
-                                + "' and invert=" + step.path("invert") + " is not supported (only Isolated, not inverted)");
-                    }
+                    Behavior behavior = Behavior.of(Json.text(step, "behavior", file), file);
                     JsonNode pattern = Json.field(step, "pattern", file);
-                    if (pattern.has("Regex")) {
-                        splits.add(compileSplitRegex(pattern.get("Regex").asText(), file));
-                    } else {
-                        splits.add(Pattern.compile(Pattern.quote(Json.literalPattern(step, file))));
-                    }
+                    Pattern compiled = pattern.has("Regex") ? compileSplitRegex(pattern.get("Regex").asText(), file)
+                            : Pattern.compile(Pattern.quote(Json.literalPattern(step, file)));
+                    splits.add(new Split(compiled, behavior, Json.bool(step, "invert", false)));
                 }
                 case "ByteLevel" -> {
                     byteLevel = true;
@@ -87,7 +103,7 @@ final class PreTokenizer {
                         throw new TokenizerException(file + ": ByteLevel with add_prefix_space is supported only as the first pre-tokenizer");
                     }
                     if (Json.bool(step, "use_regex", true)) {
-                        splits.add(compileSplitRegex(GPT2_PATTERN, file));
+                        splits.add(new Split(compileSplitRegex(GPT2_PATTERN, file), Behavior.ISOLATED, false));
                     }
                 }
                 default -> throw new TokenizerException(file + ": pre-tokenizer type '" + type
@@ -97,9 +113,18 @@ final class PreTokenizer {
         return new PreTokenizer(List.copyOf(splits), byteLevel, addPrefixSpace);
     }
 
-    /** The split regexes in the order they apply (ByteLevel's own GPT-2 regex included when it splits). */
+    /**
+     * The split regexes in the order they apply (ByteLevel's own GPT-2 regex included when it splits), all
+     * Isolated and not inverted; a tokenizer splitting otherwise is refused here.
+     */
     List<String> splitRegexes() {
-        return splits.stream().map(Pattern::pattern).toList();
+        for (Split split : splits) {
+            if (split.behavior() != Behavior.ISOLATED || split.invert()) {
+                throw new TokenizerException("a Split pre-tokenizer with behavior " + split.behavior()
+                        + (split.invert() ? ", inverted," : "") + " has no llama.cpp counterpart");
+            }
+        }
+        return splits.stream().map(split -> split.pattern().pattern()).toList();
     }
 
     /** Appends the words of {@code text} as [start, end) pairs to {@code out}. */
@@ -110,11 +135,14 @@ final class PreTokenizer {
         IntList current = new IntList(2);
         current.add(0);
         current.add(text.length());
-        for (Pattern pattern : splits) {
+        IntList pieces = new IntList(16);
+        for (Split split : splits) {
             IntList next = new IntList(current.size() * 2);
-            Matcher m = pattern.matcher(text);
+            Matcher m = split.pattern().matcher(text);
             for (int i = 0; i < current.size(); i += 2) {
-                isolate(m, current.get(i), current.get(i + 1), next);
+                pieces.clear();
+                matches(m, current.get(i), current.get(i + 1), split.invert(), pieces);
+                apply(split.behavior(), pieces, next);
             }
             current = next;
         }
@@ -123,8 +151,11 @@ final class PreTokenizer {
         }
     }
 
-    /** "Isolated" split: every match is its own word, and so is every gap between matches. */
-    private static void isolate(Matcher m, int start, int end, IntList out) {
+    /**
+     * Cuts [start, end) into matches and the gaps between them, appended as (start, end, isMatch)
+     * triples; empty matches are skipped, and {@code invert} swaps which pieces count as matches.
+     */
+    private static void matches(Matcher m, int start, int end, boolean invert, IntList out) {
         // Default (opaque, anchoring) bounds: each piece is matched as if it were a string of its own.
         m.region(start, end);
         int pos = start;
@@ -133,16 +164,82 @@ final class PreTokenizer {
                 continue;
             }
             if (m.start() > pos) {
-                out.add(pos);
-                out.add(m.start());
+                addPiece(out, pos, m.start(), invert);
             }
-            out.add(m.start());
-            out.add(m.end());
+            addPiece(out, m.start(), m.end(), !invert);
             pos = m.end();
         }
         if (pos < end) {
-            out.add(pos);
-            out.add(end);
+            addPiece(out, pos, end, invert);
         }
+    }
+
+    private static void addPiece(IntList out, int start, int end, boolean isMatch) {
+        out.add(start);
+        out.add(end);
+        out.add(isMatch ? 1 : 0);
+    }
+
+    /** Turns (start, end, isMatch) pieces into words, as the tokenizers library's NormalizedString.split. */
+    private static void apply(Behavior behavior, IntList pieces, IntList out) {
+        int n = pieces.size() / 3;
+        switch (behavior) {
+            case ISOLATED -> {
+                for (int i = 0; i < n; i++) {
+                    addWord(out, pieces.get(3 * i), pieces.get(3 * i + 1));
+                }
+            }
+            case REMOVED -> {
+                for (int i = 0; i < n; i++) {
+                    if (pieces.get(3 * i + 2) == 0) {
+                        addWord(out, pieces.get(3 * i), pieces.get(3 * i + 1));
+                    }
+                }
+            }
+            case CONTIGUOUS -> {
+                // Runs of adjacent matches become one word.
+                for (int i = 0; i < n; i++) {
+                    boolean match = pieces.get(3 * i + 2) == 1;
+                    if (match && i > 0 && pieces.get(3 * i - 1) == 1) {
+                        out.set(out.size() - 1, pieces.get(3 * i + 1));
+                    } else {
+                        addWord(out, pieces.get(3 * i), pieces.get(3 * i + 1));
+                    }
+                }
+            }
+            case MERGED_WITH_PREVIOUS -> {
+                // A match joins the word before it, unless that word ends in a match.
+                boolean previousMatch = false;
+                for (int i = 0; i < n; i++) {
+                    boolean match = pieces.get(3 * i + 2) == 1;
+                    if (match && !previousMatch && i > 0) {
+                        out.set(out.size() - 1, pieces.get(3 * i + 1));
+                    } else {
+                        addWord(out, pieces.get(3 * i), pieces.get(3 * i + 1));
+                    }
+                    previousMatch = match;
+                }
+            }
+            case MERGED_WITH_NEXT -> {
+                // A match joins the word after it, unless that word starts with a match.
+                int from = out.size();
+                boolean previousMatch = false;
+                for (int i = n - 1; i >= 0; i--) {
+                    boolean match = pieces.get(3 * i + 2) == 1;
+                    if (match && !previousMatch && i < n - 1) {
+                        out.set(out.size() - 2, pieces.get(3 * i));
+                    } else {
+                        addWord(out, pieces.get(3 * i), pieces.get(3 * i + 1));
+                    }
+                    previousMatch = match;
+                }
+                out.reversePairs(from);
+            }
+        }
+    }
+
+    private static void addWord(IntList out, int start, int end) {
+        out.add(start);
+        out.add(end);
     }
 }

@@ -180,11 +180,10 @@ public final class Tokenizer {
                 normalized = normalized.prepend(" ");
             }
             words.clear();
-            if (preTokenizer == PreTokenizer.NONE && model.separableAtMetaspace()) {
-                // Same tokens as one long word (see BpeModel.separableAtMetaspace), but short words can be cached.
-                splitBeforeMetaspace(normalized.text, words);
-            } else {
-                preTokenizer.split(normalized.text, words);
+            preTokenizer.split(normalized.text, words);
+            if (!preTokenizer.byteLevel && model.metaspaceCutter().usable()) {
+                // The same tokens as whole words, but short pieces can be cached.
+                cutAtMetaspace(normalized.text, words);
             }
             for (int w = 0; w < words.size(); w += 2) {
                 int wordStart = words.get(w);
@@ -207,18 +206,14 @@ public final class Tokenizer {
         return new Encoding(ids.toArray(), starts.toArray(), ends.toArray());
     }
 
-    private static void splitBeforeMetaspace(String text, IntList out) {
-        int start = 0;
-        for (int i = 1; i < text.length(); i++) {
-            if (text.charAt(i) == '\u2581' && text.charAt(i - 1) != '\u2581') {
-                out.add(start);
-                out.add(i);
-                start = i;
-            }
+    private void cutAtMetaspace(String text, IntList words) {
+        IntList whole = new IntList(words.size());
+        for (int i = 0; i < words.size(); i++) {
+            whole.add(words.get(i));
         }
-        if (start < text.length()) {
-            out.add(start);
-            out.add(text.length());
+        words.clear();
+        for (int i = 0; i < whole.size(); i += 2) {
+            model.metaspaceCutter().cut(text, whole.get(i), whole.get(i + 1), words);
         }
     }
 

@@ -67,6 +67,22 @@ class FamilyRunTest {
         assertEquals(onTheFly, fromMerged);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen2", "qwen3", "gemma3_text"})
+    void preferenceTunes(String family) throws IOException {
+        Path model = familyModel(dir.resolve("model"), family);
+        Path data = CliFixture.writeLines(dir.resolve("pairs.jsonl"), CliFixture.records("preference", 8, 3));
+        Path out = dir.resolve("dpo");
+        CliFixture.Result r = CliFixture.train("dpo", model, out, 64, 13, "--data", data.toString(), "--max-steps",
+                "2", "--batch-size", "2", "--lora-r", "4");
+        assertEquals(0, r.exitCode(), r.toString());
+        List<Double> losses = CliFixture.losses(out);
+        assertEquals(2, losses.size(), r.toString());
+        // The first step's policy is the reference model (B = 0): the sigmoid loss is log 2 exactly as TRL's.
+        assertEquals(Math.log(2), losses.getFirst(), 1e-5, r.toString());
+        assertTrue(Files.isRegularFile(out.resolve("adapter/adapter_model.safetensors")), r.toString());
+    }
+
     private static String generate(String... args) throws IOException {
         CliFixture.Result r = CliFixture.run(CliFixture.concat(new String[] {"generate"},
                 CliFixture.concat(args, "--temperature", "0", "--max-new-tokens", "8")));

@@ -89,4 +89,34 @@ class ChatTemplateTest {
         assertEquals("<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nWhat is 2+2? [/INST] Four. </s><s>[INST] And 3+3? [/INST] Six. </s>",
                 t.render(CONVERSATION, false));
     }
+
+    @Test
+    void qwen3SpansCoverTheAnswerOfOneTurnAndMultiTurnSpansAreRefused() {
+        Tokenizer tok = TestTokenizers.qwen3();
+        ChatTemplate t = ChatTemplate.of(tok, null);
+        RenderedChat one = t.renderWithSpans(List.of(ChatMessage.user("2+2?"), ChatMessage.assistant("4")), false,
+                ChatOptions.NONE.withVariable("enable_thinking", false));
+        // With thinking off the generation prompt holds the empty thinking block: the span is the answer alone.
+        assertEquals(List.of("4<|im_end|>\n"), one.assistantSpans().stream()
+                .map(s -> one.text().substring(s.start(), s.end())).toList());
+        // Earlier turns lose their (empty) thinking once a later user turn follows: no prefix to locate them by.
+        TokenizerException e = assertThrows(TokenizerException.class, () -> t.renderWithSpans(CONVERSATION, false));
+        assertTrue(e.getMessage().contains("cannot be located"), e.getMessage());
+    }
+
+    @Test
+    void badToolCallsAndVariablesAreClearErrors() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ChatOptions.NONE.withVariable("messages", List.of()));
+        assertTrue(e.getMessage().contains("'messages'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> ChatOptions.NONE.withVariable("when", new Object()));
+        assertTrue(e.getMessage().contains("'when'") && e.getMessage().contains("Object"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new ToolCall("f", List.of(1)));
+        assertTrue(e.getMessage().contains("'f'") && e.getMessage().contains("JSON object or a string"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new ChatMessage("user", "hi", List.of(new ToolCall("f", "{}"))));
+        assertTrue(e.getMessage().contains("'user'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> ChatOptions.NONE.withTools(Map.of("name", "f")));
+        assertTrue(e.getMessage().contains("list of tool definitions"), e.getMessage());
+    }
 }

@@ -7,7 +7,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
 
 /** Reads the golden files under src/test/resources/org/jtune/tokenizer and the shared test conversations. */
@@ -37,11 +36,34 @@ final class GoldenFiles {
         for (JsonNode conversation : read("golden-conversations.json").get("conversations")) {
             List<ChatMessage> messages = new ArrayList<>();
             for (JsonNode m : conversation) {
-                messages.add(new ChatMessage(m.get("role").asText(), m.get("content").asText()));
+                List<ToolCall> calls = new ArrayList<>();
+                for (JsonNode call : m.path("tool_calls")) {
+                    JsonNode function = call.get("function");
+                    calls.add(new ToolCall(function.get("name").asText(), function.get("arguments")));
+                }
+                messages.add(new ChatMessage(m.get("role").asText(), m.get("content").asText(), calls));
             }
             out.add(messages);
         }
         return out;
+    }
+
+    /** The tool definitions rendered with the conversations that call tools. */
+    static JsonNode tools() {
+        return read("golden-conversations.json").get("tools");
+    }
+
+    /** The options a golden chat entry was rendered with: its "variables", and the tools when "tools" is true. */
+    static ChatOptions chatOptions(JsonNode entry) {
+        ChatOptions options = ChatOptions.NONE;
+        if (entry.path("tools").asBoolean(false)) {
+            options = options.withTools(tools());
+        }
+        for (var it = entry.path("variables").fields(); it.hasNext(); ) {
+            var variable = it.next();
+            options = options.withVariable(variable.getKey(), variable.getValue());
+        }
+        return options;
     }
 
     static List<String> texts() {
@@ -64,7 +86,18 @@ final class GoldenFiles {
                 : ChatTemplate.of(BuiltinChatTemplate.valueOf(name.toUpperCase()), tokenizer.config());
     }
 
-    static Map<String, Tokenizer> tokenizers() {
-        return Map.of("mistral", TestTokenizers.mistral(), "llama2", TestTokenizers.llama2(), "llama3", TestTokenizers.llama3());
+    /** The models the golden files cover. */
+    static final List<String> MODELS = List.of("mistral", "llama2", "llama3", "qwen3", "gemma3");
+
+    /** A model's tokenizer, loaded on first use (Gemma 3's file alone is 33 MB). */
+    static Tokenizer tokenizer(String model) {
+        return switch (model) {
+            case "mistral" -> TestTokenizers.mistral();
+            case "llama2" -> TestTokenizers.llama2();
+            case "llama3" -> TestTokenizers.llama3();
+            case "qwen3" -> TestTokenizers.qwen3();
+            case "gemma3" -> TestTokenizers.gemma3();
+            default -> throw new IllegalArgumentException("no test tokenizer for model '" + model + "'");
+        };
     }
 }

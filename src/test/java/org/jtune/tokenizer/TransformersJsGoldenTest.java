@@ -2,6 +2,7 @@ package org.jtune.tokenizer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -21,8 +22,9 @@ class TransformersJsGoldenTest {
     void idsAndDecodingMatch() {
         JsonNode golden = GoldenFiles.require(FILE, GENERATOR);
         int checked = 0;
-        for (String model : List.of("mistral", "llama3")) {
-            Tokenizer tok = GoldenFiles.tokenizers().get(model);
+        for (String model : List.of("mistral", "llama3", "qwen3", "gemma3")) {
+            Tokenizer tok = GoldenFiles.tokenizer(model);
+            assertEquals(GoldenFiles.texts().size(), golden.get("tokenizers").get(model).size(), model + " golden texts");
             for (JsonNode c : golden.get("tokenizers").get(model)) {
                 String text = c.get("text").asText();
                 assertArrayEquals(GoldenFiles.ints(c.get("ids")), tok.encodeIds(text, true), model + " ids of " + quoted(text));
@@ -31,7 +33,7 @@ class TransformersJsGoldenTest {
                 checked++;
             }
         }
-        assertTrue(checked >= 600, "golden cases checked: " + checked);
+        assertEquals(4 * 360, checked, "golden cases checked");
     }
 
     @Test
@@ -39,17 +41,42 @@ class TransformersJsGoldenTest {
         JsonNode golden = GoldenFiles.require(FILE, GENERATOR);
         List<List<ChatMessage>> conversations = GoldenFiles.conversations();
         int checked = 0;
+        int raised = 0;
         for (JsonNode c : golden.get("chat")) {
-            Tokenizer tok = GoldenFiles.tokenizers().get(c.get("model").asText());
+            Tokenizer tok = GoldenFiles.tokenizer(c.get("model").asText());
             ChatTemplate template = GoldenFiles.template(tok, c.get("template").asText());
             List<ChatMessage> conversation = conversations.get(c.get("conversation").asInt());
-            boolean prompt = c.get("add_generation_prompt").asBoolean();
-            assertEquals(c.get("text").asText(), template.render(conversation, prompt),
-                    c.get("model").asText() + "/" + c.get("template").asText() + " conversation " + c.get("conversation")
-                            + " add_generation_prompt=" + prompt);
+            if (checkRaised(c, template, conversation, describe(c))) {
+                raised++;
+            } else {
+                assertEquals(c.get("text").asText(),
+                        template.render(conversation, c.get("add_generation_prompt").asBoolean(), GoldenFiles.chatOptions(c)),
+                        describe(c));
+            }
             checked++;
         }
-        assertTrue(checked >= 60, "chat cases checked: " + checked);
+        assertEquals(golden.get("chat").size(), checked);
+        assertTrue(checked >= 200 && raised >= 6, "chat cases checked: " + checked + ", of them raising: " + raised);
+    }
+
+    /** For a golden entry whose template raised an error: checks that ours raises the same message, and says so. */
+    static boolean checkRaised(JsonNode entry, ChatTemplate template, List<ChatMessage> conversation, String what) {
+        if (!entry.has("error")) {
+            return false;
+        }
+        TokenizerException e = assertThrows(TokenizerException.class, () -> template.render(conversation,
+                entry.get("add_generation_prompt").asBoolean(), GoldenFiles.chatOptions(entry)), what);
+        assertTrue(e.getMessage().contains("raised an exception: " + entry.get("error").asText()),
+                what + ": expected the template to raise '" + entry.get("error").asText() + "', got: " + e.getMessage());
+        return true;
+    }
+
+    /** A golden chat entry in words, for messages. */
+    static String describe(JsonNode entry) {
+        return entry.get("model").asText() + "/" + entry.get("template").asText() + " conversation "
+                + entry.get("conversation") + " add_generation_prompt=" + entry.get("add_generation_prompt").asBoolean()
+                + (entry.has("variables") ? " variables=" + entry.get("variables") : "")
+                + (entry.path("tools").asBoolean(false) ? " with tools" : "");
     }
 
     static String quoted(String s) {
