@@ -4,7 +4,9 @@
 #   bench/gpu/run-on-host.sh IMAGE.tar.xz OUT_DIR [STEP...]     steps: info tests tests-decode bench-runtime
 #   bench-kernels bench-attention bench-loss bench-train bench-dpo bench-decode (default: all but tests-decode,
 #   which the full tests include: it runs only the GPU tests of the decode kernels and engine; and golden-decode,
-#   which writes two 8B-shape model folders (about 31 GB) with transformers' logits and compares the decode engine)
+#   which writes two 8B-shape model folders (about 31 GB) with transformers' logits and compares the decode engine;
+#   tests-qwen, the GPU tests of the kernels and engines that Qwen2 and Qwen3 use (the full tests include them);
+#   and bench-train-qwen, the training step at the Qwen2.5-7B and Qwen3-8B shapes with the peer on the same shapes)
 # JTUNE_COMMIT names the commit the image was built from (recorded with every measurement).
 # bench-train also fails on a regression of more than 5% against the newest bench/results/*-train.jsonl.
 set -uo pipefail
@@ -36,6 +38,13 @@ for step in $steps; do
         2>&1 > "$out/tests-decode.log"
       rc=$?; tail -20 "$out/tests-decode.log"; grep -E "✘|MethodSource|=>" "$out/tests-decode.log" | head -40
       [ $rc -ne 0 ] && status=1 ;;
+    tests-qwen)
+      "$jt/bin/jtune-test" --details=summary --disable-ansi-colors --select-class org.jtune.kernels.RmsNormKernelsGpuTest \
+        --select-class org.jtune.kernels.ElementwiseKernelsGpuTest --select-class org.jtune.model.gpu.GpuLlamaModelGpuTest \
+        --select-class org.jtune.model.gpu.GpuDecodeEngineGpuTest --select-class org.jtune.model.gpu.MemoryPlanTest \
+        2>&1 > "$out/tests-qwen.log"
+      rc=$?; tail -20 "$out/tests-qwen.log"; grep -E "✘|MethodSource|=>" "$out/tests-qwen.log" | head -40
+      [ $rc -ne 0 ] && status=1 ;;
     golden-decode)
       python3 "$here/bench/peer/decode_golden.py" "$work/golden" > "$out/decode-golden-peer.log" 2>&1 \
         || { echo "golden generator failed:"; tail -5 "$out/decode-golden-peer.log"; status=1; continue; }
@@ -58,6 +67,14 @@ for step in $steps; do
       base_args=(); [ -n "$baseline" ] && base_args=(--baseline "$baseline")
       "$jt/bin/jtune-bench" train --out "$out/train.jsonl" "${peer_args[@]}" "${base_args[@]}" 2>&1 \
         | tee "$out/bench-train.log"
+      [ ${PIPESTATUS[0]} -ne 0 ] && status=1 ;;
+    bench-train-qwen)
+      shapes=(--shape qwen2.5-7b --shape qwen3-8b)
+      python3 "$here/bench/peer/train_peer.py" "$out/train-qwen-peer.jsonl" "${shapes[@]}" > "$out/train-qwen-peer.log" 2>&1 \
+        || { echo "peer failed:"; tail -5 "$out/train-qwen-peer.log"; }
+      peer_args=(); [ -s "$out/train-qwen-peer.jsonl" ] && peer_args=(--peer "$out/train-qwen-peer.jsonl")
+      "$jt/bin/jtune-bench" train "${shapes[@]}" --out "$out/train-qwen.jsonl" "${peer_args[@]}" 2>&1 \
+        | tee "$out/bench-train-qwen.log"
       [ ${PIPESTATUS[0]} -ne 0 ] && status=1 ;;
     *) echo "unknown step $step"; status=1 ;;
   esac

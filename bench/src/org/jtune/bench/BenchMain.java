@@ -13,8 +13,10 @@ import org.jtune.cuda.Device;
 
 /**
  * Runs a GPU benchmark by name and writes its records as JSON lines:
- * {@code BenchMain NAME [--only PART] [--out FILE] [--peer FILE] [--baseline FILE]} (--only: the benchmark's parts
- * whose names start with PART, where the benchmark has parts, e.g. train's "llama3_8b.nf4"). A peer file holds JSON lines of the same
+ * {@code BenchMain NAME [--only PART] [--shape SHAPE]... [--out FILE] [--peer FILE] [--baseline FILE]} (--only: the
+ * benchmark's parts whose names start with PART, where the benchmark has parts, e.g. train's "llama3_8b.nf4";
+ * --shape: the model shapes to run instead of the default ones, where the benchmark has a choice, e.g. train's
+ * "qwen2.5-7b" and "qwen3-8b"). A peer file holds JSON lines of the same
  * names measured by the peer (e.g. torch) in the same run; matching records get the peer's value and ratio.
  * A baseline file holds recorded results: the run fails (exit status 3) if any measurement is more than 5% worse
  * than the last one recorded under its name on the same GPU. The commit comes from the JTUNE_COMMIT environment
@@ -29,6 +31,11 @@ public final class BenchMain {
         /** Runs only the parts whose name starts with {@code only}; benchmarks without parts refuse a filter. */
         default List<BenchRecord> run(RecordMaker records, String only) throws Exception {
             throw new IllegalArgumentException("this benchmark has no parts to choose with --only");
+        }
+
+        /** Runs the named model shapes (and of them the parts {@code only} selects); benchmarks without refuse. */
+        default List<BenchRecord> run(RecordMaker records, String only, List<String> shapes) throws Exception {
+            throw new IllegalArgumentException("this benchmark has no model shapes to choose with --shape");
         }
     }
 
@@ -52,15 +59,18 @@ public final class BenchMain {
     public static void main(String[] args) throws Exception {
         if (args.length == 0 || !BENCHMARKS.containsKey(args[0])) {
             System.err.println("usage: BenchMain " + BENCHMARKS.keySet()
-                    + " [--only PART] [--out FILE.jsonl] [--peer PEER.jsonl] [--baseline RECORDED.jsonl]");
+                    + " [--only PART] [--shape SHAPE]... [--out FILE.jsonl] [--peer PEER.jsonl]"
+                    + " [--baseline RECORDED.jsonl]");
             System.exit(2);
         }
         Path out = null;
         Path peer = null;
         Path baseline = null;
         String only = null;
+        List<String> shapes = new ArrayList<>();
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
+                case "--shape" -> shapes.add(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
                 case "--peer" -> peer = Path.of(args[++i]);
                 case "--baseline" -> baseline = Path.of(args[++i]);
@@ -74,7 +84,8 @@ public final class BenchMain {
         RecordMaker maker = new RecordMaker(gpu, commit, LocalDate.now().toString(),
                 "bin/jtune-bench " + String.join(" ", args));
         Benchmark benchmark = BENCHMARKS.get(args[0]);
-        List<BenchRecord> records = only == null ? benchmark.run(maker) : benchmark.run(maker, only);
+        List<BenchRecord> records = !shapes.isEmpty() ? benchmark.run(maker, only == null ? "" : only, shapes)
+                : only == null ? benchmark.run(maker) : benchmark.run(maker, only);
         if (peer != null) {
             records = withPeer(records, readRecords(peer));
         }

@@ -24,7 +24,8 @@ import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 
 /**
- * The LoRA training step on the GPU at the shapes of Llama-2-7B, Mistral-7B and Llama-3-8B with random weights,
+ * The LoRA training step on the GPU at the shapes of Llama-2-7B, Mistral-7B and Llama-3-8B (run by default), and of
+ * Qwen2.5-7B and Qwen3-8B (run when named with {@code --shape qwen2.5-7b --shape qwen3-8b}) with random weights,
  * as bench/peer/train_peer.py runs transformers + PEFT: bf16 base, LoRA r = 16, alpha 16 on all seven
  * projections, gradient checkpointing on, AdamW, clipping at 1, batch 2 x 2048 tokens (one document per row).
  * Records tokens per second over timed steps after warm-up steps, and the device memory of the step (its
@@ -33,7 +34,8 @@ import org.jtune.tensor.Tensor;
  * NF4 base, offloaded checkpoints, one row of 32,768 tokens, timed over fewer steps as each takes seconds (no peer:
  * the peer's run at that length would not be comparable). Besides the planned bytes, each variant records the
  * driver's used-memory growth after creating the step and after its steps. {@code --only NAME} runs the variants
- * whose "shape.variant" name starts with NAME, e.g. {@code --only llama3_8b.nf4.gc_offloaded.t32768}.
+ * whose "shape.variant" name starts with NAME, e.g. {@code --only llama3_8b.nf4.gc_offloaded.t32768};
+ * {@code --shape NAME} (repeatable) runs the named shapes instead of the default ones.
  */
 final class TrainBenchmark implements BenchMain.Benchmark {
     private static final int ROWS = 2, SEQ_LEN = 2048;
@@ -43,7 +45,12 @@ final class TrainBenchmark implements BenchMain.Benchmark {
     static final double GIB = 1024.0 * 1024 * 1024;
     static final LoraConfig LORA = LoraConfig.allProjections(16, 16, false);
 
-    private record Shape(String name, ModelConfig config) {}
+    /**
+     * @param name      in the records, e.g. "qwen2_5_7b"
+     * @param option    as {@code --shape} names it, e.g. "qwen2.5-7b"
+     * @param byDefault run when no {@code --shape} is given
+     */
+    record Shape(String name, String option, ModelConfig config, boolean byDefault) {}
 
     private record Steps(int warmup, int timed) {}
 
@@ -54,10 +61,27 @@ final class TrainBenchmark implements BenchMain.Benchmark {
     }
 
     private static final List<Shape> SHAPES = List.of(
-            new Shape("llama2_7b", config("LlamaForCausalLM", "llama", 32000, 11008, 32, 4096, 10000, "")),
-            new Shape("mistral_7b", config("MistralForCausalLM", "mistral", 32000, 14336, 8, 32768, 10000,
-                    ", \"sliding_window\": 4096")),
-            new Shape("llama3_8b", config("LlamaForCausalLM", "llama", 128256, 14336, 8, 8192, 500000, "")));
+            new Shape("llama2_7b", "llama2-7b", config("LlamaForCausalLM", "llama", 32000, 11008, 32, 4096, 10000,
+                    ""), true),
+            new Shape("mistral_7b", "mistral-7b", config("MistralForCausalLM", "mistral", 32000, 14336, 8, 32768,
+                    10000, ", \"sliding_window\": 4096"), true),
+            new Shape("llama3_8b", "llama3-8b", config("LlamaForCausalLM", "llama", 128256, 14336, 8, 8192, 500000,
+                    ""), true),
+            // q/k/v biases; no window (use_sliding_window is false in the released config)
+            new Shape("qwen2_5_7b", "qwen2.5-7b", ModelConfig.parse("""
+                    {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": 152064,
+                     "hidden_size": 3584, "intermediate_size": 18944, "num_hidden_layers": 28,
+                     "num_attention_heads": 28, "num_key_value_heads": 4, "max_position_embeddings": 32768,
+                     "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "sliding_window": 131072,
+                     "max_window_layers": 28, "use_sliding_window": false, "tie_word_embeddings": false}""",
+                    "qwen2 shape"), false),
+            // per-head q/k norms, head_dim 128
+            new Shape("qwen3_8b", "qwen3-8b", ModelConfig.parse("""
+                    {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "vocab_size": 151936,
+                     "hidden_size": 4096, "intermediate_size": 12288, "num_hidden_layers": 36,
+                     "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128,
+                     "max_position_embeddings": 40960, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+                     "tie_word_embeddings": false}""", "qwen3 shape"), false));
 
     static ModelConfig config(String arch, String type, int vocab, int inter, int kvHeads, int maxPos,
                                       double theta, String extra) {
@@ -71,6 +95,9 @@ final class TrainBenchmark implements BenchMain.Benchmark {
 
     private static List<Variant> variants(Shape shape) {
         List<Variant> variants = new ArrayList<>(List.of(new Variant("bf16.gc", false, Checkpointing.ON)));
+        if (!shape.config().llamaLayers()) {
+            variants.add(new Variant("nf4.gc", true, Checkpointing.ON));
+        }
         if (shape.name().equals("llama3_8b")) {
             variants.add(new Variant("bf16.no_gc", false, Checkpointing.OFF));
             variants.add(new Variant("bf16.gc_offloaded", false, Checkpointing.OFFLOADED));
@@ -89,9 +116,21 @@ final class TrainBenchmark implements BenchMain.Benchmark {
     /** Runs the variants whose "shape.variant" name starts with {@code only} ("" for all). */
     @Override
     public List<BenchRecord> run(BenchMain.RecordMaker records, String only) {
+        return run(records, only, List.of());
+    }
+
+    /**
+     * Runs the variants of the shapes named by their {@code --shape} option (the default shapes if none is named)
+     * whose "shape.variant" name starts with {@code only}.
+     *
+     * @throws IllegalArgumentException if a name is no shape's option (the message lists them)
+     */
+    @Override
+    public List<BenchRecord> run(BenchMain.RecordMaker records, String only, List<String> shapeOptions) {
+        List<Shape> shapes = shapes(shapeOptions);
         Context context = Context.primary(Device.get(0));
         List<BenchRecord> out = new ArrayList<>();
-        for (Shape shape : SHAPES) {
+        for (Shape shape : shapes) {
             List<Variant> chosen = variants(shape).stream()
                     .filter(v -> (shape.name() + "." + v.name()).startsWith(only)).toList();
             if (chosen.isEmpty()) {
@@ -109,6 +148,23 @@ final class TrainBenchmark implements BenchMain.Benchmark {
             throw new IllegalArgumentException("no train variant starts with \"" + only + "\"");
         }
         return out;
+    }
+
+    /** The shapes named, in the order given; the default ones for none. */
+    static List<Shape> shapes(List<String> options) {
+        if (options.isEmpty()) {
+            return SHAPES.stream().filter(Shape::byDefault).toList();
+        }
+        List<Shape> chosen = new ArrayList<>();
+        for (String option : options) {
+            Shape shape = SHAPES.stream().filter(s -> s.option().equals(option)).findFirst().orElseThrow(
+                    () -> new IllegalArgumentException("no train shape \"" + option + "\"; the shapes are "
+                            + SHAPES.stream().map(Shape::option).toList()));
+            if (!chosen.contains(shape)) {
+                chosen.add(shape);
+            }
+        }
+        return chosen;
     }
 
     private static List<BenchRecord> runVariant(Context context, BenchMain.RecordMaker records, Shape shape,
@@ -173,7 +229,8 @@ final class TrainBenchmark implements BenchMain.Benchmark {
 
     /**
      * Random bf16 weights of the config's shapes, std 0.02 (norms 1): one tensor per distinct shape, shared by every
-     * layer, so that making them takes seconds and little host memory. Speed does not depend on the values.
+     * layer, so that making them takes seconds and little host memory. Speed does not depend on the values. A
+     * family's extras are included where its config has them: q/k/v biases (Qwen2), per-head q/k norms (Qwen3).
      */
     static WeightSource sharedRandomWeights(ModelConfig c, Arena arena) {
         SplittableRandom random = new SplittableRandom(3);
@@ -185,6 +242,8 @@ final class TrainBenchmark implements BenchMain.Benchmark {
         Tensor norm = Tensor.allocate(arena, DType.BF16, d);
         norm.fill(1f);
         w.put("model.norm.weight", norm);
+        Tensor headNorm = Tensor.allocate(arena, DType.BF16, c.headDim());
+        headNorm.fill(1f);
         for (int l = 0; l < c.numLayers(); l++) {
             String p = LlamaWeights.layerPrefix(l);
             w.put(p + "input_layernorm.weight", norm);
@@ -196,6 +255,15 @@ final class TrainBenchmark implements BenchMain.Benchmark {
             w.put(p + "mlp.gate_proj.weight", shared(byShape, arena, random, inter, d));
             w.put(p + "mlp.up_proj.weight", shared(byShape, arena, random, inter, d));
             w.put(p + "mlp.down_proj.weight", shared(byShape, arena, random, d, inter));
+            if (c.qkvBias()) {
+                w.put(p + "self_attn.q_proj.bias", shared(byShape, arena, random, 1, c.qWidth()).reshape(c.qWidth()));
+                w.put(p + "self_attn.k_proj.bias", shared(byShape, arena, random, 1, c.kvWidth()).reshape(c.kvWidth()));
+                w.put(p + "self_attn.v_proj.bias", shared(byShape, arena, random, 1, c.kvWidth()).reshape(c.kvWidth()));
+            }
+            if (c.design().qkNorm()) {
+                w.put(p + "self_attn.q_norm.weight", headNorm);
+                w.put(p + "self_attn.k_norm.weight", headNorm);
+            }
         }
         return WeightSource.of(w, "shared random weights");
     }

@@ -41,8 +41,8 @@ final class ExportGgufCommand implements Main.Command {
     static final OptionParser PARSER = new OptionParser("export-gguf",
             "--output FILE.gguf [--model NAME] [--adapter DIR] [--type T]",
             """
-            Writes a Llama or Mistral model (with a LoRA adapter merged in, if given) as a GGUF file that llama.cpp,
-            Ollama and LM Studio load, and an Ollama Modelfile next to it. Types: f16 and bf16 (as llama.cpp's
+            Writes a Llama, Mistral, Qwen2, Qwen3 or Gemma 3 model (with a LoRA adapter merged in, if given) as a
+            GGUF file that llama.cpp, Ollama and LM Studio load, and an Ollama Modelfile next to it. Types: f16 and bf16 (as llama.cpp's
             converter writes them), q8_0, q4_0 and q4_k_m (the tensor types llama.cpp's quantize tool chooses).""",
             List.of(
                     new OptionParser.Option("output", VALUE, "FILE", false, "the GGUF file to write"),

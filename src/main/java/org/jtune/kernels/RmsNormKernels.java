@@ -8,18 +8,24 @@ import org.jtune.cuda.Stream;
 
 /**
  * RMSNorm over bf16 rows as Hugging Face Llama computes it (normalize in float32, round to bf16, then
- * multiply by the bf16 weight), and its input gradient for a frozen weight ({@code rmsnorm.ptx}).
+ * multiply by the bf16 weight), over hidden-state rows or over the heads of q and k (Qwen3's q/k norms), and its
+ * input gradient for a frozen weight ({@code rmsnorm.ptx}).
  */
 public final class RmsNormKernels {
     private static final int VECTOR = 8;
     /** Vectors each forward thread keeps in registers between its two passes (rmsnorm.ptx). */
     private static final int FORWARD_SLOTS = 4;
 
+    /** Warps (head rows) per block of the heads forward. */
+    private static final int HEAD_ROWS_PER_BLOCK = 4;
+
     private final Kernel forward;
+    private final Kernel forwardHeads;
     private final Kernel backward;
 
     public RmsNormKernels(Context context) {
         this.forward = context.module("rmsnorm").kernel("rmsnorm_forward_bf16");
+        this.forwardHeads = context.module("rmsnorm").kernel("rmsnorm_heads_forward_bf16");
         this.backward = context.module("rmsnorm").kernel("rmsnorm_backward_bf16");
     }
 
@@ -39,6 +45,39 @@ public final class RmsNormKernels {
             throw new IllegalArgumentException(name + ": eps must be a non-negative number, got " + eps);
         }
         forward.launch(stream, forwardShape(rows, d), y, rstd, x, w, rows, d, eps);
+    }
+
+    /**
+     * The forward over each head of q or k: row (t, h) is the {@code headDim} elements from element
+     * {@code t·ld + h·headDim} of x, normalized into the same place of y with the one weight w [headDim]; 1/rms
+     * of the row goes to {@code rstd[t·heads + h]} (float32). With {@code ld = heads·headDim} the rows are
+     * contiguous (and {@link #backward} over {@code tokens·heads} rows of {@code headDim} is the gradient); a
+     * larger {@code ld} normalizes the q or k part of wider rows, such as a decode step's fused q/k/v. {@code y} may
+     * be {@code x}.
+     */
+    public void forwardHeads(Stream stream, DeviceBuffer y, DeviceBuffer rstd, DeviceBuffer x, DeviceBuffer w,
+                             int tokens, int heads, int headDim, int ld, float eps) {
+        String name = "rmsnorm over heads";
+        Checks.positive(name, "tokens", tokens);
+        Checks.positive(name, "heads", heads);
+        Checks.positive(name, "head dimension", headDim);
+        Checks.multipleOf(name, "head dimension", headDim, VECTOR);
+        Checks.multipleOf(name, "row stride ld", ld, VECTOR);
+        if ((long) heads * headDim > ld) {
+            throw new IllegalArgumentException(name + ": " + heads + " heads of " + headDim
+                    + " do not fit a row stride ld of " + ld);
+        }
+        long rows = Checks.product(name, "tokens x heads", tokens, heads, Integer.MAX_VALUE);
+        long extent = 2 * ((long) (tokens - 1) * ld + (long) heads * headDim);
+        Checks.buffer(name, "y", y, extent, 4);
+        Checks.buffer(name, "x", x, extent, 4);
+        Checks.buffer(name, "rstd", rstd, 4 * rows, 4);
+        Checks.buffer(name, "w", w, 2L * headDim, 4);
+        if (!(eps >= 0)) {
+            throw new IllegalArgumentException(name + ": eps must be a non-negative number, got " + eps);
+        }
+        forwardHeads.launch(stream, LaunchShape.of(LaunchShape.blocksFor(rows, HEAD_ROWS_PER_BLOCK),
+                32 * HEAD_ROWS_PER_BLOCK), y, rstd, x, w, tokens, heads, headDim, ld, eps);
     }
 
     /**

@@ -8,10 +8,11 @@ import java.util.regex.Pattern;
 
 /**
  * A tokenizer as llama.cpp's vocabulary holds it, laid out as llama.cpp's converter writes it into a GGUF file:
- * SentencePiece-style tokenizers (Llama 2, Mistral: metaspace, byte fallback) as model {@code llama} with merge
- * priorities as token scores; byte-level BPE (Llama 3, GPT-2 style) as model {@code gpt2} with merges and the name
- * of llama.cpp's matching pre-tokenizer. Tokenizers llama.cpp would split or normalize differently are refused
- * with the reason, so that a written vocabulary tokenizes as this one does.
+ * SentencePiece-style tokenizers (Llama 2, Mistral, Gemma 3: metaspace, byte fallback) as model {@code llama} with
+ * merge priorities as token scores; byte-level BPE (Llama 3, Qwen, GPT-2 style) as model {@code gpt2} with merges
+ * and the name of llama.cpp's matching pre-tokenizer. Tokenizers llama.cpp would split or normalize differently are
+ * refused with the reason, so that a written vocabulary tokenizes as this one does; the one difference let through
+ * (Qwen's NFC normalizer, which llama.cpp does not apply, as its converter does not) is said in {@link #notes}.
  *
  * @param model       {@code llama} or {@code gpt2}
  * @param pre         llama.cpp's pre-tokenizer name ({@code gpt2} only), else null
@@ -22,10 +23,12 @@ import java.util.regex.Pattern;
  * @param bosId       -1 when none (likewise the other ids)
  * @param addSpacePrefix {@code llama} only: a space is put in front of the text (SentencePiece's dummy prefix)
  * @param chatTemplate null when the tokenizer has none
+ * @param notes        where llama.cpp will tokenize otherwise, or what was left out; empty when nothing
  */
 public record LlamaCppVocabulary(String model, String pre, List<String> tokens, float[] scores, int[] types,
                                  List<String> merges, int bosId, int eosId, int unkId, int padId,
-                                 boolean addBos, boolean addEos, boolean addSpacePrefix, String chatTemplate) {
+                                 boolean addBos, boolean addEos, boolean addSpacePrefix, String chatTemplate,
+                                 List<String> notes) {
     /** llama.cpp's token types. */
     public static final int NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6;
 
@@ -33,6 +36,9 @@ public record LlamaCppVocabulary(String model, String pre, List<String> tokens, 
     private static final Map<String, List<String>> PRE_TOKENIZERS = Map.of(
             "gpt-2", List.of("'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"),
             "llama-bpe", List.of("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}"
+                    + "\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"),
+            // Qwen2, Qwen2.5, Qwen3: Llama 3's with single digits
+            "qwen2", List.of("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}"
                     + "\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"));
     /** llama.cpp's pre-tokenizers that skip merges for words that are whole tokens. */
     private static final List<String> IGNORING_MERGES = List.of("llama-bpe");
@@ -47,9 +53,22 @@ public record LlamaCppVocabulary(String model, String pre, List<String> tokens, 
      * @throws TokenizerException when llama.cpp cannot tokenize as this tokenizer does, with the reason
      */
     public static LlamaCppVocabulary of(Tokenizer tokenizer, int vocabSize, int configBosId, List<Integer> configEosIds) {
+        List<String> notes = new ArrayList<>();
         if (tokenizer.vocabSize() > vocabSize) {
-            throw new TokenizerException(tokenizer + ": the tokenizer has " + tokenizer.vocabSize()
-                    + " tokens but the model only " + vocabSize + " embedding rows");
+            // Added tokens past the embedding rows (Gemma 3 1B's <image_soft_token>) are left out, as the converter
+            // leaves them out; tokens of the model's own vocabulary there mean the tokenizer is not the model's.
+            if (tokenizer.model().size() > vocabSize) {
+                throw new TokenizerException(tokenizer + ": the tokenizer has " + tokenizer.vocabSize()
+                        + " tokens but the model only " + vocabSize + " embedding rows");
+            }
+            List<String> dropped = new ArrayList<>();
+            for (int id = vocabSize; id < tokenizer.vocabSize(); id++) {
+                if (tokenizer.addedTokens().containsKey(id)) {
+                    dropped.add(id + " " + tokenizer.idToToken(id));
+                }
+            }
+            notes.add("added token(s) " + String.join(", ", dropped) + " lie past the model's " + vocabSize
+                    + " embedding rows and are left out of the file (as llama.cpp's converter does)");
         }
         TokenizerConfig config = tokenizer.config();
         int bos = idOf(tokenizer, config.bosToken(), configBosId);
@@ -59,9 +78,9 @@ public record LlamaCppVocabulary(String model, String pre, List<String> tokens, 
         boolean addBos = addsOnly(tokenizer, tokenizer.postProcessor().before(), bos, "BOS", "before");
         boolean addEos = addsOnly(tokenizer, tokenizer.postProcessor().after(), eos, "EOS", "after");
         if (tokenizer.preTokenizer().byteLevel) {
-            return byteLevel(tokenizer, vocabSize, bos, eos, unk, pad, addBos, addEos);
+            return byteLevel(tokenizer, vocabSize, bos, eos, unk, pad, addBos, addEos, notes);
         }
-        return sentencePiece(tokenizer, vocabSize, bos, eos, unk, pad, addBos, addEos);
+        return sentencePiece(tokenizer, vocabSize, bos, eos, unk, pad, addBos, addEos, notes);
     }
 
     private static int idOf(Tokenizer tokenizer, String token, int fallback) {
@@ -87,8 +106,12 @@ public record LlamaCppVocabulary(String model, String pre, List<String> tokens, 
     }
 
     private static LlamaCppVocabulary byteLevel(Tokenizer tokenizer, int vocabSize, int bos, int eos, int unk, int pad,
-                                                boolean addBos, boolean addEos) {
-        if (tokenizer.normalizer() != null) {
+                                                boolean addBos, boolean addEos, List<String> notes) {
+        if (tokenizer.normalizer() instanceof Normalizer.Nfc) {
+            // Qwen's: llama.cpp's BPE vocabularies do not normalize, and its converter writes Qwen's all the same
+            notes.add("the tokenizer puts text into Unicode NFC first and llama.cpp does not: text that is not in NFC "
+                    + "(decomposed accents, some scripts) tokenizes differently in llama.cpp");
+        } else if (tokenizer.normalizer() != null) {
             throw new TokenizerException(tokenizer + ": a byte-level tokenizer with a normalizer has no llama.cpp "
                     + "counterpart (llama.cpp's BPE vocabularies do not normalize)");
         }
@@ -117,7 +140,7 @@ public record LlamaCppVocabulary(String model, String pre, List<String> tokens, 
                 types[id] = UNUSED;
             } else {
                 tokens.add(token);
-                types[id] = a == null ? NORMAL : a.special() ? CONTROL : USER_DEFINED;
+                types[id] = a == null ? NORMAL : a.special() || looksSpecial(token) ? CONTROL : USER_DEFINED;
             }
         }
         MergeTable table = tokenizer.model().merges();
@@ -127,7 +150,7 @@ public record LlamaCppVocabulary(String model, String pre, List<String> tokens, 
                     + spaceEncoded(tokenizer.model().token(table.right(rank))));
         }
         return new LlamaCppVocabulary("gpt2", pre, List.copyOf(tokens), null, types, List.copyOf(merges), bos, eos, unk,
-                pad, addBos, addEos, false, tokenizer.config().chatTemplate());
+                pad, addBos, addEos, false, tokenizer.config().chatTemplate(), List.copyOf(notes));
     }
 
     /** A space inside a merge part is written as U+0120, as llama.cpp's converter does, since a space separates the parts. */
@@ -136,11 +159,13 @@ public record LlamaCppVocabulary(String model, String pre, List<String> tokens, 
     }
 
     private static LlamaCppVocabulary sentencePiece(Tokenizer tokenizer, int vocabSize, int bos, int eos, int unk,
-                                                    int pad, boolean addBos, boolean addEos) {
+                                                    int pad, boolean addBos, boolean addEos, List<String> notes) {
         BpeModel model = tokenizer.model();
-        if (tokenizer.preTokenizer() != PreTokenizer.NONE) {
+        // Gemma's splits at spaces, of which its normalizer (checked below to replace them all) leaves none
+        if (!tokenizer.preTokenizer().splitsOnlyAt(" ")) {
             throw new TokenizerException(tokenizer + ": a tokenizer that is neither byte-level nor SentencePiece-style "
-                    + "(metaspace normalizer, no pre-tokenizer, byte fallback) has no llama.cpp counterpart here");
+                    + "(metaspace normalizer, no pre-tokenizer or one that splits at spaces only, byte fallback) has no "
+                    + "llama.cpp counterpart here");
         }
         if (!model.byteFallback()) {
             throw new TokenizerException(tokenizer + ": a SentencePiece-style tokenizer without byte_fallback has no "
@@ -174,7 +199,11 @@ public record LlamaCppVocabulary(String model, String pre, List<String> tokens, 
             if (id == model.unkId() || id == unk) {
                 types[id] = UNKNOWN;
             } else if (a != null) {
-                types[id] = a.special() ? CONTROL : USER_DEFINED;
+                types[id] = a.special() || looksSpecial(token) ? CONTROL : USER_DEFINED;
+                // added tokens merges also make (Gemma's runs of "\u2581" and newlines) keep their place among them
+                if (firstRank[id] >= 0) {
+                    scores[id] = -firstRank[id];
+                }
             } else if (BYTE_TOKEN.matcher(token).matches()) {
                 types[id] = BYTE;
             } else {
@@ -184,7 +213,18 @@ public record LlamaCppVocabulary(String model, String pre, List<String> tokens, 
             }
         }
         return new LlamaCppVocabulary("llama", null, List.copyOf(tokens), scores, types, List.of(), bos, eos, unk,
-                pad, addBos, addEos, addSpacePrefix, tokenizer.config().chatTemplate());
+                pad, addBos, addEos, addSpacePrefix, tokenizer.config().chatTemplate(), List.copyOf(notes));
+    }
+
+    /**
+     * Added tokens the converter types as control tokens even where tokenizer.json does not call them special
+     * (does_token_look_special): Gemma's {@code <unusedN>} and {@code <mask>}, and {@code <|...|>} tokens.
+     */
+    private static boolean looksSpecial(String token) {
+        return token.equals("<pad>") || token.equals("<mask>") || token.equals("<2mass>") || token.equals("[@BOS@]")
+                || (token.startsWith("<|") && token.endsWith("|>"))
+                || (token.startsWith("<\uFF5C") && token.endsWith("\uFF5C>"))
+                || (token.startsWith("<unused") && token.endsWith(">"));
     }
 
     /**

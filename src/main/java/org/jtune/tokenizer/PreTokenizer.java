@@ -114,6 +114,18 @@ final class PreTokenizer {
     }
 
     /**
+     * Whether this pre-tokenizer only cuts where the literal {@code text} occurs (and is not byte-level): behind a
+     * normalizer that leaves no such occurrence (Gemma's spaces, replaced by "\u2581"), it keeps the text whole.
+     */
+    boolean splitsOnlyAt(String text) {
+        if (byteLevel) {
+            return false;
+        }
+        String literal = Pattern.quote(text);
+        return splits.stream().allMatch(split -> !split.invert() && split.pattern().pattern().equals(literal));
+    }
+
+    /**
      * The split regexes in the order they apply (ByteLevel's own GPT-2 regex included when it splits), all
      * Isolated and not inverted; a tokenizer splitting otherwise is refused here.
      */

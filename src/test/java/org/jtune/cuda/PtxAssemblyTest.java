@@ -13,9 +13,13 @@ import org.jtune.ptxgen.Ptxas;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-/** Every PTX file assembles with ptxas for the target it declares (skipped where ptxas is absent). */
+/**
+ * Every PTX file assembles with ptxas for the target it declares, and a file for a plain target (sm_80, which runs
+ * on every newer GPU) for Hopper's sm_90a too, where the engines run it (skipped where ptxas is absent).
+ */
 class PtxAssemblyTest {
     private static final Path PTX_FOLDER = Path.of("src/main/ptx");
+    private static final String HOPPER = "sm_90a";
 
     @TestFactory
     Stream<DynamicTest> everyPtxFileAssembles() throws IOException {
@@ -32,6 +36,9 @@ class PtxAssemblyTest {
         return files.stream().map(file -> DynamicTest.dynamicTest(file.getFileName().toString(), () -> {
             String target = PtxSource.parse(file.toString(), Files.readString(file)).target();
             ptxas.get().assemble(file, target);
+            if (!target.endsWith("a")) {
+                ptxas.get().assemble(file, HOPPER);
+            }
         }));
     }
 }

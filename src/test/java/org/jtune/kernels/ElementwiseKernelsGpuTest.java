@@ -12,6 +12,7 @@ import org.jtune.cuda.GpuTest;
 import org.jtune.cuda.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** elementwise.ptx: residual add and conversions, bit for bit against torch's rounding rules written in Java. */
@@ -51,6 +52,31 @@ class ElementwiseKernelsGpuTest {
                 // when one is below 2^-15 of the other, too small to move the bf16 result.
                 KernelTests.assertSameBf16(toBf16(bf16(y[i]) + bf16(x[i])), result[i],
                         "y[" + i + "] = " + bf16(y[i]) + " + " + bf16(x[i]) + " (n " + n + ", seed " + seed + ")");
+            }
+        }
+    }
+
+    /** Every row gets the bias, each element one rounding of the exact sum; rows beyond the 16-bit grid too. */
+    @ParameterizedTest
+    @CsvSource({"1,8", "3,24", "100,3584", "7,4608", "70000,16"})
+    void biasAddAddsTheBiasRowToEveryRow(int rows, int cols) {
+        long seed = System.nanoTime();
+        SplittableRandom random = new SplittableRandom(seed);
+        int n = rows * cols;
+        short[] y = KernelTests.randomBf16(random, n, 4.0);
+        short[] b = KernelTests.randomBf16(random, cols, 1.0);
+        Context context = KernelTests.context();
+        ElementwiseKernels kernels = new ElementwiseKernels(context);
+        try (Stream stream = context.createStream();
+             DeviceBuffer dy = KernelTests.upload(context, y);
+             DeviceBuffer db = KernelTests.upload(context, b)) {
+            kernels.biasAdd(stream, dy, db, rows, cols);
+            stream.synchronize();
+            short[] result = KernelTests.downloadBf16(dy, n);
+            for (int i = 0; i < n; i++) {
+                int c = i % cols;
+                KernelTests.assertSameBf16(toBf16(bf16(y[i]) + bf16(b[c])), result[i], "y[" + i / cols + "][" + c
+                        + "] = " + bf16(y[i]) + " + " + bf16(b[c]) + " (" + rows + "x" + cols + ", seed " + seed + ")");
             }
         }
     }

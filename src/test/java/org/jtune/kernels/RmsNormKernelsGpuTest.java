@@ -74,6 +74,62 @@ class RmsNormKernelsGpuTest {
         }
     }
 
+    /**
+     * The heads forward (Qwen3's q/k norms) on rows of head_dim inside token rows of stride ld: each head row
+     * normalized as the forward above, against double and bit for bit against HF's roundings given the saved rstd;
+     * the columns of a token row outside its heads (the k and v of a fused row, or padding) are left untouched.
+     */
+    @ParameterizedTest
+    @CsvSource({
+        // tokens, heads, head_dim, ld (0: heads x head_dim, contiguous)
+        "1,1,64,0", "37,4,128,0", "300,2,64,0", "16,32,128,6144", "5,8,128,1032", "9,3,256,0", "3,5,8,48"})
+    void headsForwardNormalizesEveryHeadRowInPlace(int tokens, int heads, int headDim, int ldOrZero) {
+        int ld = ldOrZero == 0 ? heads * headDim : ldOrZero;
+        long seed = System.nanoTime();
+        SplittableRandom random = new SplittableRandom(seed);
+        int elements = tokens * ld;
+        short[] x = KernelTests.randomBf16(random, elements, 3.0);
+        short[] w = KernelTests.randomBf16(random, headDim, 2.0);
+        String shape = tokens + " tokens x " + heads + " heads x " + headDim + ", ld " + ld + ", seed " + seed;
+        Context context = KernelTests.context();
+        RmsNormKernels kernels = new RmsNormKernels(context);
+        int rows = tokens * heads;
+        try (Stream stream = context.createStream();
+             DeviceBuffer dxy = KernelTests.upload(context, x);
+             DeviceBuffer dw = KernelTests.upload(context, w);
+             DeviceBuffer drstd = KernelTests.poisonedFloats(context, stream, rows)) {
+            kernels.forwardHeads(stream, dxy, drstd, dxy, dw, tokens, heads, headDim, ld, EPS);
+            stream.synchronize();
+            short[] y = KernelTests.downloadBf16(dxy, elements);
+            float[] rstd = KernelTests.downloadFloats(drstd, rows);
+            for (int t = 0; t < tokens; t++) {
+                for (int j = heads * headDim; j < ld; j++) {
+                    KernelTests.assertSameBf16(x[t * ld + j], y[t * ld + j],
+                            "column " + j + " of token " + t + " is outside the heads (" + shape + ")");
+                }
+                for (int h = 0; h < heads; h++) {
+                    int start = t * ld + h * headDim;
+                    double squares = 0;
+                    for (int j = 0; j < headDim; j++) {
+                        double v = bf16(x[start + j]);
+                        squares += v * v;
+                    }
+                    double exact = 1 / Math.sqrt(squares / headDim + EPS);
+                    float r = rstd[t * heads + h];
+                    KernelTests.assertWithin(exact, r, (headDim / 32.0 + 40) * F32_EPS * exact,
+                            "rstd of token " + t + ", head " + h + " (" + shape + ")");
+                    for (int j = 0; j < headDim; j++) {
+                        int i = start + j;
+                        String where = "token " + t + ", head " + h + ", element " + j + " (" + shape + ")";
+                        short normalized = toBf16(bf16(x[i]) * r);
+                        short expected = toBf16Exact((double) bf16(normalized) * bf16(w[j]));
+                        KernelTests.assertSameBf16(expected, y[i], where + " vs HF roundings with rstd " + r);
+                    }
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @CsvSource({"1,8", "3,136", "17,4096", "5,5120", "7,11008", "2,14336"})
     void backwardMatchesDoubleGradientOfHfFormula(int rows, int d) {
@@ -141,6 +197,9 @@ class RmsNormKernelsGpuTest {
             IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
                     () -> kernels.forward(stream, any, any, any, any, 1000, 8, EPS));
             assertTrue(small.getMessage().contains("needs 16000"), small.getMessage());
+            IllegalArgumentException narrow = assertThrows(IllegalArgumentException.class,
+                    () -> kernels.forwardHeads(stream, any, any, any, any, 2, 4, 64, 128, EPS));
+            assertTrue(narrow.getMessage().contains("do not fit a row stride ld of 128"), narrow.getMessage());
         }
     }
 }

@@ -101,6 +101,55 @@ class LlamaCppVocabularyTest {
     }
 
     @Test
+    void qwen3IsQwen2BpeWithTheNfcDifferenceNoted() {
+        Tokenizer qwen3 = TestTokenizers.qwen3();
+        LlamaCppVocabulary v = LlamaCppVocabulary.of(qwen3, 151936, 151643, List.of(151645));
+        assertEquals("gpt2", v.model());
+        assertEquals("qwen2", v.pre());
+        assertEquals(151936, v.size());
+        assertEquals(151643, v.bosId(), "the config's bos_token_id: the tokenizer names none");
+        assertEquals(151645, v.eosId(), "<|im_end|>");
+        assertEquals(151643, v.padId());
+        assertTrue(!v.addBos() && !v.addEos());
+        assertEquals(LlamaCppVocabulary.CONTROL, v.types()[qwen3.tokenToId("<|im_start|>")]);
+        assertEquals(LlamaCppVocabulary.USER_DEFINED, v.types()[qwen3.tokenToId("<think>")],
+                "an added token not special, that does not look special");
+        assertEquals(LlamaCppVocabulary.UNUSED, v.types()[151935]);
+        assertEquals(1, v.notes().size());
+        assertTrue(v.notes().get(0).contains("NFC"), v.notes().toString());
+    }
+
+    @Test
+    void gemma3IsSentencePieceWithoutSpacePrefixAndDropsTokensPastTheRows() {
+        Tokenizer gemma3 = TestTokenizers.gemma3();
+        LlamaCppVocabulary v = LlamaCppVocabulary.of(gemma3, 262144, 2, List.of(1, 106));
+        assertEquals("llama", v.model());
+        assertTrue(!v.addSpacePrefix(), "Gemma's normalizer replaces spaces and prepends nothing");
+        assertTrue(v.addBos());
+        assertEquals(2, v.bosId());
+        assertEquals(262144, v.size());
+        assertEquals(List.of("added token(s) 262144 <image_soft_token> lie past the model's 262144 embedding rows and "
+                + "are left out of the file (as llama.cpp's converter does)"), v.notes());
+        assertEquals(LlamaCppVocabulary.CONTROL, v.types()[gemma3.tokenToId("<start_of_turn>")]);
+        assertEquals(LlamaCppVocabulary.CONTROL, v.types()[gemma3.tokenToId("<unused0>")],
+                "not special in tokenizer.json, but the converter types <unusedN> as control");
+        // runs of spaces are added tokens that merges also make: they keep their merge rank as their score
+        int spaces = gemma3.tokenToId("\u2581\u2581");
+        assertEquals(LlamaCppVocabulary.USER_DEFINED, v.types()[spaces]);
+        MergeTable merges = gemma3.model().merges();
+        int first = -1;
+        for (int rank = 0; rank < merges.size() && first < 0; rank++) {
+            if (merges.mergedId(rank) == spaces) {
+                first = rank;
+            }
+        }
+        assertTrue(first >= 0);
+        assertEquals(-first, v.scores()[spaces]);
+        assertThrows(TokenizerException.class, () -> LlamaCppVocabulary.of(gemma3, 262000, 2, List.of(1)),
+                "tokens of the model's own vocabulary past the rows");
+    }
+
+    @Test
     void refusesWhatLlamaCppWouldTokenizeOtherwise() throws IOException {
         ObjectMapper json = new ObjectMapper();
         ObjectNode demo = (ObjectNode) json.readTree(demoFolder().resolve("tokenizer.json").toFile());

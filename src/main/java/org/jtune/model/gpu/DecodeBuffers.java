@@ -26,11 +26,15 @@ final class DecodeBuffers {
     /** Null for a base model. */
     final DecodeLora lora;
     final List<DeviceBuffer> keys = new ArrayList<>(), values = new ArrayList<>();
-    final DecodeAttention.Layout attention;
+    /** The decode attention layout of each layer: their windows may differ (Qwen2), all else is shared. */
+    final List<DecodeAttention.Layout> attention = new ArrayList<>();
+    /** Sized for the layout that needs most (the widest window); every layer's launches share it. */
     final DecodeAttention.Workspace attentionWorkspace;
     final int prefillChunk, inputRows;
     // decode step
     final DeviceBuffer x, normed, qkv, attn, act, xa, invRms, logits;
+    /** 1/rms of the per-head q/k norms (not needed after the norm; decode step and prefill); null without them. */
+    final DeviceBuffer headInvRms;
     // prefill chunk
     final DeviceBuffer prefillX, prefillNormed, prefillQ, prefillAttn, prefillOut, prefillGate, prefillUp, prefillLse;
     final DeviceBuffer prefillXa, prefillInvRms, dequantScratch;
@@ -41,17 +45,22 @@ final class DecodeBuffers {
         long d = c.hiddenSize(), inter = c.intermediateSize(), q = c.qWidth(), kv = c.kvWidth();
         weights = new DeviceLlamaWeights(carver, c, format);
         lora = lc == null ? null : new DecodeLora(carver, c, lc);
-        attention = new DecodeAttention.Layout(c.numHeads(), c.numKvHeads(), c.headDim(), c.slidingWindow(),
-                maxSequences, capacity, ATTENTION_ROWS);
+        long partialSums = 0, partialMaxSums = 0, counters = 0;
         for (int l = 0; l < c.numLayers(); l++) {
-            keys.add(carver.take(MemoryUse.CACHE, "layer " + l + " keys", attention.cacheBytes()));
-            values.add(carver.take(MemoryUse.CACHE, "layer " + l + " values", attention.cacheBytes()));
+            DecodeAttention.Layout layout = new DecodeAttention.Layout(c.numHeads(), c.numKvHeads(), c.headDim(),
+                    c.windowOf(l), maxSequences, capacity, ATTENTION_ROWS);
+            attention.add(layout);
+            partialSums = Math.max(partialSums, layout.partialSumBytes());
+            partialMaxSums = Math.max(partialMaxSums, layout.partialMaxSumBytes());
+            counters = Math.max(counters, layout.counterBytes());
+            keys.add(carver.take(MemoryUse.CACHE, "layer " + l + " keys", layout.cacheBytes()));
+            values.add(carver.take(MemoryUse.CACHE, "layer " + l + " values", layout.cacheBytes()));
         }
         MemoryUse w = MemoryUse.WORKSPACE;
         attentionWorkspace = new DecodeAttention.Workspace(
-                carver.take(w, "attention partial sums", attention.partialSumBytes()),
-                carver.take(w, "attention partial max and sum", attention.partialMaxSumBytes()),
-                carver.take(w, "attention run counters", attention.counterBytes()));
+                carver.take(w, "attention partial sums", partialSums),
+                carver.take(w, "attention partial max and sum", partialMaxSums),
+                carver.take(w, "attention run counters", counters));
         int rows = MatvecKernels.MAX_BATCH;
         int rank = lc == null ? 0 : lc.rank();
         x = carver.take(w, "decode hidden states", 2L * rows * d);
@@ -75,6 +84,8 @@ final class DecodeBuffers {
         prefillLse = carver.take(w, "prefill attention log-sum-exp", 4 * n * c.numHeads());
         prefillXa = lc == null ? null : carver.take(w, "prefill LoRA x·Aᵀ", 2 * n * rank);
         prefillInvRms = carver.take(w, "prefill norm 1/rms", 4 * n);
+        headInvRms = c.design().qkNorm() ? carver.take(w, "q/k norm 1/rms",
+                4L * Math.max(n, rows) * c.numHeads()) : null;
         long scratch = weights.dequantScratchBytes();
         dequantScratch = scratch == 0 ? null : carver.take(w, "dequantized projection", scratch);
 

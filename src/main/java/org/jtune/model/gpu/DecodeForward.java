@@ -31,7 +31,8 @@ final class DecodeForward {
     private final DecodeKernels kernels;
     private final DecodeInputs inputs;
     private final float eps;
-    private final FlashAttention.Heads heads;
+    /** The flash attention heads of each layer's prefill (the windows may differ between layers). */
+    private final FlashAttention.Heads[] heads;
     private final List<LayerProducts> layers = new ArrayList<>();
     private final List<MatvecKernels.Segment> head;
     private final DeviceBuffer kNew, vNew;
@@ -43,7 +44,10 @@ final class DecodeForward {
         this.kernels = kernels;
         this.inputs = inputs;
         this.eps = (float) c.rmsNormEps();
-        this.heads = new FlashAttention.Heads(c.numHeads(), c.numKvHeads(), c.headDim(), c.slidingWindow());
+        this.heads = new FlashAttention.Heads[c.numLayers()];
+        for (int l = 0; l < heads.length; l++) {
+            heads[l] = new FlashAttention.Heads(c.numHeads(), c.numKvHeads(), c.headDim(), c.windowOf(l));
+        }
         long q = c.qWidth(), kv = c.kvWidth();
         DeviceBuffer qkv = buffers.qkv;
         kNew = qkv.slice(2 * q, qkv.bytes() - 2 * q);
@@ -99,7 +103,18 @@ final class DecodeForward {
             LayerProducts p = layers.get(l);
             kernels.rmsNorm().forward(s, normed, buffers.invRms, x, w.inputNorm(), rows, d, eps);
             product(s, MatvecKernels.Mode.STORE, normed, d, rows, p.qkv, p.qkvA, qkvWidth, adapters);
-            kernels.attention().attend(s, buffers.attention, buffers.attentionWorkspace, buffers.qkv, qkvWidth, true,
+            if (w.qkvBias() != null) {
+                kernels.elementwise().biasAdd(s, buffers.qkv, w.qkvBias(), rows, qkvWidth);
+            }
+            if (w.qNorm() != null) {
+                // the q and k parts of the fused rows, before the attention kernel rotates them
+                kernels.rmsNorm().forwardHeads(s, buffers.qkv, buffers.headInvRms, buffers.qkv, w.qNorm(), rows,
+                        c.numHeads(), c.headDim(), qkvWidth, eps);
+                kernels.rmsNorm().forwardHeads(s, kNew, buffers.headInvRms, kNew, w.kNorm(), rows, c.numKvHeads(),
+                        c.headDim(), qkvWidth, eps);
+            }
+            kernels.attention().attend(s, buffers.attention.get(l), buffers.attentionWorkspace, buffers.qkv, qkvWidth,
+                    true,
                     kNew, vNew, qkvWidth, inputs.slots, inputs.positions, buffers.keys.get(l), buffers.values.get(l),
                     inputs.invFreq, buffers.attn, qw, rows);
             product(s, MatvecKernels.Mode.RESIDUAL_ADD, buffers.attn, qw, rows, p.o, p.oA, d, adapters);
@@ -135,7 +150,7 @@ final class DecodeForward {
         DeviceBuffer x = buffers.prefillX, normed = buffers.prefillNormed;
         kernels.embedding().gather(s, x, buffers.weights.embedTokens, inputs.tokenIds, buffers.embeddingErrorFlag,
                 count, c.vocabSize(), d);
-        long cacheOffset = 2L * ((long) slot * buffers.attention.capacity() + first) * kvw;
+        long cacheOffset = 2L * ((long) slot * buffers.attention.get(0).capacity() + first) * kvw;
         long cacheBytes = 2L * count * kvw;
         for (int l = 0; l < c.numLayers(); l++) {
             DeviceLlamaWeights.Layer w = buffers.weights.layers.get(l);
@@ -145,17 +160,23 @@ final class DecodeForward {
             project(s, l, LoraTarget.Q, normed, buffers.prefillQ, count, adapters);
             project(s, l, LoraTarget.K, normed, keys, count, adapters);
             project(s, l, LoraTarget.V, normed, values, count, adapters);
+            if (w.qNorm() != null) {
+                kernels.rmsNorm().forwardHeads(s, buffers.prefillQ, buffers.headInvRms, buffers.prefillQ, w.qNorm(),
+                        count, c.numHeads(), c.headDim(), qw, eps);
+                kernels.rmsNorm().forwardHeads(s, keys, buffers.headInvRms, keys, w.kNorm(), count, c.numKvHeads(),
+                        c.headDim(), kvw, eps);
+            }
             kernels.rope().forward(s, buffers.prefillQ, keys, inputs.positions, inputs.invFreq, count, c.numHeads(),
                     c.numKvHeads(), c.headDim());
             if (first == 0) {
-                kernels.flash().forward(s, heads, new FlashAttention.Documents(new int[] {0, count}),
+                kernels.flash().forward(s, heads[l], new FlashAttention.Documents(new int[] {0, count}),
                         inputs.documentOffsets, buffers.prefillQ, keys, values, buffers.prefillAttn,
                         buffers.prefillLse);
             } else {
                 for (int r = 0; r < count; r += DecodeBuffers.ATTENTION_ROWS) {
                     int rows = Math.min(DecodeBuffers.ATTENTION_ROWS, count - r);
                     long qOffset = 2L * r * qw;
-                    kernels.attention().attend(s, buffers.attention, buffers.attentionWorkspace,
+                    kernels.attention().attend(s, buffers.attention.get(l), buffers.attentionWorkspace,
                             buffers.prefillQ.slice(qOffset, 2L * rows * qw), qw, false, null, null, 0,
                             inputs.slots.slice(4L * r, 4L * rows), inputs.positions.slice(4L * r, 4L * rows),
                             buffers.keys.get(l), buffers.values.get(l), inputs.invFreq,
@@ -180,14 +201,21 @@ final class DecodeForward {
         }
     }
 
-    /** y = x·Wᵀ (NF4 dequantized into the scratch first), plus s·(x·Aᵀ)·Bᵀ if adapted and adapters are on. */
+    /**
+     * y = x·Wᵀ (NF4 dequantized into the scratch first) plus the projection's bias where the family has one, plus
+     * s·(x·Aᵀ)·Bᵀ if adapted and adapters are on.
+     */
     private void project(Stream s, int layer, LoraTarget t, DeviceBuffer x, DeviceBuffer y, int tokens,
                          boolean adapters) {
         int out = t.outFeatures(c), in = t.inFeatures(c);
         GemmKernels gemm = kernels.gemm();
-        DeviceBuffer w = buffers.weights.layers.get(layer).projection(t).dense(s, kernels.nf4(),
-                buffers.dequantScratch);
+        DeviceLlamaWeights.Layer weights = buffers.weights.layers.get(layer);
+        DeviceBuffer w = weights.projection(t).dense(s, kernels.nf4(), buffers.dequantScratch);
         gemm.forward(s, y, GemmKernels.Store.BF16, x, w, tokens, out, in, 1f);
+        DeviceBuffer bias = weights.bias(t);
+        if (bias != null) {
+            kernels.elementwise().biasAdd(s, y, bias, tokens, out);
+        }
         DecodeLora.Adapter ad = adapters && buffers.lora != null ? buffers.lora.adapter(layer, t) : null;
         if (ad != null) {
             int rank = buffers.lora.config.rank();

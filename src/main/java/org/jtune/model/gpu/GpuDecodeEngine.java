@@ -24,8 +24,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Generation on one GPU: a Llama/Mistral model (bf16 or NF4 base, optionally with LoRA adapters applied on the fly)
- * and a key/value cache of {@code maxSequences} slots of {@code capacity} positions, all in one allocation planned
+ * Generation on one GPU: a Llama, Mistral, Qwen2 or Qwen3 model (bf16 or NF4 base, optionally with LoRA adapters
+ * applied on the fly) and a key/value cache of {@code maxSequences} slots of {@code capacity} positions, all in one allocation planned
  * up front. Prompts are prefilled through the training forward's kernels; a decode step runs the decode products
  * (every weight read once for up to 16 sequences) and is captured into a CUDA graph per batch size the first time
  * that size is seen, so a step costs one graph launch plus the input and logits transfers.
@@ -90,13 +90,7 @@ public final class GpuDecodeEngine implements DecodeEngine {
 
     private static void requireSupported(ModelConfig c, LoraConfig lora, int maxSequences, int capacity) {
         String model = c.architecture() + " (" + c.modelType() + ")";
-        if (c.attentionBias() || c.mlpBias()) {
-            throw new IllegalArgumentException(model + " has projection biases; the GPU decode engine supports none");
-        }
-        if (!c.llamaLayers()) {
-            throw new IllegalArgumentException(model + ": the GPU decode engine runs Llama's and Mistral's layer only (this family's "
-                    + "layer runs on the CPU engine)");
-        }
+        GpuLayerSupport.require(c, "the GPU decode engine");
         if (c.headDim() != 64 && c.headDim() != 128) {
             throw new IllegalArgumentException(model + " has head_dim " + c.headDim()
                     + "; GPU decoding supports 64 and 128");

@@ -22,10 +22,10 @@ import java.nio.ByteOrder;
 import java.util.List;
 
 /**
- * The LoRA / QLoRA training step of a Llama/Mistral model on one GPU: forward to the loss, the hand-derived
- * backward to the LoRA gradients, gradient accumulation over micro-batches and the AdamW update, all queued on one
- * stream with no device allocation after construction. For DPO it also gives per-row sequence log-probabilities,
- * of the policy and of the reference (adapters off), and backpropagates weighted sums of them.
+ * The LoRA / QLoRA training step of a Llama, Mistral, Qwen2 or Qwen3 model on one GPU: forward to the loss, the
+ * hand-derived backward to the LoRA gradients, gradient accumulation over micro-batches and the AdamW update, all
+ * queued on one stream with no device allocation after construction. For DPO it also gives per-row sequence
+ * log-probabilities, of the policy and of the reference (adapters off), and backpropagates weighted sums of them.
  *
  * <p>It mirrors the CPU engine's {@code LlamaModel} (same layer structure, same saved state, same recomputation
  * under gradient checkpointing), which stays the oracle, rather than running LlamaModel on a CUDA {@code Ops}
@@ -55,7 +55,8 @@ public final class GpuLlamaModel implements AutoCloseable {
     private final LayerInputs layerInputs;
     private final PinnedBuffer hostResults, hostLogProbs;
     private final AdamWKernels.TensorTable optimizerTable;
-    private final FlashAttention.Heads heads;
+    /** The attention heads of each layer: their windows may differ (Qwen2 slides from max_window_layers on). */
+    private final FlashAttention.Heads[] heads;
     private final float scaling;
     private final float eps;
     private int optimizerSteps;
@@ -99,13 +100,7 @@ public final class GpuLlamaModel implements AutoCloseable {
     /** The kernels' limits, checked before planning so that a model they cannot run fails with its reason. */
     private static void requireSupported(ModelConfig c, LoraConfig lora) {
         String model = c.architecture() + " (" + c.modelType() + ")";
-        if (c.attentionBias() || c.mlpBias()) {
-            throw new IllegalArgumentException(model + " has projection biases; the GPU step supports none");
-        }
-        if (!c.llamaLayers()) {
-            throw new IllegalArgumentException(model + ": the GPU step runs Llama's and Mistral's layer only (this family's "
-                    + "layer runs on the CPU engine)");
-        }
+        GpuLayerSupport.require(c, "the GPU step");
         if (c.headDim() != 64 && c.headDim() != 128) {
             throw new IllegalArgumentException(model + " has head_dim " + c.headDim()
                     + "; GPU attention supports 64 and 128");
@@ -139,8 +134,11 @@ public final class GpuLlamaModel implements AutoCloseable {
         this.report = report;
         this.scaling = request.lora().scaling();
         this.eps = (float) config.rmsNormEps();
-        this.heads = new FlashAttention.Heads(config.numHeads(), config.numKvHeads(), config.headDim(),
-                config.slidingWindow());
+        this.heads = new FlashAttention.Heads[config.numLayers()];
+        for (int l = 0; l < heads.length; l++) {
+            heads[l] = new FlashAttention.Heads(config.numHeads(), config.numKvHeads(), config.headDim(),
+                    config.windowOf(l));
+        }
         this.memory = context.allocate(plan.totalBytes());
         try {
             MemoryCarver carver = MemoryCarver.carving(memory);
@@ -454,13 +452,21 @@ public final class GpuLlamaModel implements AutoCloseable {
         int n = batch.tokens(), d = config.hiddenSize();
         long inter = (long) n * config.intermediateSize();
         kernels.rmsNorm().forward(stream, buffers.normed, st.invRms1, x, w.inputNorm(), n, d, eps);
-        project(l, LoraTarget.Q, buffers.normed, st.q, st);
-        project(l, LoraTarget.K, buffers.normed, st.k, st);
+        boolean qkNorm = w.qNorm() != null;
+        project(l, LoraTarget.Q, buffers.normed, qkNorm ? st.qProjected : st.q, st);
+        project(l, LoraTarget.K, buffers.normed, qkNorm ? st.kProjected : st.k, st);
         project(l, LoraTarget.V, buffers.normed, st.v, st);
+        if (qkNorm) {
+            int hd = config.headDim();
+            kernels.rmsNorm().forwardHeads(stream, st.q, st.invRmsQ, st.qProjected, w.qNorm(), n, config.numHeads(),
+                    hd, config.qWidth(), eps);
+            kernels.rmsNorm().forwardHeads(stream, st.k, st.invRmsK, st.kProjected, w.kNorm(), n,
+                    config.numKvHeads(), hd, config.kvWidth(), eps);
+        }
         kernels.rope().forward(stream, st.q, st.k, batch.positions(), batch.invFreq(), n, config.numHeads(),
                 config.numKvHeads(), config.headDim());
-        kernels.attention().forward(stream, heads, batch.documents(), batch.cuSeqlens(), st.q, st.k, st.v, st.attn,
-                st.lse);
+        kernels.attention().forward(stream, heads[l], batch.documents(), batch.cuSeqlens(), st.q, st.k, st.v,
+                st.attn, st.lse);
         project(l, LoraTarget.O, st.attn, st.h, st);
         kernels.elementwise().residualAdd(stream, st.h, x, (long) n * d);
 
@@ -495,10 +501,18 @@ public final class GpuLlamaModel implements AutoCloseable {
 
         // attention: h = x + o(attn(rope(q(n1)), rope(k(n1)), v(n1))), n1 = norm(x)
         projectBackward(l, LoraTarget.O, st.attn, st, dx, buffers.dAttn, false);
-        kernels.attention().backward(stream, heads, batch.documents(), batch.cuSeqlens(), st.q, st.k, st.v, st.attn,
-                st.lse, buffers.dAttn, buffers.attentionWorkspace, buffers.dQ, buffers.dK, buffers.dV);
+        kernels.attention().backward(stream, heads[l], batch.documents(), batch.cuSeqlens(), st.q, st.k, st.v,
+                st.attn, st.lse, buffers.dAttn, buffers.attentionWorkspace, buffers.dQ, buffers.dK, buffers.dV);
         kernels.rope().backward(stream, buffers.dQ, buffers.dK, batch.positions(), batch.invFreq(), n,
                 config.numHeads(), config.numKvHeads(), config.headDim());
+        if (w.qNorm() != null) {
+            // through the per-head norms, in place: dQ, dK become the gradients of q and k as projected
+            int hd = config.headDim();
+            kernels.rmsNorm().backward(stream, buffers.dQ, buffers.dQ, st.qProjected, w.qNorm(), st.invRmsQ,
+                    n * config.numHeads(), hd);
+            kernels.rmsNorm().backward(stream, buffers.dK, buffers.dK, st.kProjected, w.kNorm(), st.invRmsK,
+                    n * config.numKvHeads(), hd);
+        }
         kernels.rmsNorm().forward(stream, normed, buffers.invRmsScratch, x, w.inputNorm(), n, d, eps);
         projectBackward(l, LoraTarget.Q, normed, st, buffers.dQ, dn, false);
         projectBackward(l, LoraTarget.K, normed, st, buffers.dK, dn, true);
@@ -507,13 +521,21 @@ public final class GpuLlamaModel implements AutoCloseable {
         kernels.elementwise().residualAdd(stream, dx, dn, (long) n * d); // dx = dLoss/dx
     }
 
-    /** y = x·Wᵀ, plus s·(x·Aᵀ)·Bᵀ if {@code t} is adapted (x·Aᵀ kept in the state for backward). */
+    /**
+     * y = x·Wᵀ (+ the projection's bias, where the family has one), plus s·(x·Aᵀ)·Bᵀ if {@code t} is adapted (x·Aᵀ
+     * kept in the state for backward). The bias is added to the base product before the LoRA term, in the order
+     * PEFT computes {@code base_layer(x) + lora_B(lora_A(x)) * s}; it is frozen, so the backward never sees it.
+     */
     private void project(int l, LoraTarget t, DeviceBuffer x, DeviceBuffer y, LayerActivations st) {
         int n = batch.tokens(), out = t.outFeatures(config), in = t.inFeatures(config);
-        DeviceBuffer w = buffers.weights.layers.get(l).projection(t).dense(stream, kernels.nf4(),
-                buffers.dequantScratch);
+        DeviceLlamaWeights.Layer layer = buffers.weights.layers.get(l);
+        DeviceBuffer w = layer.projection(t).dense(stream, kernels.nf4(), buffers.dequantScratch);
         GemmKernels gemm = kernels.gemm();
         gemm.forward(stream, y, GemmKernels.Store.BF16, x, w, n, out, in, 1f);
+        DeviceBuffer bias = layer.bias(t);
+        if (bias != null) {
+            kernels.elementwise().biasAdd(stream, y, bias, n, out);
+        }
         DeviceLora.Adapter ad = adaptersEnabled ? buffers.lora.adapter(l, t) : null;
         if (ad != null) {
             DeviceBuffer xa = st.xa(t);

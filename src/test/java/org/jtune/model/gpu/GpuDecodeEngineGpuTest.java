@@ -138,7 +138,26 @@ class GpuDecodeEngineGpuTest {
         "0, false, false", "40, false, false", "0, true, false", "40, true, true", "0, false, true"})
     void teacherForcedDecodingMatchesTheCpuForward(int window, boolean nf4, boolean adapters) {
         ModelConfig c = TestConfigs.tiny(window);
-        LlamaWeights w = weights(c, nf4);
+        teacherForcedDecoding(c, weights(c, nf4), adapters,
+                "window " + window + (nf4 ? ", nf4" : ", bf16") + (adapters ? ", adapters" : ""));
+    }
+
+    /**
+     * Qwen2 (q/k/v biases, tied embeddings, a window of 40 on the second layer only) and Qwen3 (per-head q/k norms,
+     * head_dim 128 apart from hidden 192), with biases and q/k projections large enough that a missing bias or norm
+     * would fail ({@link FamilyWeights}): the same prefills and decode steps against the CPU forward.
+     */
+    @ParameterizedTest
+    @CsvSource({
+        // family, nf4 base, adapters
+        "qwen2, false, false", "qwen2, true, true", "qwen3, false, true", "qwen3, true, false"})
+    void qwenTeacherForcedDecodingMatchesTheCpuForward(String family, boolean nf4, boolean adapters) {
+        ModelConfig c = TestConfigs.tiny(family);
+        teacherForcedDecoding(c, FamilyWeights.create(c, nf4, seed, arena), adapters,
+                family + (nf4 ? ", nf4" : ", bf16") + (adapters ? ", adapters" : ""));
+    }
+
+    private void teacherForcedDecoding(ModelConfig c, LlamaWeights w, boolean adapters, String what) {
         LoraAdapters lora = adapters ? randomAdapters(c) : null;
         int[] prompts = {5, 17, 530};
         int[][] sequences = new int[prompts.length][];
@@ -147,7 +166,6 @@ class GpuDecodeEngineGpuTest {
             sequences[s] = randomTokens(prompts[s] + STEPS, c.vocabSize());
             expected[s] = cpuLogits(c, w, lora, adapters, sequences[s]);
         }
-        String what = "window " + window + (nf4 ? ", nf4" : ", bf16") + (adapters ? ", adapters" : "");
         int vocab = c.vocabSize();
         try (GpuDecodeEngine engine = GpuDecodeEngine.create(context(), c, w, lora, 3, 640)) {
             float[] logits = new float[3 * vocab];

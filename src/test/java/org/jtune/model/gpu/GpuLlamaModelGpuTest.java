@@ -125,12 +125,32 @@ class GpuLlamaModelGpuTest extends TestFixture {
     })
     void lossAndLoraGradientsMatchTheCpuEngine(boolean nf4, Checkpointing mode, int window) {
         ModelConfig c = TestConfigs.tiny(window);
-        LlamaWeights w = weights(c, nf4);
+        stepMatchesTheCpuEngine(c, weights(c, nf4), mode, (nf4 ? "nf4" : "bf16") + " base, checkpointing " + mode
+                + ", window " + window + ", seed " + seed);
+    }
+
+    /**
+     * Qwen2 (q/k/v biases, tied embeddings, a window of 40 on the second layer only, shorter than the 100-token rows)
+     * and Qwen3 (per-head q/k norms, head_dim 128 apart from hidden 192): the same step against the CPU engine, with
+     * biases and q/k projections large enough that a missing bias or norm would fail (see {@link FamilyWeights}).
+     */
+    @ParameterizedTest
+    @CsvSource({
+        // family, nf4 base, checkpointing
+        "qwen2, false, OFF", "qwen2, false, ON", "qwen2, true, ON", "qwen2, true, OFFLOADED",
+        "qwen3, false, OFF", "qwen3, false, ON", "qwen3, true, OFF", "qwen3, true, OFFLOADED",
+    })
+    void qwenLossAndLoraGradientsMatchTheCpuEngine(String family, boolean nf4, Checkpointing mode) {
+        ModelConfig c = TestConfigs.tiny(family);
+        stepMatchesTheCpuEngine(c, FamilyWeights.create(c, nf4, seed, arena), mode, family + ", "
+                + (nf4 ? "nf4" : "bf16") + " base, checkpointing " + mode + ", seed " + seed);
+    }
+
+    private void stepMatchesTheCpuEngine(ModelConfig c, LlamaWeights w, Checkpointing mode, String what) {
         LoraAdapters cpu = randomAdapters(c);
         Batch b = batch(rows(2, 100, c.vocabSize()), 0, 2);
         float cpuLoss = cpuStep(c, w, cpu, b);
 
-        String what = (nf4 ? "nf4" : "bf16") + " base, checkpointing " + mode + ", window " + window + ", seed " + seed;
         LoraAdapters gpu = new LoraAdapters(c, TestConfigs.LORA, arena);
         try (GpuLlamaModel model = GpuLlamaModel.create(context(), c, w, TestConfigs.LORA, new StepShape(2, 100, 1),
                 mode)) {
@@ -210,10 +230,10 @@ class GpuLlamaModelGpuTest extends TestFixture {
      * is allowed 4u of the first step's loss. Training must lower the loss by at least 2.
      */
     @ParameterizedTest
-    @ValueSource(booleans = {false, true})
-    void fiftyTrainingStepsFollowTheCpuLossCurve(boolean nf4) {
-        ModelConfig c = TestConfigs.tiny(0);
-        LlamaWeights w = weights(c, nf4);
+    @CsvSource({"llama, false", "llama, true", "qwen2, false", "qwen3, true"})
+    void fiftyTrainingStepsFollowTheCpuLossCurve(String family, boolean nf4) {
+        ModelConfig c = TestConfigs.tiny(family);
+        LlamaWeights w = family.equals("llama") ? weights(c, nf4) : FamilyWeights.create(c, nf4, seed, arena);
         LoraAdapters cpu = new LoraAdapters(c, TestConfigs.LORA, arena);
         cpu.initPeftDefault(seed);
         // Round A to bf16 so both engines start from the same matrices.
@@ -230,7 +250,7 @@ class GpuLlamaModelGpuTest extends TestFixture {
         double lr = 1e-3;
         OptimizerSettings settings = new OptimizerSettings(0.9, 0.999, 1e-8, 0.01, 1.0);
         AdamWKernels.Hyper hyper = new AdamWKernels.Hyper(lr, 0.9, 0.999, 1e-8, 0.01);
-        String what = (nf4 ? "nf4" : "bf16") + " base, seed " + seed;
+        String what = family + ", " + (nf4 ? "nf4" : "bf16") + " base, seed " + seed;
         try (GpuLlamaModel model = GpuLlamaModel.create(context(), c, w, TestConfigs.LORA, new StepShape(2, 64, 1),
                 Checkpointing.ON);
              LlamaModel cpuModel = new LlamaModel(c, w, cpu, new CpuOps(), 2, 64, false)) {

@@ -189,4 +189,102 @@ class MemoryPlanTest {
                 BaseFormat.uniform(tiny, NF4), LoraConfig.allProjections(4, 8, false), shape, Checkpointing.ON));
         assertTrue(rank.getMessage().contains("LoRA rank 4 is not a multiple of 8"), rank.getMessage());
     }
+
+    /**
+     * Qwen3's step keeps, per layer state, q and k before their per-head norms and the norms' 1/rms per head; its
+     * weights hold the two norm weights per layer. Qwen2's weights hold the q, k and v biases; its activations are
+     * Llama's. Both counted here from the config, so that the fit check sees what the step will take.
+     */
+    @Test
+    void qwenPlansCountTheirNormsBiasesAndSavedHeads() {
+        StepShape shape = new StepShape(2, 2048, 1);
+        long n = 2 * 2048;
+        for (ModelConfig c : List.of(TestConfigs.QWEN25_7B, TestConfigs.QWEN3_8B)) {
+            long d = c.hiddenSize(), layers = c.numLayers();
+            boolean qkNorm = c.design().qkNorm();
+            long state = 4 * n + 2 * n * c.qWidth() * 2 + 2 * n * c.kvWidth() * 2 + 4 * n * c.numHeads()
+                    + 2 * n * d + 4 * n + 2 * n * c.intermediateSize() * 2 + 7 * 2 * n * 16;
+            if (qkNorm) {
+                state += 2 * n * c.qWidth() + 2 * n * c.kvWidth() + 4 * n * c.numHeads() + 4 * n * c.numKvHeads();
+            }
+            MemoryPlan on = plan(c, NF4, shape, Checkpointing.ON);
+            MemoryPlan off = plan(c, NF4, shape, Checkpointing.OFF);
+            assertEquals((layers + 1) * 2 * n * d + state, on.bytes(MemoryUse.ACTIVATIONS), c.modelType() + " on");
+            assertEquals((layers + 1) * 2 * n * d + layers * state, off.bytes(MemoryUse.ACTIVATIONS),
+                    c.modelType() + " off");
+
+            long dense = 2L * c.vocabSize() * d * 2 + 2 * d + layers * 2 * 2 * d;
+            long perLayer = 0;
+            for (LoraTarget t : LoraTarget.values()) {
+                perLayer += 2L * t.inFeatures(c) * t.outFeatures(c);
+            }
+            perLayer += c.qkvBias() ? 2L * (c.qWidth() + 2L * c.kvWidth()) : 0;
+            perLayer += qkNorm ? 2 * 2L * c.headDim() : 0;
+            assertEquals(dense + layers * perLayer,
+                    plan(c, new ProjectionFormat.Bf16(), shape, Checkpointing.ON).bytes(MemoryUse.WEIGHTS),
+                    c.modelType() + " bf16 weights");
+        }
+        assertTrue(TestConfigs.QWEN25_7B.qkvBias() && TestConfigs.QWEN3_8B.design().qkNorm(), "the shapes' designs");
+    }
+
+    /** Gemma 3 and projection biases beyond q/k/v stay on the CPU engine, and the message says what is missing. */
+    @Test
+    void layersTheGpuKernelsDoNotHaveAreRefusedByName() {
+        ModelConfig gemma = ModelConfig.parse("""
+                {"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "vocab_size": 1024,
+                 "hidden_size": 512, "intermediate_size": 1024, "num_hidden_layers": 2, "num_attention_heads": 4,
+                 "num_key_value_heads": 1, "head_dim": 256, "rms_norm_eps": 1e-6, "query_pre_attn_scalar": 256,
+                 "sliding_window": 64, "sliding_window_pattern": 2, "rope_theta": 1000000.0,
+                 "rope_local_base_freq": 10000.0, "max_position_embeddings": 1024}""", "gemma3");
+        ModelConfig oBias = ModelConfig.parse("""
+                {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 1000,
+                 "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 1, "num_attention_heads": 4,
+                 "num_key_value_heads": 4, "rms_norm_eps": 1e-5, "attention_bias": true,
+                 "max_position_embeddings": 512}""", "llama with attention_bias");
+        StepShape shape = new StepShape(1, 64, 1);
+        IllegalArgumentException step = assertThrows(IllegalArgumentException.class, () -> GpuLlamaModel.plan(gemma,
+                BaseFormat.uniform(gemma, NF4), TestConfigs.LORA, shape, Checkpointing.ON));
+        IllegalArgumentException decode = assertThrows(IllegalArgumentException.class,
+                () -> GpuDecodeEngine.plan(gemma, BaseFormat.uniform(gemma, NF4), null, 1, 64));
+        for (IllegalArgumentException e : List.of(step, decode)) {
+            for (String part : List.of("Gemma3ForCausalLM", "(1 + w) RMSNorm", "norms of the attention and MLP outputs",
+                    "embeddings scaled by sqrt(hidden_size)", "GeGLU", "query_pre_attn_scalar", "local RoPE base",
+                    "head_dim 256 (GPU attention has 64 and 128)", "runs on the CPU engine")) {
+                assertTrue(e.getMessage().contains(part), "missing \"" + part + "\" in: " + e.getMessage());
+            }
+        }
+        IllegalArgumentException bias = assertThrows(IllegalArgumentException.class, () -> GpuLlamaModel.plan(oBias,
+                BaseFormat.uniform(oBias, NF4), TestConfigs.LORA, shape, Checkpointing.ON));
+        assertTrue(bias.getMessage().contains("o_proj bias (attention_bias); the GPU step supports biases on q, k"
+                + " and v only"), bias.getMessage());
+        assertDoesNotThrow(() -> GpuLlamaModel.plan(TestConfigs.tinyQwen2(40),
+                BaseFormat.uniform(TestConfigs.tinyQwen2(40), NF4), TestConfigs.LORA, shape, Checkpointing.ON));
+        assertDoesNotThrow(() -> GpuDecodeEngine.plan(TestConfigs.tinyQwen3(),
+                BaseFormat.uniform(TestConfigs.tinyQwen3(), NF4), TestConfigs.LORA, 2, 64));
+    }
+
+    /**
+     * A decode engine whose layers have different windows (Qwen2: none on layer 0, 40 on layer 1) sizes its
+     * attention scratch for the widest, the full cache; with one window everywhere (Mistral) for that window.
+     */
+    @Test
+    void decodeAttentionScratchIsSizedForTheWidestLayer() {
+        int sequences = 3, capacity = 640;
+        for (ModelConfig c : List.of(TestConfigs.tinyQwen2(40), TestConfigs.tiny(40))) {
+            int widest = c.windowOf(0);
+            for (int l = 0; l < c.numLayers(); l++) {
+                widest = c.windowOf(l) == 0 || widest == 0 ? 0 : Math.max(widest, c.windowOf(l));
+            }
+            var layout = new org.jtune.kernels.DecodeAttention.Layout(c.numHeads(), c.numKvHeads(), c.headDim(),
+                    widest, sequences, capacity, DecodeBuffers.ATTENTION_ROWS);
+            MemoryPlan plan = GpuDecodeEngine.plan(c, BaseFormat.uniform(c, new ProjectionFormat.Bf16()), null,
+                    sequences, capacity);
+            long partialSums = plan.regions().stream().filter(r -> r.name().equals("attention partial sums"))
+                    .findFirst().orElseThrow().bytes();
+            assertEquals(layout.partialSumBytes(), partialSums, c.modelType() + " windows " + c.windowOf(0) + ", "
+                    + c.windowOf(1));
+        }
+        assertEquals(0, TestConfigs.tinyQwen2(40).windowOf(0));
+        assertEquals(40, TestConfigs.tinyQwen2(40).windowOf(1));
+    }
 }
