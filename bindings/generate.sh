@@ -20,7 +20,8 @@ echo "jextract: $(jextract --version 2>&1 | tr '\n' ' ')"
 echo "header:   $HEADER ($(grep -m1 '^#define CUDA_VERSION ' "$HEADER"))"
 
 cd "$HERE"
-rm -rf src
+# Only this header's files: bindings/src/org/jtune/bindings/nccl is generate-nccl.sh's.
+rm -f src/org/jtune/bindings/*.java
 jextract \
     --output src \
     --target-package org.jtune.bindings \
@@ -28,4 +29,4 @@ jextract \
     --library :libcuda.so.1 \
     @symbols.txt \
     "$HEADER"
-echo "generated: $(find src -name '*.java' | wc -l) files in bindings/src"
+echo "generated: $(find src/org/jtune/bindings -maxdepth 1 -name '*.java' | wc -l) files in bindings/src/org/jtune/bindings"
