@@ -37,7 +37,11 @@ public final class Stream implements AutoCloseable {
         CudaResults.check(CudaDriver.cuStreamWaitEvent(handle(), event.handle(), 0), "cuStreamWaitEvent");
     }
 
-    MemorySegment handle() {
+    /**
+     * The driver's {@code CUstream}, for a library that queues its own work on this stream (NCCL's collectives);
+     * throws once the stream is closed.
+     */
+    public MemorySegment handle() {
         if (handle == null) {
             throw new IllegalStateException("stream used after close");
         }

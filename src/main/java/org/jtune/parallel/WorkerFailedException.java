@@ -21,7 +21,7 @@ public final class WorkerFailedException extends RuntimeException {
     }
 
     /** How a worker's error is reported to the others: its class and message. */
-    static String describe(Throwable error) {
+    public static String describe(Throwable error) {
         String message = error.getMessage();
         return error.getClass().getSimpleName() + (message == null ? "" : ": " + message);
     }
