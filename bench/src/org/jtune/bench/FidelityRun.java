@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.jtune.model.Batch;
+import org.jtune.model.Engine;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.LoraAdapters;
@@ -43,6 +44,7 @@ final class FidelityRun {
         String shape = "llama-3-8b";
         Integer layers = null;
         int steps = 200, rows = 2, seqLength = 512, evalBatches = 4;
+        Double lr = null;
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             if (value == null) {
@@ -56,9 +58,10 @@ final class FidelityRun {
                 case "--rows" -> rows = positive("--rows", value);
                 case "--seq-len" -> seqLength = positive("--seq-len", value);
                 case "--eval-batches" -> evalBatches = positive("--eval-batches", value);
+                case "--lr" -> lr = learningRate(value);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i - 1] + "; usage: fidelity"
                         + " --out DIR [--shape SHAPE] [--steps N] [--layers N] [--rows N] [--seq-len N]"
-                        + " [--eval-batches N]");
+                        + " [--eval-batches N] [--lr RATE]");
             }
         }
         if (dir == null) {
@@ -66,9 +69,24 @@ final class FidelityRun {
         }
         FidelitySettings settings = FidelitySettings.defaults(shape, layers == null
                 ? FidelityShapes.defaultLayers(shape) : layers, steps, rows, seqLength, evalBatches);
+        if (lr != null) {
+            settings = settings.withLearningRate(lr);
+        }
         TrainResult result = run(dir, settings);
         System.out.printf("jtune: %d steps, final eval loss %.5f; log in %s%n", result.globalStep(),
                 result.lastEvalLoss(), dir.resolve(LOG));
+    }
+
+    private static double learningRate(String value) {
+        try {
+            double v = Double.parseDouble(value);
+            if (v > 0 && Double.isFinite(v)) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new IllegalArgumentException("--lr needs a positive number, got \"" + value + "\"");
     }
 
     private static int positive(String option, String value) {
@@ -84,8 +102,13 @@ final class FidelityRun {
         return v;
     }
 
-    /** Writes the shared files into {@code dir}, then trains; see the class comment. */
+    /** Writes the shared files into {@code dir}, then trains where the backend places it; see the class comment. */
     static TrainResult run(Path dir, FidelitySettings s) throws IOException {
+        return run(dir, s, Backend.choose());
+    }
+
+    /** As {@link #run(Path, FidelitySettings)}, training where {@code placement} puts the engine. */
+    static TrainResult run(Path dir, FidelitySettings s, Engine.Placement placement) throws IOException {
         String configJson = FidelityShapes.configJson(s.shape(), s.layers());
         Files.createDirectories(dir);
         s.write(dir);
@@ -98,7 +121,7 @@ final class FidelityRun {
                     dir.resolve(MODEL).toAbsolutePath().toString());
         }
         FidelityBatches.generate(s, config.vocabSize(), s.seed() + 1).write(dir);
-        return train(dir, s);
+        return train(dir, s, placement);
     }
 
     /**
@@ -135,13 +158,13 @@ final class FidelityRun {
     }
 
     /** Trains from the files in {@code dir} (model, adapter, batches: as the peer reads them), logging to jtune.jsonl. */
-    private static TrainResult train(Path dir, FidelitySettings s) throws IOException {
+    private static TrainResult train(Path dir, FidelitySettings s, Engine.Placement placement) throws IOException {
         FidelityBatches batches = FidelityBatches.read(dir);
         try (LoadedModel model = ModelLoader.load(dir.resolve(MODEL), LoadOptions.asStored());
              Arena arena = Arena.ofShared()) { // the CPU engine reads the adapters from worker threads
             ModelConfig config = model.config();
             LoraAdapters lora = AdapterFiles.load(dir.resolve(ADAPTER), config, arena);
-            Trainer<Batch> trainer = Trainer.sft(Backend.choose(), config, model.weights(), lora, s.seqLength(),
+            Trainer<Batch> trainer = Trainer.sft(placement, config, model.weights(), lora, s.seqLength(),
                     trainingArguments(s), new ListBatchSource<>(batches.train(), false),
                     new ListBatchSource<>(batches.eval(), false));
             System.out.println("jtune trains on " + trainer.placement());

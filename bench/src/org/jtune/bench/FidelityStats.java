@@ -10,16 +10,21 @@ package org.jtune.bench;
  * the mean threshold (0.5%): a gap that has widened by that much is heading past 1%. The first and last quarters'
  * mean gaps are given beside it.
  *
+ * <p>The comparison only means something if the run moves: if the loss barely falls, a run whose gradient were
+ * wrong (or zero) would stay within 1% of the peer. The peer's loss must fall by at least 5% (five times the mean
+ * threshold) from the first quarter of the steps to the last; else the verdict is INCONCLUSIVE.
+ *
  * @param meanRelativeGap   mean over steps of |jtune - peer| / peer
  * @param drift             growth of the relative gap over the run, by the fitted line
  * @param firstQuarterGap   mean relative gap over the first quarter of the steps
  * @param lastQuarterGap    mean relative gap over the last quarter
  * @param meanSignedGap     mean of (jtune - peer) / peer: whether jtune sits above or below
  * @param evalRelativeGap   |jtune eval - peer eval| / peer eval
+ * @param peerLossFall      how far the peer's loss fell: 1 - (mean of the last quarter / mean of the first)
  */
 record FidelityStats(int steps, double meanRelativeGap, double drift, double firstQuarterGap, double lastQuarterGap,
-                     double meanSignedGap, double evalRelativeGap) {
-    static final double MAX_MEAN_GAP = 0.01, MAX_DRIFT = 0.005, MAX_EVAL_GAP = 0.005;
+                     double meanSignedGap, double evalRelativeGap, double peerLossFall) {
+    static final double MAX_MEAN_GAP = 0.01, MAX_DRIFT = 0.005, MAX_EVAL_GAP = 0.005, MIN_LOSS_FALL = 0.05;
 
     /**
      * @throws IllegalArgumentException if the runs have different step counts, fewer than 2 steps, or a loss that is
@@ -46,7 +51,8 @@ record FidelityStats(int steps, double meanRelativeGap, double drift, double fir
         requireLoss(peerEval, "the peer's eval loss");
         int quarter = Math.max(1, n / 4);
         return new FidelityStats(n, sum / n, slope(gap) * (n - 1), mean(gap, 0, quarter), mean(gap, n - quarter, n),
-                signed / n, Math.abs(jtuneEval - peerEval) / peerEval);
+                signed / n, Math.abs(jtuneEval - peerEval) / peerEval,
+                1 - mean(peer, n - quarter, n) / mean(peer, 0, quarter));
     }
 
     private static void requireLoss(double loss, String what) {
@@ -86,7 +92,17 @@ record FidelityStats(int steps, double meanRelativeGap, double drift, double fir
         return evalRelativeGap < MAX_EVAL_GAP;
     }
 
+    /** Whether the run moved far enough for the comparison to tell a trained run from an untrained one. */
+    boolean conclusive() {
+        return peerLossFall >= MIN_LOSS_FALL;
+    }
+
     boolean passes() {
         return meanPasses() && driftPasses() && evalPasses();
+    }
+
+    /** PASS, FAIL, or INCONCLUSIVE when the thresholds are met by a run that did not move. */
+    String verdict() {
+        return !passes() ? "FAIL" : conclusive() ? "PASS" : "INCONCLUSIVE";
     }
 }

@@ -30,10 +30,16 @@ public final class LossCurvePlot {
     public record Point(double step, double loss) {}
 
     /**
-     * A curve with its legend label (in the capitals, digits and signs the plot font has), drawn as a line, with a
-     * square at every point if {@code markers} (for curves of few points, such as evaluations).
+     * A curve with its legend label (in the capitals, digits and signs the plot font has), drawn as a line
+     * {@code width} pixels wide, with a square at every point if {@code markers} (for curves of few points, such as
+     * evaluations). Curves are drawn in list order: a wide curve under a narrow one stays visible where they meet.
      */
-    public record Series(String label, Color color, List<Point> points, boolean markers) {}
+    public record Series(String label, Color color, List<Point> points, boolean markers, float width) {
+        /** A curve 2 pixels wide. */
+        public Series(String label, Color color, List<Point> points, boolean markers) {
+            this(label, color, points, markers, 2);
+        }
+    }
 
     /** Writes the training curve and the eval points to {@code file} (through a temporary file, renamed into place). */
     public static void write(Path file, List<Point> train, List<Point> eval) throws IOException {
@@ -78,7 +84,7 @@ public final class LossCurvePlot {
             Axes axes = Axes.fit(series.stream().map(Series::points).toList());
             drawAxes(g, axes);
             for (Series s : series) {
-                drawCurve(g, axes, s.points(), s.color(), s.markers());
+                drawCurve(g, axes, s.points(), s.color(), s.markers(), s.width());
             }
             drawLegend(g, series);
         } finally {
@@ -175,9 +181,10 @@ public final class LossCurvePlot {
         PixelFont.draw(g, "LOSS", 12, 16, TEXT_SCALE);
     }
 
-    private static void drawCurve(Graphics2D g, Axes a, List<Point> curve, Color color, boolean markers) {
+    private static void drawCurve(Graphics2D g, Axes a, List<Point> curve, Color color, boolean markers,
+                                  float width) {
         g.setColor(color);
-        g.setStroke(new BasicStroke(2));
+        g.setStroke(new BasicStroke(width));
         Point previous = null;
         for (Point p : curve) {
             if (!Double.isFinite(p.loss())) {
@@ -189,7 +196,8 @@ public final class LossCurvePlot {
                 g.drawLine((int) Math.round(a.x(previous.step())), (int) Math.round(a.y(previous.loss())), x, y);
             }
             if (markers || curve.size() == 1) {
-                g.fillRect(x - 3, y - 3, 7, 7);
+                int half = (int) (1.5f * width); // 3 for the usual 2-pixel line
+                g.fillRect(x - half, y - half, 2 * half + 1, 2 * half + 1);
             }
             previous = p;
         }
