@@ -400,12 +400,12 @@ public final class NcclCommunicator implements DeviceCommunicator {
                 }
             }
         }
-        awaitCall(call, Long.MAX_VALUE, null);
+        awaitCall(call, 0, null); // no deadline: a collective waits for the others as long as none failed
     }
 
     /**
      * Polls the communicator until its last call is done ({@code ncclInProgress} no more), a worker failed, or
-     * {@code deadline} (System.nanoTime) passed.
+     * {@code deadline} (System.nanoTime) passed; a null {@code timeout} means no deadline.
      */
     private void awaitCall(String call, long deadline, Duration timeout) {
         Pause pause = new Pause();
@@ -424,7 +424,7 @@ public final class NcclCommunicator implements DeviceCommunicator {
                 abort();
                 throw e;
             }
-            if (System.nanoTime() - deadline > 0) {
+            if (timeout != null && System.nanoTime() - deadline > 0) {
                 throw new IllegalStateException(call + " did not complete within " + timeout.toSeconds()
                         + " s: not every worker of the run reached it");
             }
