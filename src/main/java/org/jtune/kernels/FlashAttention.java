@@ -55,8 +55,9 @@ public final class FlashAttention {
      * Head layout of one attention call.
      *
      * @param window 0 for plain causal attention; otherwise query i sees key j only if {@code i - window < j <= i}
+     * @param scale  the score scale: 1/sqrt(headDim) for most families, 1/sqrt(query_pre_attn_scalar) for Gemma 3
      */
-    public record Heads(int heads, int kvHeads, int headDim, int window) {
+    public record Heads(int heads, int kvHeads, int headDim, int window, float scale) {
         public Heads {
             if (heads <= 0 || kvHeads <= 0 || window < 0) {
                 throw new IllegalArgumentException("invalid attention heads: " + heads + " query heads, " + kvHeads
@@ -68,11 +69,14 @@ public final class FlashAttention {
             if (headDim != 64 && headDim != 128) {
                 throw new IllegalArgumentException("head dimension " + headDim + " is not supported (64 or 128)");
             }
+            if (!(scale > 0) || Float.isInfinite(scale)) {
+                throw new IllegalArgumentException("attention score scale must be a positive number, got " + scale);
+            }
         }
 
-        /** Score scale 1/sqrt(headDim), rounded to float. */
-        public float scale() {
-            return (float) (1.0 / Math.sqrt(headDim));
+        /** The usual score scale 1/sqrt(headDim), rounded to float. */
+        public Heads(int heads, int kvHeads, int headDim, int window) {
+            this(heads, kvHeads, headDim, window, (float) (1.0 / Math.sqrt(headDim)));
         }
     }
 

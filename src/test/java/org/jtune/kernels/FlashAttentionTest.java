@@ -41,6 +41,8 @@ class FlashAttentionTest {
         assertMessage(() -> new FlashAttention.Heads(32, 8, 96, 0), "head dimension 96 is not supported");
         assertMessage(() -> new FlashAttention.Heads(12, 8, 64, 0), "not a multiple of kv heads 8");
         assertMessage(() -> new FlashAttention.Heads(8, 8, 64, -1), "window -1");
+        assertMessage(() -> new FlashAttention.Heads(8, 8, 64, 0, Float.NaN), "must be a positive number, got NaN");
+        assertEquals(0.0625f, new FlashAttention.Heads(8, 8, 64, 0, 0.0625f).scale());
     }
 
     private static void assertMessage(Runnable action, String fragment) {
