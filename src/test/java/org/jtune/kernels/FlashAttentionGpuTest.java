@@ -93,6 +93,11 @@ class FlashAttentionGpuTest {
         "1, 2048, 2, 1, 128, 0, 1, 0",
         "2, 300, 4, 2, 128, 0, 2, 168",
         "1, 400, 8, 2, 64, 100, 1, 256",
+        "1, 1, 1, 1, 256, 0, 1, 0",
+        "2, 300, 8, 4, 256, 0, 2, 256",
+        "1, 700, 4, 1, 256, 100, 1, 168",
+        "3, 129, 2, 2, 256, 31, 3, 0",
+        "1, 1500, 2, 1, 256, 1024, 1, 256",
     })
     void forwardMatchesCpuReference(int batch, int seqLen, int heads, int kvHeads, int headDim, int window,
                                     int docsPerRow, int queryPreAttnScalar) {
