@@ -54,6 +54,7 @@ final class DpoCommand implements Main.Command {
         if (parsed == null) {
             return 0;
         }
+        WorkerCount.requireOne(parsed, System.getenv());
         DpoSettings s = DpoSettings.from(parsed);
         long start = System.nanoTime();
         Backend backend = Backend.choose();

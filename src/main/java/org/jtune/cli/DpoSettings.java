@@ -33,7 +33,7 @@ record DpoSettings(String model, List<String> data, BuiltinChatTemplate template
 
     /** The options of sft that apply to preference pairs, in sft's order. */
     private static final List<String> FROM_SFT = List.of("model", "data", "chat-template", "max-seq-length",
-            "batch-size", "grad-accum", "epochs", "max-steps", "lr", "scheduler", "warmup-steps", "warmup-ratio",
+            "batch-size", "grad-accum", "gpus", "epochs", "max-steps", "lr", "scheduler", "warmup-steps", "warmup-ratio",
             "weight-decay", "max-grad-norm", "seed", "eval-split", "eval-steps", "logging-steps", "save-steps",
             "output", "resume", "overwrite-output-dir", "load-in-4bit", "skip-bad-records", "max-line-bytes",
             "max-data-bytes", "lora-r", "lora-alpha", "target-modules", "rslora", "report-to", "gradient-checkpointing", "bf16",

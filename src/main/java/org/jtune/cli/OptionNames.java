@@ -21,6 +21,7 @@ final class OptionNames {
             Map.entry("epochs", List.of("num-train-epochs", "num-epochs")),
             Map.entry("batch-size", List.of("per-device-train-batch-size", "micro-batch-size")),
             Map.entry("grad-accum", List.of("gradient-accumulation-steps")),
+            Map.entry("gpus", List.of("num-processes", "nproc-per-node")),
             Map.entry("max-seq-length", List.of("max-length", "sequence-len")),
             Map.entry("scheduler", List.of("lr-scheduler-type", "lr-scheduler")),
             Map.entry("target-modules", List.of("lora-target-modules")),

@@ -45,6 +45,7 @@ final class SftCommand implements Main.Command {
         if (parsed == null) {
             return 0;
         }
+        WorkerCount.requireOne(parsed, System.getenv());
         SftSettings s = SftSettings.from(parsed);
         long start = System.nanoTime();
         Backend backend = Backend.choose();

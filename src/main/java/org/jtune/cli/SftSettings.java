@@ -62,6 +62,9 @@ record SftSettings(String model, List<String> data, RecordFormat format, Builtin
                             "rows per micro-batch (per_device_train_batch_size); default 2 (demo 4)"),
                     new OptionParser.Option("grad-accum", VALUE, "N", false,
                             "micro-batches per optimizer step; default 4 (demo 1)"),
+                    new OptionParser.Option("gpus", VALUE, "N", false,
+                            "GPUs to train on, one worker each (also --num-processes, --nproc-per-node); default 1, "
+                                    + "the only count this build runs"),
                     new OptionParser.Option("epochs", VALUE, "N", false, "passes over the data; default 1"),
                     new OptionParser.Option("max-steps", VALUE, "N", false,
                             "optimizer steps; wins over --epochs when given"),

@@ -117,6 +117,12 @@ final class DpoObjective implements Objective<PreferenceBatch> {
         return batch.width();
     }
 
+    @Override
+    public List<String> metricNames() {
+        return List.of(REWARDS_CHOSEN, REWARDS_REJECTED, REWARDS_ACCURACIES, REWARDS_MARGINS, LOGPS_CHOSEN,
+                LOGPS_REJECTED);
+    }
+
     /** The gradient of the window's loss, the mean over its pairs, and the step's numbers. */
     @Override
     public Step accumulate(Engine engine, List<PreferenceBatch> window) {
@@ -138,7 +144,7 @@ final class DpoObjective implements Objective<PreferenceBatch> {
             }
             engine.backwardLogProbs(coefficients);
         }
-        return new Step(totals.lossSum / pairs, tokens, totals.means());
+        return new Step(totals.lossSum / pairs, tokens, totals.means(), pairs);
     }
 
     /** Mean loss and metrics over all pairs of the eval source; the tokens are the completion tokens scored. */
@@ -157,7 +163,8 @@ final class DpoObjective implements Objective<PreferenceBatch> {
                 scored += c;
             }
         }
-        return new Eval(totals.pairs == 0 ? Double.NaN : totals.lossSum / totals.pairs, scored, totals.means());
+        return new Eval(totals.pairs == 0 ? Double.NaN : totals.lossSum / totals.pairs, scored, totals.means(),
+                totals.pairs);
     }
 
     /** Sums of the loss and of TRL's metrics over pairs. */

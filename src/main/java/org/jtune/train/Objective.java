@@ -15,11 +15,15 @@ import java.util.Map;
  */
 interface Objective<B> {
 
-    /** One optimizer step's loss, tokens seen (for throughput) and further metrics (means over the step). */
-    record Step(double loss, long tokens, Map<String, Double> metrics) {}
+    /**
+     * One optimizer step's loss, tokens seen (for throughput) and further metrics (means over the step); its weight is
+     * what the loss and the metrics are means over (labelled tokens, pairs), by which the steps of the workers of a
+     * data-parallel run are averaged into the run's.
+     */
+    record Step(double loss, long tokens, Map<String, Double> metrics, double weight) {}
 
-    /** The score of the eval split: its loss, the labelled tokens scored and further metrics. */
-    record Eval(double loss, long labelledTokens, Map<String, Double> metrics) {}
+    /** The score of the eval split: its loss, the labelled tokens scored and further metrics, with their weight. */
+    record Eval(double loss, long labelledTokens, Map<String, Double> metrics, double weight) {}
 
     /**
      * Runs once at the start of a run and of every resume, before the first step, with one epoch (seeded as the
@@ -42,6 +46,9 @@ interface Objective<B> {
 
     /** Tokens per row of the batch. */
     int seqLen(B batch);
+
+    /** The names of the further metrics of a step and of an evaluation, in the order they come. */
+    List<String> metricNames();
 
     /** Leaves the gradient of the window's loss in the engine's gradients (replacing what was there). */
     Step accumulate(Engine engine, List<B> window);

@@ -35,13 +35,18 @@ final class SftObjective implements Objective<Batch> {
     }
 
     @Override
+    public List<String> metricNames() {
+        return List.of();
+    }
+
+    @Override
     public Step accumulate(Engine engine, List<Batch> window) {
         Engine.MeanLoss loss = engine.accumulateMeanLoss(window);
         long tokens = 0;
         for (Batch b : window) {
             tokens += b.tokenCount();
         }
-        return new Step(loss.loss(), tokens, Map.of());
+        return new Step(loss.loss(), tokens, Map.of(), loss.labelledTokens());
     }
 
     /** Mean loss over all labelled tokens of the whole eval source. */
@@ -54,6 +59,6 @@ final class SftObjective implements Objective<Batch> {
             lossSum += m.loss() * m.labelledTokens();
             tokens += m.labelledTokens();
         }
-        return new Eval(tokens == 0 ? Double.NaN : lossSum / tokens, tokens, Map.of());
+        return new Eval(tokens == 0 ? Double.NaN : lossSum / tokens, tokens, Map.of(), tokens);
     }
 }

@@ -10,6 +10,8 @@ import org.jtune.model.LlamaWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.OptimizerState;
+import org.jtune.parallel.Communicator;
+import org.jtune.parallel.SingleCommunicator;
 import org.jtune.train.report.LossCurvePlot;
 import org.jtune.train.report.MetricsFile;
 import org.jtune.train.report.ProgressBar;
@@ -33,6 +35,12 @@ import java.util.NoSuchElementException;
  * {@link Engine} wherever the given placement puts it; on the CPU a resume continues bit for bit, on the GPU within
  * its rounding (its attention backward sums with atomics).
  *
+ * <p>With a {@link #dataParallel communicator} of several workers, each worker (its own trainer, engine and batch
+ * source over the same data) runs its share of every step's micro-batches; the step's gradient is summed over them
+ * and every worker applies the same update. The run is that of one worker with the same global batch
+ * ({@code per_device_train_batch_size × gradient_accumulation_steps × workers}): the same data order, losses and
+ * adapters, within the rounding of the sum's order. Worker 0 writes the metrics, checkpoints and the plot.
+ *
  * @param <B> the micro-batch type of the objective
  */
 public final class Trainer<B> {
@@ -49,6 +57,7 @@ public final class Trainer<B> {
     private final LlamaWeights baseWeights;
     private BaseModelIdentity baseIdentity;
     private final List<TrainingListener> listeners = new ArrayList<>();
+    private WorkerShare share = new WorkerShare(SingleCommunicator.INSTANCE);
 
     private Trainer(Engine.Placement placement, ModelConfig config, LlamaWeights weights, LoraAdapters lora,
                     int maxSeqLength, TrainingArguments args, BatchSource<B> train, BatchSource<B> eval,
@@ -103,15 +112,25 @@ public final class Trainer<B> {
         return engines.placement();
     }
 
-    /** Adds a listener that sees every step, log line and evaluation. */
+    /**
+     * Makes this trainer one worker of a data-parallel run over {@code communicator}'s workers, each of which calls
+     * {@link #train} (or the same resume) on its own trainer built alike. Without this call the trainer is the only
+     * worker. A failure on one worker ends the run on all of them with its error.
+     */
+    public Trainer<B> dataParallel(Communicator communicator) {
+        this.share = new WorkerShare(communicator);
+        return this;
+    }
+
+    /** Adds a listener that sees every step, log line and evaluation (on this worker; the run's values). */
     public Trainer<B> addListener(TrainingListener listener) {
         listeners.add(listener);
         return this;
     }
 
     /**
-     * Optimizer steps of the run: {@code maxSteps} if positive, else epochs × ceil(batches per epoch / accumulation)
-     * (the last step of an epoch takes the micro-batches left, as in transformers).
+     * Optimizer steps of the run: {@code maxSteps} if positive, else epochs × ceil(batches per epoch / (accumulation ×
+     * workers)) (the last step of an epoch takes the micro-batches left, as in transformers).
      */
     public long totalSteps() {
         if (args.maxSteps() > 0) {
@@ -121,7 +140,8 @@ public final class Trainer<B> {
         if (batches < 0) {
             throw new IllegalArgumentException("the training source does not know its length: set max_steps");
         }
-        long perEpoch = Math.max(1, (batches + args.gradientAccumulationSteps() - 1) / args.gradientAccumulationSteps());
+        long window = (long) args.gradientAccumulationSteps() * share.size();
+        long perEpoch = Math.max(1, (batches + window - 1) / window);
         return perEpoch * args.numTrainEpochs();
     }
 
@@ -171,7 +191,17 @@ public final class Trainer<B> {
     }
 
     private TrainResult run(Path checkpoint) throws IOException {
+        try {
+            return runOrFail(checkpoint);
+        } catch (IOException | RuntimeException | Error e) {
+            share.fail(e);
+            throw e;
+        }
+    }
+
+    private TrainResult runOrFail(Path checkpoint) throws IOException {
         try (Engine engine = engines.open(); Arena arena = Arena.ofShared()) {
+            share.requireCapable(engine, engines.placement());
             Run run = new Run(engine, new OptimizerState(lora, arena));
             run.start(checkpoint);
             while (run.at.step < run.total) {
@@ -223,14 +253,24 @@ public final class Trainer<B> {
 
         /** Prepares the objective, restores the checkpoint if there is one, and opens the listeners. */
         void start(Path checkpoint) throws IOException {
-            if (args.outputDir() != null) {
+            if (args.outputDir() != null && share.writesFiles()) {
                 TrainingCheckpoint.deleteLeftovers(args.outputDir());
             }
             objective.prepare(engine, oneEpoch(train, "training"), eval == null ? null : oneEpoch(eval, "eval"));
             if (checkpoint == null) {
                 train.startEpoch(0, args.seed());
+                if (!share.single()) {
+                    share.startAlike(lora, optimizer);
+                    engine.loadAdapters(lora);
+                }
             } else {
                 TrainingCheckpoint.State s = TrainingCheckpoint.restore(checkpoint, config, lora, optimizer);
+                if (s.workers() != share.size()) {
+                    throw new IllegalArgumentException(checkpoint + " was trained by " + s.workers() + " worker(s),"
+                            + " each taking its share of every step's micro-batches; resume it with "
+                            + s.workers() + ", not " + share.size());
+                }
+                share.startAlike(lora, optimizer);
                 // loading the adapters starts a fresh optimizer, so the restored state goes second
                 engine.loadAdapters(lora);
                 engine.loadOptimizerState(optimizer);
@@ -243,12 +283,12 @@ public final class Trainer<B> {
                 at.logTokens = s.logTokens();
                 at.logMetricSums.putAll(s.logMetricSums());
             }
-            if (args.outputDir() != null) {
+            if (args.outputDir() != null && share.writesFiles()) {
                 Path file = args.outputDir().resolve(MetricsFile.FILE_NAME);
                 metrics = checkpoint == null ? MetricsFile.create(file) : MetricsFile.resume(file, at.step);
                 all.add(metrics);
             }
-            if (args.progressBar()) {
+            if (args.progressBar() && share.writesFiles()) {
                 all.add(ProgressBar.onStandardOutput());
             }
             all.addAll(listeners);
@@ -262,7 +302,9 @@ public final class Trainer<B> {
         /** One optimizer step on the next window of micro-batches. */
         void step() {
             lr = args.learningRate() * args.lrSchedulerType().multiplier(at.step, warmup, total);
-            Objective.Step w = objective.accumulate(engine, window(at));
+            List<B> mine = share.of(window(at));
+            Objective.Step w = share.step(engine, mine.isEmpty() ? nothing() : objective.accumulate(engine, mine),
+                    objective.metricNames());
             gradNorm = engine.optimizerStep(lr);
             at.step++;
             at.logLossSum += w.loss();
@@ -277,6 +319,14 @@ public final class Trainer<B> {
             for (TrainingListener l : all) {
                 l.onStep(new TrainingListener.StepProgress(at.step, total, w.loss(), lr, runTokens / elapsed, eta));
             }
+        }
+
+        /** The step of a worker whose share of an epoch's short last window is empty: zero gradients, weight 0. */
+        Objective.Step nothing() {
+            engine.zeroGradients();
+            Map<String, Double> zeros = new LinkedHashMap<>();
+            objective.metricNames().forEach(name -> zeros.put(name, 0.0));
+            return new Objective.Step(0, 0, zeros, 0);
         }
 
         /** A log line: the means since the previous one, this step's learning rate and gradient norm. */
@@ -297,7 +347,8 @@ public final class Trainer<B> {
 
         /** Scores the eval split. */
         void evaluate() {
-            Objective.Eval e = objective.evaluate(engine, oneEpoch(eval, "eval"));
+            Objective.Eval e = share.eval(objective.evaluate(engine, share.of(oneEpoch(eval, "eval"))),
+                    objective.metricNames());
             TrainingListener.EvalLog log = new TrainingListener.EvalLog(at.step, epochProgress(at), e.loss(),
                     e.labelledTokens(), e.metrics());
             lastEval = log.loss();
@@ -306,12 +357,17 @@ public final class Trainer<B> {
 
         /** A checkpoint of the adapters, the optimizer state and the position. */
         void save() throws IOException {
+            if (!share.writesFiles()) {
+                lastCheckpoint = TrainingCheckpoint.folderFor(requireOutputDir(), at.step);
+                return;
+            }
             engine.storeAdapters(lora);
             engine.storeOptimizerState(optimizer);
             lastCheckpoint = TrainingCheckpoint.write(requireOutputDir(), args, objective.settings(), config, lora,
                     optimizer, baseIdentity(), at.step,
                     () -> new TrainingCheckpoint.State(at.step, at.epoch, at.batchesInEpoch, train.state(),
-                            args.seed(), at.logLossSum, at.logSteps, at.logTokens, Map.copyOf(at.logMetricSums)));
+                            args.seed(), at.logLossSum, at.logSteps, at.logTokens, Map.copyOf(at.logMetricSums),
+                            share.size()));
         }
 
         /** The trained adapters back into the run's, the listeners told, the loss curve drawn. */
@@ -327,12 +383,13 @@ public final class Trainer<B> {
     }
 
     /**
-     * The micro-batches of the next step: up to {@code gradientAccumulationSteps}, fewer at the end of an epoch;
-     * an exhausted epoch starts the next one.
+     * The micro-batches of the next step over all workers: up to {@code gradientAccumulationSteps} per worker, fewer
+     * at the end of an epoch; an exhausted epoch starts the next one.
      */
     private List<B> window(Position at) {
         List<B> window = new ArrayList<>();
-        while (window.size() < args.gradientAccumulationSteps()) {
+        int global = Math.multiplyExact(args.gradientAccumulationSteps(), share.size());
+        while (window.size() < global) {
             B b = train.next();
             if (b == null) {
                 if (!window.isEmpty()) {

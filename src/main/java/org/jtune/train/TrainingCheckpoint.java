@@ -68,9 +68,18 @@ final class TrainingCheckpoint {
      * @param batchesInEpoch micro-batches taken from the current epoch so far
      * @param logLossSum     sum of the step losses since the last log line, and {@code logSteps}, {@code logTokens}
      * @param logMetricSums  sums of the objective's further metrics since the last log line (empty for SFT)
+     * @param workers        the workers of the data-parallel run (1 without; checkpoints of older runs had one)
      */
     record State(long globalStep, int epoch, long batchesInEpoch, String dataState, long seed, double logLossSum,
-                 long logSteps, long logTokens, Map<String, Double> logMetricSums) {}
+                 long logSteps, long logTokens, Map<String, Double> logMetricSums, int workers) {
+
+        /** The state of a run of one worker. */
+        State(long globalStep, int epoch, long batchesInEpoch, String dataState, long seed, double logLossSum,
+              long logSteps, long logTokens, Map<String, Double> logMetricSums) {
+            this(globalStep, epoch, batchesInEpoch, dataState, seed, logLossSum, logSteps, logTokens, logMetricSums,
+                    1);
+        }
+    }
 
     private TrainingCheckpoint() {}
 
@@ -296,6 +305,7 @@ final class TrainingCheckpoint {
         n.put("log_tokens", s.logTokens());
         ObjectNode sums = n.putObject("log_metric_sums");
         s.logMetricSums().forEach(sums::put);
+        n.put("world_size", s.workers());
         return n;
     }
 
@@ -325,9 +335,16 @@ final class TrainingCheckpoint {
         // absent in checkpoints of runs without further metrics
         Map<String, Double> sums = new LinkedHashMap<>();
         n.path("log_metric_sums").properties().forEach(e -> sums.put(e.getKey(), e.getValue().asDouble()));
+        // absent in checkpoints of runs before data-parallel training: one worker
+        JsonNode workers = n.path("world_size");
+        if (!workers.isMissingNode() && !(workers.isIntegralNumber() && workers.canConvertToInt()
+                && workers.asInt() >= 1)) {
+            throw new IOException(file + ": \"world_size\" must be a whole number >= 1, got " + workers);
+        }
         return new State(n.get("global_step").asLong(), n.get("epoch").asInt(), n.get("batches_in_epoch").asLong(),
                 n.get("data_state").asText(), n.get("seed").asLong(), n.get("log_loss_sum").asDouble(),
-                n.get("log_steps").asLong(), n.get("log_tokens").asLong(), sums);
+                n.get("log_steps").asLong(), n.get("log_tokens").asLong(), sums,
+                workers.isMissingNode() ? 1 : workers.asInt());
     }
 
     private static JsonNode readJson(Path file) throws IOException {

@@ -4,18 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.io.SafetensorsCheckpoint;
-import org.jtune.io.SafetensorsWriter;
-import org.jtune.model.ModelConfig;
-import org.jtune.model.RandomWeights;
-import org.jtune.model.WeightSource;
-import org.jtune.tensor.DType;
-import org.jtune.tensor.Tensor;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -129,17 +122,6 @@ class FamilyRunTest {
             }
             default -> throw new IllegalArgumentException(family);
         }
-        DemoModel.write(folder, c); // config and tokenizer; the weights are replaced by the family's below
-        ModelConfig config = ModelConfig.parse(c.toString(), family);
-        try (Arena arena = Arena.ofShared()) {
-            WeightSource weights = RandomWeights.create(config, DType.F32, 0.1, 5, arena);
-            SafetensorsWriter writer = new SafetensorsWriter();
-            for (String name : new TreeSet<>(weights.names())) {
-                Tensor t = weights.tensor(name);
-                writer.add(name, t.dtype(), t.shape(), t.segment());
-            }
-            writer.write(folder.resolve("model.safetensors"));
-        }
-        return folder;
+        return FamilyGgufModels.write(folder, c, 5);
     }
 }

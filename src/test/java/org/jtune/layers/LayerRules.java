@@ -29,6 +29,7 @@ final class LayerRules {
             List.of("model.backend"),              // where engines run, chosen once
             List.of("model.cpu", "model.gpu"),     // the two engines
             List.of("model"),                      // config, weights, LoRA, the engine interfaces
+            List.of("parallel"),                   // communicators between the workers of a data-parallel run
             List.of("kernels"),                    // PTX kernel launchers
             List.of("quant"),                      // NF4, bnb, GGUF block formats (quant.gguf)
             List.of("io"),                         // safetensors, PEFT files, Hub cache (io.hub)

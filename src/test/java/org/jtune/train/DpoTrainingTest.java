@@ -19,6 +19,9 @@ import org.jtune.train.report.LossCurvePlot;
 import org.jtune.train.report.MetricsFile;
 import org.jtune.train.report.TrainingListener;
 import org.junit.jupiter.api.AfterEach;
+import org.jtune.parallel.Communicator;
+import org.jtune.parallel.InProcessGroup;
+import org.jtune.parallel.SingleCommunicator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,12 +33,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** DPO runs end to end on the WordNet-derived preference data, a byte-level tokenizer and a tiny random Llama. */
@@ -89,13 +94,18 @@ class DpoTrainingTest {
 
     private Run run(TrainingArguments a, DpoArguments dpo, PreferenceDataset data, BatchSource<PreferenceBatch> train,
                     Path resumeFrom) throws IOException {
+        return run(a, dpo, data, train, resumeFrom, SingleCommunicator.INSTANCE);
+    }
+
+    private Run run(TrainingArguments a, DpoArguments dpo, PreferenceDataset data, BatchSource<PreferenceBatch> train,
+                    Path resumeFrom, Communicator communicator) throws IOException {
         LlamaWeights weights = LlamaWeights.load(CONFIG, RandomWeights.create(CONFIG, DType.F32, 0.2, WEIGHT_SEED,
                 arena));
         LoraAdapters lora = new LoraAdapters(CONFIG, LoraConfig.allProjections(8, 16, false), arena);
         lora.initPeftDefault(LORA_SEED);
         List<TrainingListener.TrainLog> logs = new ArrayList<>();
         List<TrainingListener.EvalLog> evals = new ArrayList<>();
-        Trainer<PreferenceBatch> trainer = Trainer.dpo(CPU, CONFIG, weights, lora, MAX_LENGTH, a, dpo, train, new PreferenceBatchSource(data, a.perDeviceTrainBatchSize(), false));
+        Trainer<PreferenceBatch> trainer = Trainer.dpo(CPU, CONFIG, weights, lora, MAX_LENGTH, a, dpo, train, new PreferenceBatchSource(data, a.perDeviceTrainBatchSize(), false)).dataParallel(communicator);
         trainer.addListener(new TrainingListener() {
             @Override
             public void onLog(TrainLog log) {
@@ -147,6 +157,49 @@ class DpoTrainingTest {
         assertTrue(lines.get(8).has("eval_rewards/accuracies") && lines.get(8).has("eval_loss"),
                 lines.get(8).toString());
         assertTrue(Files.size(temp.resolve("out").resolve(LossCurvePlot.FILE_NAME)) > 0);
+    }
+
+    /**
+     * Two workers of 2 pairs per step each train as one worker of 4 pairs: the same losses, TRL metrics, eval and
+     * adapters within the rounding of the sum's order (see DataParallelTrainingTest for the tolerances).
+     */
+    @Test
+    void twoWorkersTrainAsOneWithTheSameGlobalBatch() throws Exception {
+        PreferenceDataset data = demoPairs();
+        TrainingArguments.Builder b = args(null).perDeviceTrainBatchSize(2).maxSteps(4).evalSteps(2);
+        Run one = run(b.gradientAccumulationSteps(2).build(), DpoArguments.defaults(), data,
+                new PreferenceBatchSource(data, 2, true), null);
+        TrainingArguments perWorker = b.gradientAccumulationSteps(1).build();
+        List<Run> two = assertTimeoutPreemptively(Duration.ofMinutes(2), () -> InProcessGroup.run(2,
+                c -> run(perWorker, DpoArguments.defaults(), data, new PreferenceBatchSource(data, 2, true), null, c)));
+        assertEquals(4, one.logs().size());
+        assertEquals(2, one.evals().size());
+        for (Run r : two) {
+            for (int i = 0; i < 4; i++) {
+                TrainingListener.TrainLog x = one.logs().get(i), y = r.logs().get(i);
+                assertClose(x.loss(), y.loss(), "loss, step " + (i + 1));
+                assertEquals(x.tokens(), y.tokens());
+                x.metrics().forEach((name, v) -> assertClose(v, y.metrics().get(name), name + ", step " + x.step()));
+            }
+            for (int i = 0; i < 2; i++) {
+                TrainingListener.EvalLog x = one.evals().get(i), y = r.evals().get(i);
+                assertClose(x.loss(), y.loss(), "eval loss " + i);
+                assertEquals(x.labelledTokens(), y.labelledTokens());
+                x.metrics().forEach((name, v) -> assertClose(v, y.metrics().get(name), "eval " + name));
+            }
+            for (int t = 0; t < one.adapters().size(); t++) {
+                float[] p = one.adapters().get(t), q = r.adapters().get(t);
+                for (int i = 0; i < p.length; i++) {
+                    assertEquals(p[i], q[i], 1e-5f, "matrix " + t + " entry " + i);
+                }
+            }
+        }
+    }
+
+    /** 1e-5 relative, or absolute for values below 1 (the metrics of step 1 are exactly 0). */
+    private static void assertClose(double expected, double actual, String what) {
+        assertTrue(Math.abs(expected - actual) <= 1e-5 * Math.max(1, Math.abs(expected)),
+                what + ": one worker " + expected + ", two " + actual);
     }
 
     @Test

@@ -1,6 +1,7 @@
 package org.jtune.model.cpu;
 
 import org.jtune.model.Batch;
+import org.jtune.model.DataParallelEngine;
 import org.jtune.model.Engine;
 import org.jtune.model.EngineSpec;
 import org.jtune.model.LoraAdapters;
@@ -9,15 +10,18 @@ import org.jtune.model.OptimizerState;
 import org.jtune.tensor.Tensor;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Consumer;
 
 /**
  * The training engine on the CPU: {@link LlamaModel} on {@link CpuOps} in fp32, {@link GradientAccumulation} over
  * micro-batches, {@link GradientClipping} and {@link AdamW}, all on the host. It trains the adapters it is opened
- * with in place, and its runs resume bit for bit.
+ * with in place, and its runs resume bit for bit. It can be one worker of a data-parallel run: its gradients are
+ * host memory, which a communicator sums in place.
  */
-public final class CpuEngine implements Engine {
+public final class CpuEngine implements DataParallelEngine {
     private static final double MIB = 1024.0 * 1024;
     private final CountingArena arena = new CountingArena(Arena.ofShared());
     private final LlamaModel model;
@@ -102,6 +106,20 @@ public final class CpuEngine implements Engine {
         double norm = GradientClipping.clipByGlobalNorm(gradients, maxGradNorm);
         adam.step(gradients, learningRate);
         return norm;
+    }
+
+    /** The product is rounded once from double, so a weight of 1 (skipped) and others round alike. */
+    @Override
+    public void sumGradients(double weight, Consumer<List<MemorySegment>> sumOverWorkers) {
+        List<Tensor> gradients = lora.gradients();
+        if (weight != 1) {
+            for (Tensor g : gradients) {
+                for (long i = 0; i < g.size(); i++) {
+                    g.set(i, (float) (g.get(i) * weight));
+                }
+            }
+        }
+        sumOverWorkers.accept(gradients.stream().map(Tensor::segment).toList());
     }
 
     @Override
