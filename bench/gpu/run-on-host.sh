@@ -7,7 +7,7 @@
 #   which writes two 8B-shape model folders (about 31 GB) with transformers' logits and compares the decode engine;
 #   tests-qwen, the GPU tests of the kernels and engines that Qwen2 and Qwen3 use (the full tests include them);
 #   tests-gemma, the GPU tests of the kernels Gemma 3 has so far: GeGLU, RMSNorm with a float32 weight, attention
-#   at head_dim 256 and with query_pre_attn_scalar's scale (the full tests include them);
+#   at head_dim 256 and with query_pre_attn_scalar's scale, scaled embeddings (the full tests include them);
 #   and bench-train-qwen, the training step at the Qwen2.5-7B and Qwen3-8B shapes with the peer on the same shapes)
 # JTUNE_COMMIT names the commit the image was built from (recorded with every measurement).
 # bench-train also fails on a regression of more than 5% against the newest bench/results/*-train.jsonl.
@@ -50,7 +50,8 @@ for step in $steps; do
     tests-gemma)
       "$jt/bin/jtune-test" --details=summary --disable-ansi-colors --select-class org.jtune.kernels.GegluKernelsGpuTest \
         --select-class org.jtune.kernels.RmsNormF32WeightKernelsGpuTest --select-class org.jtune.kernels.FlashAttentionGpuTest \
-        --select-class org.jtune.kernels.DecodeAttentionGpuTest 2>&1 > "$out/tests-gemma.log"
+        --select-class org.jtune.kernels.DecodeAttentionGpuTest --select-class org.jtune.kernels.EmbeddingKernelsGpuTest \
+        2>&1 > "$out/tests-gemma.log"
       rc=$?; tail -20 "$out/tests-gemma.log"; grep -E "✘|MethodSource|=>" "$out/tests-gemma.log" | head -40
       [ $rc -ne 0 ] && status=1 ;;
     golden-decode)
