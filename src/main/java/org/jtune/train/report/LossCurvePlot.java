@@ -29,9 +29,30 @@ public final class LossCurvePlot {
     /** A point of a curve. */
     public record Point(double step, double loss) {}
 
-    /** Writes the plot to {@code file} (through a temporary file, renamed into place). */
+    /**
+     * A curve with its legend label (in the capitals, digits and signs the plot font has), drawn as a line
+     * {@code width} pixels wide, with a square at every point if {@code markers} (for curves of few points, such as
+     * evaluations). Curves are drawn in list order: a wide curve under a narrow one stays visible where they meet.
+     */
+    public record Series(String label, Color color, List<Point> points, boolean markers, float width) {
+        /** A curve 2 pixels wide. */
+        public Series(String label, Color color, List<Point> points, boolean markers) {
+            this(label, color, points, markers, 2);
+        }
+    }
+
+    /** Writes the training curve and the eval points to {@code file} (through a temporary file, renamed into place). */
     public static void write(Path file, List<Point> train, List<Point> eval) throws IOException {
-        BufferedImage image = draw(train, eval);
+        List<Series> series = new ArrayList<>(List.of(new Series("TRAIN", TRAIN_COLOR, train, false)));
+        if (!eval.isEmpty()) {
+            series.add(new Series("EVAL", EVAL_COLOR, eval, true));
+        }
+        write(file, series);
+    }
+
+    /** Writes any number of curves, each in the legend, to {@code file} (through a temporary file). */
+    public static void write(Path file, List<Series> series) throws IOException {
+        BufferedImage image = draw(series);
         Path folder = file.toAbsolutePath().getParent();
         Files.createDirectories(folder);
         Path temporary = org.jtune.io.AtomicFiles.temporaryFile(folder, file.getFileName().toString());
@@ -53,18 +74,19 @@ public final class LossCurvePlot {
         write(file, train, eval);
     }
 
-    static BufferedImage draw(List<Point> train, List<Point> eval) {
+    static BufferedImage draw(List<Series> series) {
         BufferedImage image = new BufferedImage(WIDTH, HEIGHT, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
         try {
             g.setColor(Color.WHITE);
             g.fillRect(0, 0, WIDTH, HEIGHT);
             g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-            Axes axes = Axes.fit(train, eval);
+            Axes axes = Axes.fit(series.stream().map(Series::points).toList());
             drawAxes(g, axes);
-            drawCurve(g, axes, train, TRAIN_COLOR, false);
-            drawCurve(g, axes, eval, EVAL_COLOR, true);
-            drawLegend(g, !eval.isEmpty());
+            for (Series s : series) {
+                drawCurve(g, axes, s.points(), s.color(), s.markers(), s.width());
+            }
+            drawLegend(g, series);
         } finally {
             g.dispose();
         }
@@ -73,9 +95,9 @@ public final class LossCurvePlot {
 
     /** Data ranges rounded out to tick marks, and the mapping to pixels. */
     private record Axes(double[] xTicks, double[] yTicks) {
-        static Axes fit(List<Point> train, List<Point> eval) {
+        static Axes fit(List<List<Point>> curves) {
             double maxStep = 1, minLoss = Double.POSITIVE_INFINITY, maxLoss = Double.NEGATIVE_INFINITY;
-            for (List<Point> curve : List.of(train, eval)) {
+            for (List<Point> curve : curves) {
                 for (Point p : curve) {
                     maxStep = Math.max(maxStep, p.step());
                     if (Double.isFinite(p.loss())) {
@@ -159,9 +181,10 @@ public final class LossCurvePlot {
         PixelFont.draw(g, "LOSS", 12, 16, TEXT_SCALE);
     }
 
-    private static void drawCurve(Graphics2D g, Axes a, List<Point> curve, Color color, boolean markers) {
+    private static void drawCurve(Graphics2D g, Axes a, List<Point> curve, Color color, boolean markers,
+                                  float width) {
         g.setColor(color);
-        g.setStroke(new BasicStroke(2));
+        g.setStroke(new BasicStroke(width));
         Point previous = null;
         for (Point p : curve) {
             if (!Double.isFinite(p.loss())) {
@@ -173,24 +196,28 @@ public final class LossCurvePlot {
                 g.drawLine((int) Math.round(a.x(previous.step())), (int) Math.round(a.y(previous.loss())), x, y);
             }
             if (markers || curve.size() == 1) {
-                g.fillRect(x - 3, y - 3, 7, 7);
+                int half = (int) (1.5f * width); // 3 for the usual 2-pixel line
+                g.fillRect(x - half, y - half, 2 * half + 1, 2 * half + 1);
             }
             previous = p;
         }
     }
 
-    private static void drawLegend(Graphics2D g, boolean withEval) {
-        int x = WIDTH - RIGHT - 210, y = 14;
+    /** The labels in a row at the top right, each after a short line of its colour. */
+    private static void drawLegend(Graphics2D g, List<Series> series) {
+        int line = 30, gap = 8, spacing = 9, y = 14;
+        int total = 0;
+        for (Series s : series) {
+            total += line + gap + PixelFont.width(s.label(), TEXT_SCALE) + spacing;
+        }
+        int x = WIDTH - RIGHT - 21 - total;
         g.setStroke(new BasicStroke(3));
-        g.setColor(TRAIN_COLOR);
-        g.drawLine(x, y + 7, x + 30, y + 7);
-        g.setColor(Color.BLACK);
-        PixelFont.draw(g, "TRAIN", x + 38, y, TEXT_SCALE);
-        if (withEval) {
-            g.setColor(EVAL_COLOR);
-            g.drawLine(x + 105, y + 7, x + 135, y + 7);
+        for (Series s : series) {
+            g.setColor(s.color());
+            g.drawLine(x, y + 7, x + line, y + 7);
             g.setColor(Color.BLACK);
-            PixelFont.draw(g, "EVAL", x + 143, y, TEXT_SCALE);
+            PixelFont.draw(g, s.label(), x + line + gap, y, TEXT_SCALE);
+            x += line + gap + PixelFont.width(s.label(), TEXT_SCALE) + spacing;
         }
     }
 }
