@@ -6,6 +6,8 @@
 #   which the full tests include: it runs only the GPU tests of the decode kernels and engine; and golden-decode,
 #   which writes two 8B-shape model folders (about 31 GB) with transformers' logits and compares the decode engine;
 #   tests-qwen, the GPU tests of the kernels and engines that Qwen2 and Qwen3 use (the full tests include them);
+#   tests-gemma, the GPU tests of the kernels Gemma 3 has so far: GeGLU, RMSNorm with a float32 weight, attention
+#   at head_dim 256 and with query_pre_attn_scalar's scale, scaled embeddings (the full tests include them);
 #   and bench-train-qwen, the training step at the Qwen2.5-7B and Qwen3-8B shapes with the peer on the same shapes;
 #   and fidelity: jtune and transformers + PEFT train the same random Llama-3-8B-shape model (a 16 GB folder,
 #   removed afterwards) from the same adapter on the same batches for 200 steps of bf16 LoRA, batch 2 x 512;
@@ -49,6 +51,13 @@ for step in $steps; do
         --select-class org.jtune.model.gpu.GpuDecodeEngineGpuTest --select-class org.jtune.model.gpu.MemoryPlanTest \
         2>&1 > "$out/tests-qwen.log"
       rc=$?; tail -20 "$out/tests-qwen.log"; grep -E "✘|MethodSource|=>" "$out/tests-qwen.log" | head -40
+      [ $rc -ne 0 ] && status=1 ;;
+    tests-gemma)
+      "$jt/bin/jtune-test" --details=summary --disable-ansi-colors --select-class org.jtune.kernels.GegluKernelsGpuTest \
+        --select-class org.jtune.kernels.RmsNormF32WeightKernelsGpuTest --select-class org.jtune.kernels.FlashAttentionGpuTest \
+        --select-class org.jtune.kernels.DecodeAttentionGpuTest --select-class org.jtune.kernels.EmbeddingKernelsGpuTest \
+        2>&1 > "$out/tests-gemma.log"
+      rc=$?; tail -20 "$out/tests-gemma.log"; grep -E "✘|MethodSource|=>" "$out/tests-gemma.log" | head -40
       [ $rc -ne 0 ] && status=1 ;;
     golden-decode)
       python3 "$here/bench/peer/decode_golden.py" "$work/golden" > "$out/decode-golden-peer.log" 2>&1 \

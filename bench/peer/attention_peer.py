@@ -2,9 +2,10 @@
 """Peer measurements for bench 'attention': torch's scaled_dot_product_attention on the same shapes.
 
 Usage: python3 bench/peer/attention_peer.py OUT.jsonl
-Causal, grouped-query (enable_gqa=True), bf16, 32 query and 8 kv heads of dimension 128, at batch 2 x 2048
-and 1 x 16384 tokens, laid out as the model's projections produce them ([batch, tokens, heads, d] viewed as
-[batch, heads, tokens, d]). Writes JSON lines with the names and units AttentionBenchmark uses, so
+Causal, grouped-query (enable_gqa=True), bf16: 32 query and 8 kv heads of dimension 128 (Llama-3-8B) at batch
+2 x 2048 and 1 x 16384 tokens, forward and backward; 16 and 8 of dimension 256 with scale 1/sqrt(256)
+(Gemma-3-12B) at batch 2 x 2048, forward only (as AttentionBenchmark); laid out as the model's projections produce
+them ([batch, tokens, heads, d] viewed as [batch, heads, tokens, d]). Writes JSON lines with the names and units AttentionBenchmark uses, so
 BenchMain --peer can pair them; TFLOP/s count only the causal (visible) score pairs, as there.
 """
 import json
@@ -15,8 +16,8 @@ import torch
 import torch.nn.functional as F
 
 REPEATS = 7
-HEADS, KV_HEADS, HEAD_DIM = 32, 8, 128
-SHAPES = [(2, 2048), (1, 16384)]
+# batch, tokens, heads, kv heads, head dim, with backward
+SHAPES = [(2, 2048, 32, 8, 128, True), (1, 16384, 32, 8, 128, True), (2, 2048, 16, 8, 256, False)]
 
 
 def millis(work):
@@ -34,38 +35,45 @@ def millis(work):
 def main(out_path):
     dev = torch.device("cuda")
     records = []
-    for batch, seq in SHAPES:
-        def rand(heads):
-            x = torch.empty(batch, seq, heads, HEAD_DIM, device=dev, dtype=torch.bfloat16).uniform_(-1, 1)
-            return x.transpose(1, 2).requires_grad_()
-        q, k, v = rand(HEADS), rand(KV_HEADS), rand(KV_HEADS)
-        d_out = torch.empty(batch, seq, HEADS, HEAD_DIM, device=dev, dtype=torch.bfloat16).uniform_(-1, 1)
+    for batch, seq, heads, kv_heads, head_dim, with_backward in SHAPES:
+        def rand(count):
+            x = torch.empty(batch, seq, count, head_dim, device=dev, dtype=torch.bfloat16).uniform_(-1, 1)
+            return x.transpose(1, 2).requires_grad_(with_backward)
+        q, k, v = rand(heads), rand(kv_heads), rand(kv_heads)
+        d_out = torch.empty(batch, seq, heads, head_dim, device=dev, dtype=torch.bfloat16).uniform_(-1, 1)
         d_out = d_out.transpose(1, 2)
         holder = {}
+        scale = head_dim ** -0.5
 
         def forward():
-            holder["out"] = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+            holder["out"] = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True, scale=scale)
 
         def backward():
             torch.autograd.grad(holder["out"], (q, k, v), d_out, retain_graph=True)
 
         fwd, bwd = [], []
         for _ in range(REPEATS):
-            fwd.append(millis(forward))
-            bwd.append(millis(backward))
-        fwd_ms, bwd_ms = statistics.median(fwd), statistics.median(bwd)
-        pairs = batch * HEADS * seq * (seq + 1) / 2
-        fwd_flops = 4.0 * HEAD_DIM * pairs
+            with torch.set_grad_enabled(with_backward):
+                fwd.append(millis(forward))
+            if with_backward:
+                bwd.append(millis(backward))
+        fwd_ms = statistics.median(fwd)
+        pairs = batch * heads * seq * (seq + 1) / 2
+        fwd_flops = 4.0 * head_dim * pairs
         bwd_flops = 2.5 * fwd_flops
-        prefix = f"attention.b{batch}_t{seq}_h{HEADS}_kv{KV_HEADS}_d{HEAD_DIM}."
+        prefix = f"attention.b{batch}_t{seq}_h{heads}_kv{kv_heads}_d{head_dim}."
         records += [
             (prefix + "fwd.ms", fwd_ms, "ms"),
-            (prefix + "bwd.ms", bwd_ms, "ms"),
-            (prefix + "fwd_bwd.ms", fwd_ms + bwd_ms, "ms"),
             (prefix + "fwd.tflops", fwd_flops / (fwd_ms * 1e9), "TFLOP/s"),
-            (prefix + "bwd.tflops", bwd_flops / (bwd_ms * 1e9), "TFLOP/s"),
-            (prefix + "fwd_bwd.tflops", (fwd_flops + bwd_flops) / ((fwd_ms + bwd_ms) * 1e9), "TFLOP/s"),
         ]
+        if with_backward:
+            bwd_ms = statistics.median(bwd)
+            records += [
+                (prefix + "bwd.ms", bwd_ms, "ms"),
+                (prefix + "fwd_bwd.ms", fwd_ms + bwd_ms, "ms"),
+                (prefix + "bwd.tflops", bwd_flops / (bwd_ms * 1e9), "TFLOP/s"),
+                (prefix + "fwd_bwd.tflops", (fwd_flops + bwd_flops) / ((fwd_ms + bwd_ms) * 1e9), "TFLOP/s"),
+            ]
         del q, k, v, d_out, holder
         torch.cuda.empty_cache()
     with open(out_path, "w") as f:

@@ -12,7 +12,7 @@ import org.jtune.cuda.Stream;
  *
  * <p>Cache layout: K and V bf16 {@code [slots, capacity, kvHeads, headDim]}, one contiguous block of positions
  * per slot, so a prefill's key and value projections write straight into the cache and flash attention reads them
- * there; a decode step reads each cached key as one 256-byte row (head dim 128).
+ * there; a decode step reads each cached key as one row of 2·headDim bytes (head dimension 64, 128 or 256).
  */
 public final class DecodeAttention {
     private static final int THREADS = 128;
@@ -26,21 +26,31 @@ public final class DecodeAttention {
      *
      * @param window  0, or the sliding window: a query at position p sees keys p - window < j <= p
      * @param maxRows the most query rows of one launch (the partial sums are sized for it)
+     * @param scale   the score scale: 1/sqrt(headDim) for most families, 1/sqrt(query_pre_attn_scalar) for Gemma 3
      */
-    public record Layout(int heads, int kvHeads, int headDim, int window, int slots, int capacity, int maxRows) {
+    public record Layout(int heads, int kvHeads, int headDim, int window, int slots, int capacity, int maxRows,
+                         float scale) {
         public Layout {
             if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) {
                 throw new IllegalArgumentException("attention heads " + heads + " are not a positive multiple of the "
                         + kvHeads + " key/value heads");
             }
-            if (headDim != 64 && headDim != 128) {
-                throw new IllegalArgumentException("decode attention supports head dimension 64 or 128, got "
+            if (headDim != 64 && headDim != 128 && headDim != 256) {
+                throw new IllegalArgumentException("decode attention supports head dimension 64, 128 or 256, got "
                         + headDim);
+            }
+            if (!(scale > 0) || Float.isInfinite(scale)) {
+                throw new IllegalArgumentException("attention score scale must be a positive number, got " + scale);
             }
             if (window < 0 || slots <= 0 || capacity <= 0 || maxRows <= 0) {
                 throw new IllegalArgumentException("invalid decode attention layout: window " + window + ", "
                         + slots + " slots of " + capacity + " positions, " + maxRows + " rows");
             }
+        }
+
+        /** The usual score scale 1/sqrt(headDim), rounded to float. */
+        public Layout(int heads, int kvHeads, int headDim, int window, int slots, int capacity, int maxRows) {
+            this(heads, kvHeads, headDim, window, slots, capacity, maxRows, (float) (1.0 / Math.sqrt(headDim)));
         }
 
         /** Keys one block takes: runs of the longest key range, at most {@value #MAX_SPLITS} of them. */
@@ -74,10 +84,6 @@ public final class DecodeAttention {
         /** Bytes of the uint32 run counters [maxRows, heads]; they must be zero before the first launch. */
         public long counterBytes() {
             return 4L * maxRows * heads;
-        }
-
-        float scale() {
-            return (float) (1.0 / Math.sqrt(headDim));
         }
     }
 

@@ -8,9 +8,10 @@ import org.jtune.cuda.DeviceBuffer;
 import org.jtune.cuda.Kernel;
 import org.jtune.cuda.LaunchShape;
 import org.jtune.cuda.Stream;
+import org.jtune.tensor.HalfFloats;
 
 /**
- * Token embedding lookup on bf16 ({@code embedding.ptx}). Ids live on the device, so a bad id cannot
+ * Token embedding lookup on bf16, plain or scaled ({@code embedding.ptx}). Ids live on the device, so a bad id cannot
  * be refused before the launch: the kernel writes zeros for it and raises a device error flag, which
  * {@link #throwIfBadIds} reads back when the caller chooses to synchronize.
  */
@@ -19,15 +20,37 @@ public final class EmbeddingKernels {
     public static final int ERROR_FLAG_BYTES = 8;
 
     private final Kernel gather;
+    private final Kernel gatherScaled;
 
     public EmbeddingKernels(Context context) {
         this.gather = context.module("embedding").kernel("embedding_gather_bf16");
+        this.gatherScaled = context.module("embedding").kernel("embedding_gather_scaled_bf16");
     }
 
     /** out[t] = table[ids[t]] for {@code tokens} int32 ids; rows of {@code d} bf16 (a multiple of 8). */
     public void gather(Stream stream, DeviceBuffer out, DeviceBuffer table, DeviceBuffer ids, DeviceBuffer errorFlag,
                        int tokens, int vocab, int d) {
-        String name = "embedding gather";
+        check("embedding gather", out, table, ids, errorFlag, tokens, vocab, d);
+        gather.launch(stream, shape(tokens, d), out, table, ids, errorFlag, tokens, vocab, d);
+    }
+
+    /**
+     * out[t] = bf16(table[ids[t]] · s) with s = bf16(scale): Gemma 3's embeddings times sqrt(hidden_size), which HF
+     * casts to the weights' dtype before the (once rounded) product.
+     */
+    public void gatherScaled(Stream stream, DeviceBuffer out, DeviceBuffer table, DeviceBuffer ids,
+                             DeviceBuffer errorFlag, int tokens, int vocab, int d, float scale) {
+        check("scaled embedding gather", out, table, ids, errorFlag, tokens, vocab, d);
+        if (!Float.isFinite(scale)) {
+            throw new IllegalArgumentException("scaled embedding gather: scale must be finite, got " + scale);
+        }
+        int bits = HalfFloats.floatToBf16(scale) & 0xFFFF;
+        gatherScaled.launch(stream, shape(tokens, d), out, table, ids, errorFlag, tokens, vocab, d,
+                bits | (bits << 16));
+    }
+
+    private static void check(String name, DeviceBuffer out, DeviceBuffer table, DeviceBuffer ids,
+                              DeviceBuffer errorFlag, int tokens, int vocab, int d) {
         Checks.positive(name, "tokens", tokens);
         Checks.positive(name, "vocab", vocab);
         Checks.positive(name, "row length d", d);
@@ -36,8 +59,11 @@ public final class EmbeddingKernels {
         Checks.buffer(name, "table", table, 2L * vocab * d, 16);
         Checks.buffer(name, "ids", ids, 4L * tokens, 4);
         Checks.buffer(name, "error flag", errorFlag, ERROR_FLAG_BYTES, 4);
-        int threads = Math.min(1024, Math.max(32, (d / 8 + 31) / 32 * 32));
-        gather.launch(stream, LaunchShape.of(tokens, threads), out, table, ids, errorFlag, tokens, vocab, d);
+    }
+
+    /** One block per token, a thread per 16-byte vector up to 1024 (rounded up to whole warps). */
+    private static LaunchShape shape(int tokens, int d) {
+        return LaunchShape.of(tokens, Math.min(1024, Math.max(32, (d / 8 + 31) / 32 * 32)));
     }
 
     /** Queues clearing the error flag; do it before the gathers it should watch. */

@@ -14,9 +14,11 @@ import org.jtune.cuda.Stream;
 public final class FlashAttention {
     /** Keys per shared-memory tile of the forward kernels, query rows per backward item. */
     static final int TILE = 64;
-    /** Query rows per forward block (32 per warp): each K/V tile loaded serves this many queries. */
+    /**
+     * Query rows per forward block (32 per warp, 16 at head dimension 256): each K/V tile loaded serves this many
+     * queries.
+     */
     static final int FORWARD_QUERY_TILE = 128;
-    static final int FORWARD_THREADS = 128;
     /** Keys per backward block (16 per warp): larger key tiles mean fewer dQ atomics per unit of work. */
     static final int BACKWARD_KEY_TILE = 128;
     static final int BACKWARD_THREADS = 256;
@@ -30,6 +32,7 @@ public final class FlashAttention {
 
     private final Kernel forward64;
     private final Kernel forward128;
+    private final Kernel forward256;
     private final Kernel backwardPrep;
     private final Kernel backward64;
     private final Kernel backward128;
@@ -40,8 +43,10 @@ public final class FlashAttention {
         var module = context.module("flash_attn");
         forward64 = module.kernel("flash_attn_fwd_d64");
         forward128 = module.kernel("flash_attn_fwd_d128");
+        forward256 = module.kernel("flash_attn_fwd_d256");
         forward64.allowDynamicSharedMemory(forwardSharedBytes(64));
         forward128.allowDynamicSharedMemory(forwardSharedBytes(128));
+        forward256.allowDynamicSharedMemory(forwardSharedBytes(256));
         var backwardModule = context.module("flash_attn_bwd");
         backwardPrep = backwardModule.kernel("flash_attn_bwd_prep");
         backward64 = backwardModule.kernel("flash_attn_bwd_d64");
@@ -55,8 +60,9 @@ public final class FlashAttention {
      * Head layout of one attention call.
      *
      * @param window 0 for plain causal attention; otherwise query i sees key j only if {@code i - window < j <= i}
+     * @param scale  the score scale: 1/sqrt(headDim) for most families, 1/sqrt(query_pre_attn_scalar) for Gemma 3
      */
-    public record Heads(int heads, int kvHeads, int headDim, int window) {
+    public record Heads(int heads, int kvHeads, int headDim, int window, float scale) {
         public Heads {
             if (heads <= 0 || kvHeads <= 0 || window < 0) {
                 throw new IllegalArgumentException("invalid attention heads: " + heads + " query heads, " + kvHeads
@@ -65,14 +71,18 @@ public final class FlashAttention {
             if (heads % kvHeads != 0) {
                 throw new IllegalArgumentException("query heads " + heads + " not a multiple of kv heads " + kvHeads);
             }
-            if (headDim != 64 && headDim != 128) {
-                throw new IllegalArgumentException("head dimension " + headDim + " is not supported (64 or 128)");
+            if (headDim != 64 && headDim != 128 && headDim != 256) {
+                throw new IllegalArgumentException("head dimension " + headDim + " is not supported (64, 128 or 256;"
+                        + " the backward 64 or 128)");
+            }
+            if (!(scale > 0) || Float.isInfinite(scale)) {
+                throw new IllegalArgumentException("attention score scale must be a positive number, got " + scale);
             }
         }
 
-        /** Score scale 1/sqrt(headDim), rounded to float. */
-        public float scale() {
-            return (float) (1.0 / Math.sqrt(headDim));
+        /** The usual score scale 1/sqrt(headDim), rounded to float. */
+        public Heads(int heads, int kvHeads, int headDim, int window) {
+            this(heads, kvHeads, headDim, window, (float) (1.0 / Math.sqrt(headDim)));
         }
     }
 
@@ -147,10 +157,14 @@ public final class FlashAttention {
         requireBuffer("v", v, kvBytes);
         requireBuffer("attention output", out, qBytes);
         requireBuffer("log-sum-exp", lse, 4L * tokens * heads.heads());
-        Kernel kernel = heads.headDim() == 64 ? forward64 : forward128;
+        Kernel kernel = switch (heads.headDim()) {
+            case 64 -> forward64;
+            case 128 -> forward128;
+            default -> forward256;
+        };
         int queryTiles = (documents.maxLength() + FORWARD_QUERY_TILE - 1) / FORWARD_QUERY_TILE;
-        LaunchShape shape = new LaunchShape(queryTiles, heads.heads(), documents.count(), FORWARD_THREADS, 1, 1,
-                forwardSharedBytes(heads.headDim()));
+        LaunchShape shape = new LaunchShape(queryTiles, heads.heads(), documents.count(),
+                forwardThreads(heads.headDim()), 1, 1, forwardSharedBytes(heads.headDim()));
         kernel.launch(stream, shape, q, k, v, out, lse, cuSeqlens, heads.heads(), heads.kvHeads(), heads.window(),
                 heads.scale());
     }
@@ -165,6 +179,7 @@ public final class FlashAttention {
     public void backward(Stream stream, Heads heads, Documents documents, DeviceBuffer cuSeqlens,
                          DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out, DeviceBuffer lse,
                          DeviceBuffer dOut, DeviceBuffer workspace, DeviceBuffer dQ, DeviceBuffer dK, DeviceBuffer dV) {
+        requireBackward(heads);
         int tokens = documents.tokens();
         long qBytes = 2L * tokens * heads.heads() * heads.headDim();
         long kvBytes = 2L * tokens * heads.kvHeads() * heads.headDim();
@@ -199,6 +214,19 @@ public final class FlashAttention {
                 dqAccum, dQ, pairs, heads.scale());
     }
 
+    /**
+     * Refuses head dimensions the backward has no kernel for. At 256 the current tiling (16 keys a warp, 64-query
+     * items) needs 320 accumulator registers a thread for dK, dV and dQ alone and 273 KiB of shared memory, more
+     * than a thread (255) or a block (227 KiB on sm_90) has: it needs a different tiling.
+     */
+    public static void requireBackward(Heads heads) {
+        if (heads.headDim() != 64 && heads.headDim() != 128) {
+            throw new IllegalArgumentException("the attention backward supports head dimension 64 or 128, not "
+                    + heads.headDim() + " (its kernel's tiling does not fit larger heads in registers and shared"
+                    + " memory)");
+        }
+    }
+
     /** Bytes of the float32 scratch {@link #backward} needs for {@code tokens} tokens. */
     public static long backwardWorkspaceBytes(Heads heads, int tokens) {
         return dqAccumBytes(heads, tokens) + 4L * tokens * heads.heads();
@@ -209,9 +237,18 @@ public final class FlashAttention {
         return (4L * tokens * heads.heads() * heads.headDim() + 255) / 256 * 256;
     }
 
-    /** The 128-row Q tile plus two stages of 64-row K and V tiles, bf16. */
+    /** Four warps of two 16-row m-tiles; at head dimension 256 eight warps of one (their outputs fill registers). */
+    static int forwardThreads(int headDim) {
+        return headDim == 256 ? 256 : 128;
+    }
+
+    /**
+     * The 128-row Q tile plus two stages of K and V tiles, bf16: 64-row tiles, 32-row ones at head dimension 256
+     * (128 KiB in all, within what a block of sm_80 may have).
+     */
     static int forwardSharedBytes(int headDim) {
-        return (FORWARD_QUERY_TILE + 4 * TILE) * headDim * 2;
+        int kvTile = Math.min(TILE, 8192 / headDim);
+        return (FORWARD_QUERY_TILE + 4 * kvTile) * headDim * 2;
     }
 
     /**

@@ -64,10 +64,13 @@ class DecodeAttentionGpuTest {
      */
     @ParameterizedTest
     @CsvSource({
-        // head dim, heads, kv heads, window, capacity, decode
-        "64,8,2,0,400,true", "128,4,4,0,200,true", "128,8,2,100,400,true", "64,4,1,37,300,true",
-        "128,8,2,0,1100,true", "64,8,2,0,300,false", "128,4,2,50,400,false"})
-    void attentionMatchesSoftmaxInDouble(int d, int heads, int kvHeads, int window, int capacity, boolean decode) {
+        // head dim, heads, kv heads, window, capacity, decode, query_pre_attn_scalar (0: the scale is 1/sqrt(d))
+        "64,8,2,0,400,true,0", "128,4,4,0,200,true,0", "128,8,2,100,400,true,0", "64,4,1,37,300,true,0",
+        "128,8,2,0,1100,true,0", "64,8,2,0,300,false,0", "128,4,2,50,400,false,0",
+        "256,8,4,0,700,true,256", "256,4,2,60,300,true,168", "256,8,1,0,400,false,168", "128,4,2,0,300,true,168"})
+    void attentionMatchesSoftmaxInDouble(int d, int heads, int kvHeads, int window, int capacity, boolean decode,
+                                         int queryPreAttnScalar) {
+        float scale = (float) (1.0 / Math.sqrt(queryPreAttnScalar > 0 ? queryPreAttnScalar : d));
         int slots = 5, group = heads / kvHeads, qWidth = heads * d, kvWidth = kvHeads * d;
         int[] rowSlots, rowPositions;
         if (decode) {
@@ -108,7 +111,8 @@ class DecodeAttentionGpuTest {
         // q (and, decoding, the new k and v) in one row buffer as the decode step lays them out.
         int width = qWidth + 2 * kvWidth;
         short[] qkv = KernelTests.randomBf16(random, rows * width, 1.0);
-        DecodeAttention.Layout layout = new DecodeAttention.Layout(heads, kvHeads, d, window, slots, capacity, 32);
+        DecodeAttention.Layout layout = new DecodeAttention.Layout(heads, kvHeads, d, window, slots, capacity, 32,
+                scale);
         Context context = KernelTests.context();
         DecodeAttention attention = new DecodeAttention(context);
         try (Stream stream = context.createStream();
@@ -156,8 +160,8 @@ class DecodeAttentionGpuTest {
                             dot += bf16(qh[e]) * kv;
                             mag += Math.abs(bf16(qh[e]) * kv);
                         }
-                        scores[j - start] = dot / Math.sqrt(d);
-                        magnitude[j - start] = mag / Math.sqrt(d);
+                        scores[j - start] = dot * scale;
+                        magnitude[j - start] = mag * scale;
                         max = Math.max(max, scores[j - start]);
                     }
                     double total = 0, delta = 0;
@@ -178,7 +182,8 @@ class DecodeAttentionGpuTest {
                                 + (layout.chunk() + 64) * 0x1p-23 * weighted;
                         KernelTests.assertWithin(exact, bf16(got[r * qWidth + h * d + e]), bound,
                                 "out[" + r + ", head " + h + ", " + e + "] (slot " + slot + ", position " + p
-                                        + ", d " + d + ", window " + window + ", seed " + seed + ")");
+                                        + ", d " + d + ", window " + window + ", scale " + scale + ", seed "
+                                        + seed + ")");
                     }
                     if (decode) {
                         for (int e = 0; e < d; e++) {

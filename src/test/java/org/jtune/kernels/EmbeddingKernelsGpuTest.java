@@ -48,6 +48,41 @@ class EmbeddingKernelsGpuTest {
         }
     }
 
+    /** Gemma 3's scaled embeddings: each element the exact product with bf16(scale), rounded once to bf16. */
+    @ParameterizedTest
+    @CsvSource({"1,1,8,2", "37,1000,640,25.298221", "129,5000,3840,61.967734", "5,7,8200,0.7"})
+    void scaledGatherRoundsTheProductOnce(int tokens, int vocab, int d, float scale) {
+        long seed = System.nanoTime();
+        SplittableRandom random = new SplittableRandom(seed);
+        short[] table = KernelTests.randomBf16(random, vocab * d, 1.0);
+        table[0] = KernelTests.toBf16(-0f);
+        int[] ids = new int[tokens];
+        for (int t = 0; t < tokens; t++) {
+            ids[t] = t == 0 ? 0 : random.nextInt(vocab);
+        }
+        float s = KernelTests.bf16(KernelTests.toBf16(scale));
+        Context context = KernelTests.context();
+        EmbeddingKernels kernels = new EmbeddingKernels(context);
+        try (Stream stream = context.createStream();
+             DeviceBuffer dtable = KernelTests.upload(context, table);
+             DeviceBuffer dids = KernelTests.upload(context, ids);
+             DeviceBuffer flag = context.allocate(EmbeddingKernels.ERROR_FLAG_BYTES);
+             DeviceBuffer out = KernelTests.poisonedBf16(context, stream, (long) tokens * d)) {
+            EmbeddingKernels.clearErrorFlag(stream, flag);
+            kernels.gatherScaled(stream, out, dtable, dids, flag, tokens, vocab, d, scale);
+            EmbeddingKernels.throwIfBadIds(stream, flag, vocab);
+            short[] result = KernelTests.downloadBf16(out, tokens * d);
+            for (int t = 0; t < tokens; t++) {
+                for (int j = 0; j < d; j++) {
+                    // two bf16 factors: their product is exact in float32, so it is rounded once
+                    short expected = KernelTests.toBf16Exact((double) KernelTests.bf16(table[ids[t] * d + j]) * s);
+                    KernelTests.assertSameBf16(expected, result[t * d + j], "out[" + t + "][" + j + "] for id "
+                            + ids[t] + " (" + tokens + "x" + d + ", scale " + scale + ", seed " + seed + ")");
+                }
+            }
+        }
+    }
+
     @Test
     void badIdsGiveZeroRowsAndAnError() {
         long seed = System.nanoTime();

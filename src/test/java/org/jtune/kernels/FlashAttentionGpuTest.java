@@ -42,9 +42,10 @@ class FlashAttentionGpuTest {
                         int[] docIds, float[] q, float[] k, float[] v, String description) {
 
         static Case random(int batch, int seqLen, int heads, int kvHeads, int headDim, int window, int docsPerRow,
-                           long seed) {
+                           int queryPreAttnScalar, long seed) {
             SplittableRandom random = new SplittableRandom(seed);
-            AttentionShape shape = new AttentionShape(batch, seqLen, heads, kvHeads, headDim, window);
+            float scale = (float) (1.0 / Math.sqrt(queryPreAttnScalar > 0 ? queryPreAttnScalar : headDim));
+            AttentionShape shape = new AttentionShape(batch, seqLen, heads, kvHeads, headDim, window, scale);
             int tokens = shape.tokens();
             int[] docIds = new int[tokens];
             int[] offsets = new int[batch * docsPerRow + 1];
@@ -67,34 +68,42 @@ class FlashAttentionGpuTest {
             float[] q = bf16Random(random, tokens * heads * headDim, 3);
             float[] k = bf16Random(random, tokens * kvHeads * headDim, 1);
             float[] v = bf16Random(random, tokens * kvHeads * headDim, 1);
-            String description = String.format("batch %d x %d tokens, %d/%d heads, d %d, window %d, documents %s,"
-                    + " seed %d", batch, seqLen, heads, kvHeads, headDim, window,
+            String description = String.format("batch %d x %d tokens, %d/%d heads, d %d, window %d, scale %s,"
+                    + " documents %s, seed %d", batch, seqLen, heads, kvHeads, headDim, window, scale,
                     Arrays.toString(Arrays.copyOf(offsets, documents + 1)), seed);
-            return new Case(shape, new FlashAttention.Heads(heads, kvHeads, headDim, window),
+            return new Case(shape, new FlashAttention.Heads(heads, kvHeads, headDim, window, scale),
                     new FlashAttention.Documents(Arrays.copyOf(offsets, documents + 1)), docIds, q, k, v, description);
         }
     }
 
     @ParameterizedTest
     @CsvSource({
-        // batch, seqLen, heads, kvHeads, headDim, window, documents per row
-        "1, 1, 1, 1, 64, 0, 1",
-        "1, 100, 4, 4, 64, 0, 1",
-        "2, 130, 8, 2, 128, 0, 1",
-        "1, 257, 8, 1, 64, 0, 3",
-        "2, 200, 4, 1, 128, 37, 2",
-        "1, 150, 4, 2, 64, 1000, 5",
-        "3, 64, 2, 2, 128, 64, 4",
-        "1, 191, 4, 4, 128, 1, 2",
-        "2, 128, 8, 8, 64, 100, 1",
-        "1, 700, 8, 1, 128, 0, 1",
-        "1, 1000, 4, 1, 64, 300, 2",
-        "1, 2048, 2, 1, 128, 0, 1",
+        // batch, seqLen, heads, kvHeads, headDim, window, documents per row, query_pre_attn_scalar (0: 1/sqrt(d))
+        "1, 1, 1, 1, 64, 0, 1, 0",
+        "1, 100, 4, 4, 64, 0, 1, 0",
+        "2, 130, 8, 2, 128, 0, 1, 0",
+        "1, 257, 8, 1, 64, 0, 3, 0",
+        "2, 200, 4, 1, 128, 37, 2, 0",
+        "1, 150, 4, 2, 64, 1000, 5, 0",
+        "3, 64, 2, 2, 128, 64, 4, 0",
+        "1, 191, 4, 4, 128, 1, 2, 0",
+        "2, 128, 8, 8, 64, 100, 1, 0",
+        "1, 700, 8, 1, 128, 0, 1, 0",
+        "1, 1000, 4, 1, 64, 300, 2, 0",
+        "1, 2048, 2, 1, 128, 0, 1, 0",
+        "2, 300, 4, 2, 128, 0, 2, 168",
+        "1, 400, 8, 2, 64, 100, 1, 256",
+        "1, 1, 1, 1, 256, 0, 1, 0",
+        "2, 300, 8, 4, 256, 0, 2, 256",
+        "1, 700, 4, 1, 256, 100, 1, 168",
+        "3, 129, 2, 2, 256, 31, 3, 0",
+        "1, 1500, 2, 1, 256, 1024, 1, 256",
     })
     void forwardMatchesCpuReference(int batch, int seqLen, int heads, int kvHeads, int headDim, int window,
-                                    int docsPerRow) {
+                                    int docsPerRow, int queryPreAttnScalar) {
         long seed = System.nanoTime();
-        Case c = Case.random(batch, seqLen, heads, kvHeads, headDim, window, docsPerRow, seed);
+        Case c = Case.random(batch, seqLen, heads, kvHeads, headDim, window, docsPerRow, queryPreAttnScalar,
+                seed);
         int tokens = c.shape().tokens();
         float[] expectedOut = new float[tokens * heads * headDim];
         float[] expectedLse = new float[tokens * heads];
@@ -131,23 +140,26 @@ class FlashAttentionGpuTest {
 
     @ParameterizedTest
     @CsvSource({
-        // batch, seqLen, heads, kvHeads, headDim, window, documents per row
-        "1, 1, 1, 1, 64, 0, 1",
-        "1, 100, 4, 4, 64, 0, 1",
-        "2, 130, 8, 2, 128, 0, 1",
-        "1, 257, 8, 1, 64, 0, 3",
-        "2, 200, 4, 1, 128, 37, 2",
-        "1, 150, 4, 2, 64, 1000, 5",
-        "3, 64, 2, 2, 128, 64, 4",
-        "1, 191, 4, 4, 128, 1, 2",
-        "1, 600, 8, 1, 128, 0, 1",
-        "1, 500, 4, 1, 64, 150, 2",
-        "1, 1100, 2, 1, 64, 0, 1",
+        // batch, seqLen, heads, kvHeads, headDim, window, documents per row, query_pre_attn_scalar (0: 1/sqrt(d))
+        "1, 1, 1, 1, 64, 0, 1, 0",
+        "1, 100, 4, 4, 64, 0, 1, 0",
+        "2, 130, 8, 2, 128, 0, 1, 0",
+        "1, 257, 8, 1, 64, 0, 3, 0",
+        "2, 200, 4, 1, 128, 37, 2, 0",
+        "1, 150, 4, 2, 64, 1000, 5, 0",
+        "3, 64, 2, 2, 128, 64, 4, 0",
+        "1, 191, 4, 4, 128, 1, 2, 0",
+        "1, 600, 8, 1, 128, 0, 1, 0",
+        "1, 500, 4, 1, 64, 150, 2, 0",
+        "1, 1100, 2, 1, 64, 0, 1, 0",
+        "2, 300, 4, 2, 128, 0, 2, 168",
+        "1, 400, 8, 2, 64, 100, 1, 256",
     })
     void backwardMatchesCpuReference(int batch, int seqLen, int heads, int kvHeads, int headDim, int window,
-                                     int docsPerRow) {
+                                     int docsPerRow, int queryPreAttnScalar) {
         long seed = System.nanoTime();
-        Case c = Case.random(batch, seqLen, heads, kvHeads, headDim, window, docsPerRow, seed);
+        Case c = Case.random(batch, seqLen, heads, kvHeads, headDim, window, docsPerRow, queryPreAttnScalar,
+                seed);
         int tokens = c.shape().tokens();
         long qWidth = (long) heads * headDim, kvWidth = (long) kvHeads * headDim;
         float[] dOut = bf16Random(new SplittableRandom(seed + 1), c.q().length, 1);

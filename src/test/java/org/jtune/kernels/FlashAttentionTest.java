@@ -41,6 +41,10 @@ class FlashAttentionTest {
         assertMessage(() -> new FlashAttention.Heads(32, 8, 96, 0), "head dimension 96 is not supported");
         assertMessage(() -> new FlashAttention.Heads(12, 8, 64, 0), "not a multiple of kv heads 8");
         assertMessage(() -> new FlashAttention.Heads(8, 8, 64, -1), "window -1");
+        assertMessage(() -> FlashAttention.requireBackward(new FlashAttention.Heads(8, 4, 256, 0)),
+                "the attention backward supports head dimension 64 or 128, not 256");
+        assertMessage(() -> new FlashAttention.Heads(8, 8, 64, 0, Float.NaN), "must be a positive number, got NaN");
+        assertEquals(0.0625f, new FlashAttention.Heads(8, 8, 64, 0, 0.0625f).scale());
     }
 
     private static void assertMessage(Runnable action, String fragment) {

@@ -48,7 +48,7 @@ final class DecodeBuffers {
         long partialSums = 0, partialMaxSums = 0, counters = 0;
         for (int l = 0; l < c.numLayers(); l++) {
             DecodeAttention.Layout layout = new DecodeAttention.Layout(c.numHeads(), c.numKvHeads(), c.headDim(),
-                    c.windowOf(l), maxSequences, capacity, ATTENTION_ROWS);
+                    c.windowOf(l), maxSequences, capacity, ATTENTION_ROWS, c.attentionScale());
             attention.add(layout);
             partialSums = Math.max(partialSums, layout.partialSumBytes());
             partialMaxSums = Math.max(partialMaxSums, layout.partialMaxSumBytes());

@@ -46,7 +46,8 @@ final class DecodeForward {
         this.eps = (float) c.rmsNormEps();
         this.heads = new FlashAttention.Heads[c.numLayers()];
         for (int l = 0; l < heads.length; l++) {
-            heads[l] = new FlashAttention.Heads(c.numHeads(), c.numKvHeads(), c.headDim(), c.windowOf(l));
+            heads[l] = new FlashAttention.Heads(c.numHeads(), c.numKvHeads(), c.headDim(), c.windowOf(l),
+                    c.attentionScale());
         }
         long q = c.qWidth(), kv = c.kvWidth();
         DeviceBuffer qkv = buffers.qkv;

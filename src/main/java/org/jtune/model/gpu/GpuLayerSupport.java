@@ -30,7 +30,7 @@ final class GpuLayerSupport {
         List<String> missing = missing(c.design());
         if (!missing.isEmpty() && c.headDim() != 64 && c.headDim() != 128) {
             // said here too, so that one message lists all a family lacks (the engines check head_dim alone later)
-            missing.add("head_dim " + c.headDim() + " (GPU attention has 64 and 128)");
+            missing.add("head_dim " + c.headDim() + " (GPU flash attention has 64 and 128)");
         }
         if (!missing.isEmpty()) {
             throw new IllegalArgumentException(model + " needs " + String.join(", ", missing) + ", which " + engine

@@ -137,7 +137,7 @@ public final class GpuLlamaModel implements AutoCloseable {
         this.heads = new FlashAttention.Heads[config.numLayers()];
         for (int l = 0; l < heads.length; l++) {
             heads[l] = new FlashAttention.Heads(config.numHeads(), config.numKvHeads(), config.headDim(),
-                    config.windowOf(l));
+                    config.windowOf(l), config.attentionScale());
         }
         this.memory = context.allocate(plan.totalBytes());
         try {

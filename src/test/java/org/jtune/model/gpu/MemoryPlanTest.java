@@ -249,7 +249,7 @@ class MemoryPlanTest {
         for (IllegalArgumentException e : List.of(step, decode)) {
             for (String part : List.of("Gemma3ForCausalLM", "(1 + w) RMSNorm", "norms of the attention and MLP outputs",
                     "embeddings scaled by sqrt(hidden_size)", "GeGLU", "query_pre_attn_scalar", "local RoPE base",
-                    "head_dim 256 (GPU attention has 64 and 128)", "runs on the CPU engine")) {
+                    "head_dim 256 (GPU flash attention has 64 and 128)", "runs on the CPU engine")) {
                 assertTrue(e.getMessage().contains(part), "missing \"" + part + "\" in: " + e.getMessage());
             }
         }
