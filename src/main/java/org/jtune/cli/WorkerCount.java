@@ -39,7 +39,7 @@ final class WorkerCount {
         }
     }
 
-    private static final String NOT_YET = "training on several GPUs sums their gradients with NCCL, and this build"
-            + " has no NCCL bindings yet (data-parallel training runs only as workers on the CPU, through the"
+    private static final String NOT_YET = "training on several GPUs is not available yet: the GPU engine does not"
+            + " sum its gradients over NCCL yet (data-parallel training runs only as workers on the CPU, through the"
             + " library)";
 }
