@@ -47,7 +47,7 @@ for step in $steps; do
       [ $rc -ne 0 ] && status=1 ;;
     tests-qwen)
       "$jt/bin/jtune-test" --details=summary --disable-ansi-colors --select-class org.jtune.kernels.RmsNormKernelsGpuTest \
-        --select-class org.jtune.kernels.ElementwiseKernelsGpuTest --select-class org.jtune.model.gpu.GpuLlamaModelGpuTest \
+        --select-class org.jtune.kernels.ElementwiseKernelsGpuTest --select-class org.jtune.model.gpu.GpuCausalLmGpuTest \
         --select-class org.jtune.model.gpu.GpuDecodeEngineGpuTest --select-class org.jtune.model.gpu.MemoryPlanTest \
         2>&1 > "$out/tests-qwen.log"
       rc=$?; tail -20 "$out/tests-qwen.log"; grep -E "✘|MethodSource|=>" "$out/tests-qwen.log" | head -40

@@ -1,6 +1,6 @@
 package org.jtune.bench;
 
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.Nf4OnLoad;
@@ -71,8 +71,8 @@ public final class CpuDecodeBenchmark {
         List<BenchRecord> records = new ArrayList<>();
         try (Arena arena = Arena.ofShared()) {
             WeightSource source = randomBf16(config, arena);
-            LlamaWeights bf16 = LlamaWeights.load(config, source);
-            LlamaWeights nf4 = LlamaWeights.load(config, source, new Nf4OnLoad(Blocksizes.DEFAULT, true, arena));
+            ModelWeights bf16 = ModelWeights.load(config, source);
+            ModelWeights nf4 = ModelWeights.load(config, source, new Nf4OnLoad(Blocksizes.DEFAULT, true, arena));
             for (Run run : List.of(new Run("bf16", bf16, 1), new Run("nf4", nf4, 1), new Run("bf16", bf16, 8))) {
                 try (CpuDecodeEngine engine = new CpuDecodeEngine(config, run.weights(), null, run.batch(),
                         prompt + fresh + 1)) {
@@ -105,7 +105,7 @@ public final class CpuDecodeBenchmark {
         }
     }
 
-    private record Run(String format, LlamaWeights weights, int batch) {}
+    private record Run(String format, ModelWeights weights, int batch) {}
 
     private record Timing(double prefillTokensPerSecond, double decodeTokensPerSecond) {}
 
@@ -135,9 +135,9 @@ public final class CpuDecodeBenchmark {
         return t;
     }
 
-    private static double weightBytes(LlamaWeights w) {
+    private static double weightBytes(ModelWeights w) {
         double bytes = w.lmHead().segment().byteSize() + 2.0 * w.norm().size();
-        for (LlamaWeights.Layer layer : w.layers()) {
+        for (ModelWeights.Layer layer : w.layers()) {
             for (LoraTarget t : LoraTarget.values()) {
                 bytes += layer.projection(t).heldBytes();
             }
@@ -176,7 +176,7 @@ public final class CpuDecodeBenchmark {
         w.put("lm_head.weight", matrix(arena, 2, c.vocabSize(), d));
         w.put("model.norm.weight", ones(arena, d));
         for (int l = 0; l < c.numLayers(); l++) {
-            String p = LlamaWeights.layerPrefix(l);
+            String p = ModelWeights.layerPrefix(l);
             w.put(p + "input_layernorm.weight", ones(arena, d));
             w.put(p + "post_attention_layernorm.weight", ones(arena, d));
             long seed = 100L * (l + 1);

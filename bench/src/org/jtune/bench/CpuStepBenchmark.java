@@ -1,13 +1,13 @@
 package org.jtune.bench;
 
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.cpu.CpuOps;
-import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.CpuCausalLm;
 import org.jtune.tensor.DType;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -44,7 +44,7 @@ public class CpuStepBenchmark {
 
     private Arena arena;
     private LoraAdapters lora;
-    private LlamaModel model;
+    private CpuCausalLm model;
     private Batch batch;
 
     @Setup(Level.Trial)
@@ -55,7 +55,7 @@ public class CpuStepBenchmark {
                  "num_key_value_heads": 2, "rms_norm_eps": 1e-5, "max_position_embeddings": 256}""",
                 "benchmark config");
         arena = Arena.ofShared();
-        LlamaWeights weights = LlamaWeights.load(config, RandomWeights.create(config, DType.BF16, 0.05, 1, arena));
+        ModelWeights weights = ModelWeights.load(config, RandomWeights.create(config, DType.BF16, 0.05, 1, arena));
         lora = new LoraAdapters(config, LoraConfig.allProjections(8, 16, false), arena);
         lora.initPeftDefault(2);
         int rows = 2, len = 128;
@@ -67,7 +67,7 @@ public class CpuStepBenchmark {
             }
         }
         batch = Batch.of(tokens, tokens);
-        model = new LlamaModel(config, weights, lora, new CpuOps(), rows, len, checkpointing);
+        model = new CpuCausalLm(config, weights, lora, new CpuOps(), rows, len, checkpointing);
     }
 
     @Benchmark

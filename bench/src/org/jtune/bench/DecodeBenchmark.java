@@ -5,7 +5,7 @@ import org.jtune.cuda.Device;
 import org.jtune.cuda.DeviceBuffer;
 import org.jtune.cuda.Event;
 import org.jtune.cuda.Stream;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.WeightSource;
 import org.jtune.model.gpu.GpuDecodeEngine;
@@ -52,9 +52,9 @@ final class DecodeBenchmark implements BenchMain.Benchmark {
                 if (!part.startsWith(only)) {
                     continue;
                 }
-                LlamaWeights weights = format.equals("nf4")
-                        ? LlamaWeights.load(c, source, TrainBenchmark.quantizedOncePerShape(arena))
-                        : LlamaWeights.load(c, source);
+                ModelWeights weights = format.equals("nf4")
+                        ? ModelWeights.load(c, source, TrainBenchmark.quantizedOncePerShape(arena))
+                        : ModelWeights.load(c, source);
                 try (GpuDecodeEngine engine = GpuDecodeEngine.create(context, c, weights, null, BATCH, CAPACITY)) {
                     System.out.println(prefix + ": " + engine.memoryReport());
                     Run one = generate(engine, 1);

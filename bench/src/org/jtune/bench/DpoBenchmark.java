@@ -7,11 +7,11 @@ import org.jtune.cuda.Context;
 import org.jtune.cuda.Device;
 import org.jtune.kernels.AdamWKernels;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.gpu.Checkpointing;
-import org.jtune.model.gpu.GpuLlamaModel;
+import org.jtune.model.gpu.GpuCausalLm;
 import org.jtune.model.gpu.StepShape;
 import org.jtune.train.DpoLoss;
 import org.jtune.train.DpoLossType;
@@ -34,8 +34,8 @@ final class DpoBenchmark implements BenchMain.Benchmark {
         ModelConfig c = TrainBenchmark.config("LlamaForCausalLM", "llama", 128256, 14336, 8, 8192, 500000, "");
         String prefix = "dpo.llama3_8b.bf16.gc.";
         try (Arena arena = Arena.ofShared()) {
-            LlamaWeights weights = LlamaWeights.load(c, TrainBenchmark.sharedRandomWeights(c, arena));
-            try (GpuLlamaModel model = GpuLlamaModel.create(context, c, weights, TrainBenchmark.LORA,
+            ModelWeights weights = ModelWeights.load(c, TrainBenchmark.sharedRandomWeights(c, arena));
+            try (GpuCausalLm model = GpuCausalLm.create(context, c, weights, TrainBenchmark.LORA,
                     new StepShape(2 * PAIRS, SEQ_LEN, 1), Checkpointing.ON)) {
                 System.out.println(prefix + " " + model.memoryReport());
                 LoraAdapters adapters = new LoraAdapters(c, TrainBenchmark.LORA, arena);
@@ -64,7 +64,7 @@ final class DpoBenchmark implements BenchMain.Benchmark {
      * One DPO step: reference and policy log-probabilities, the loss's row coefficients, backward, clipped
      * update. The log-probabilities are read on the host (the loss needs them), so each step waits for the device.
      */
-    private static void step(GpuLlamaModel model, Batch batch, AdamWKernels.Hyper hyper) {
+    private static void step(GpuCausalLm model, Batch batch, AdamWKernels.Hyper hyper) {
         model.zeroGradients();
         double[] reference = model.referenceLogProbs(batch);
         double[] policy = model.forwardSequenceLogProbs(batch);

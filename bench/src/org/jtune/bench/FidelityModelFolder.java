@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.jtune.io.SafetensorsCheckpointWriter;
 import org.jtune.io.TensorData;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.ModelConfig;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.HalfFloats;
@@ -78,7 +78,7 @@ final class FidelityModelFolder {
         List<Spec> specs = new ArrayList<>();
         specs.add(new Spec("model.embed_tokens.weight", new long[] {c.vocabSize(), d}, false));
         for (int l = 0; l < c.numLayers(); l++) {
-            String p = LlamaWeights.layerPrefix(l);
+            String p = ModelWeights.layerPrefix(l);
             specs.add(new Spec(p + "input_layernorm.weight", new long[] {d}, true));
             specs.add(new Spec(p + "self_attn.q_proj.weight", new long[] {c.qWidth(), d}, false));
             specs.add(new Spec(p + "self_attn.k_proj.weight", new long[] {c.kvWidth(), d}, false));

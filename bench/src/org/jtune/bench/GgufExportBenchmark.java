@@ -6,7 +6,7 @@ import org.jtune.cli.Main;
 import org.jtune.export.GgufExporter;
 import org.jtune.export.GgufFileType;
 import org.jtune.io.SafetensorsWriter;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.ModelLoader;
@@ -190,7 +190,7 @@ public final class GgufExportBenchmark {
                 tensors.put("model.norm.weight", new long[] {HIDDEN});
                 tensors.put("lm_head.weight", new long[] {VOCAB, HIDDEN});
             } else {
-                String p = LlamaWeights.layerPrefix(shard);
+                String p = ModelWeights.layerPrefix(shard);
                 tensors.put(p + "input_layernorm.weight", new long[] {HIDDEN});
                 tensors.put(p + "post_attention_layernorm.weight", new long[] {HIDDEN});
                 for (LoraTarget t : LoraTarget.values()) {

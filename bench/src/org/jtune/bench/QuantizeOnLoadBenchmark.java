@@ -15,7 +15,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 import org.jtune.model.FrozenLinearWeight;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.Nf4OnLoad;
 import org.jtune.quant.Blocksizes;
@@ -72,7 +72,7 @@ public final class QuantizeOnLoadBenchmark {
                     try (Arena scratch = Arena.ofShared()) {
                         Tensor bf16 = randomBf16(scratch, shape, 1000L * layer + t.ordinal());
                         long start = System.nanoTime(), cpuStart = processCpuNanos();
-                        FrozenLinearWeight nf4 = quantizer.hold(LlamaWeights.layerPrefix(layer) + t.modulePath(), bf16);
+                        FrozenLinearWeight nf4 = quantizer.hold(ModelWeights.layerPrefix(layer) + t.modulePath(), bf16);
                         layerNanos += System.nanoTime() - start;
                         cpuNanos += processCpuNanos() - cpuStart;
                         held += nf4.heldBytes();

@@ -11,13 +11,13 @@ import org.jtune.cuda.Device;
 import org.jtune.kernels.AdamWKernels;
 import org.jtune.model.Batch;
 import org.jtune.model.FrozenLinearWeight;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.WeightSource;
 import org.jtune.model.gpu.Checkpointing;
-import org.jtune.model.gpu.GpuLlamaModel;
+import org.jtune.model.gpu.GpuCausalLm;
 import org.jtune.model.gpu.StepShape;
 import org.jtune.quant.Nf4Weight;
 import org.jtune.tensor.DType;
@@ -170,12 +170,12 @@ final class TrainBenchmark implements BenchMain.Benchmark {
     private static List<BenchRecord> runVariant(Context context, BenchMain.RecordMaker records, Shape shape,
                                                 Variant variant, WeightSource source, Arena arena) {
         ModelConfig c = shape.config();
-        LlamaWeights weights = variant.nf4()
-                ? LlamaWeights.load(c, source, quantizedOncePerShape(arena))
-                : LlamaWeights.load(c, source);
+        ModelWeights weights = variant.nf4()
+                ? ModelWeights.load(c, source, quantizedOncePerShape(arena))
+                : ModelWeights.load(c, source);
         String prefix = "train." + shape.name() + "." + variant.name() + ".";
         long usedBefore = used(context);
-        try (GpuLlamaModel model = GpuLlamaModel.create(context, c, weights, LORA,
+        try (GpuCausalLm model = GpuCausalLm.create(context, c, weights, LORA,
                 new StepShape(variant.rows(), variant.seqLen(), 1), variant.mode())) {
             long usedCreated = used(context);
             System.out.println(prefix + " " + model.memoryReport());
@@ -203,7 +203,7 @@ final class TrainBenchmark implements BenchMain.Benchmark {
     }
 
     /** Wall-clock tokens per second over the timed steps (each step waits for its loss, as a trainer logs it). */
-    private static double tokensPerSecond(GpuLlamaModel model, Batch batch, Steps steps) {
+    private static double tokensPerSecond(GpuCausalLm model, Batch batch, Steps steps) {
         AdamWKernels.Hyper hyper = new AdamWKernels.Hyper(1e-4, 0.9, 0.999, 1e-8, 0.0);
         for (int i = 0; i < steps.warmup(); i++) {
             model.trainStep(List.of(batch), hyper, 1f);
@@ -245,7 +245,7 @@ final class TrainBenchmark implements BenchMain.Benchmark {
         Tensor headNorm = Tensor.allocate(arena, DType.BF16, c.headDim());
         headNorm.fill(1f);
         for (int l = 0; l < c.numLayers(); l++) {
-            String p = LlamaWeights.layerPrefix(l);
+            String p = ModelWeights.layerPrefix(l);
             w.put(p + "input_layernorm.weight", norm);
             w.put(p + "post_attention_layernorm.weight", norm);
             w.put(p + "self_attn.q_proj.weight", shared(byShape, arena, random, c.qWidth(), d));
@@ -283,7 +283,7 @@ final class TrainBenchmark implements BenchMain.Benchmark {
     }
 
     /** NF4 (block 64, double quantization) made once per distinct tensor, as the weights are shared. */
-    static LlamaWeights.DenseProjections quantizedOncePerShape(Arena arena) {
+    static ModelWeights.DenseProjections quantizedOncePerShape(Arena arena) {
         Map<Tensor, FrozenLinearWeight> cache = new HashMap<>();
         return (module, weight) -> cache.computeIfAbsent(weight, t -> new FrozenLinearWeight.Nf4(Nf4Weight.quantize(
                 module + ".weight", t.segment(), t.dtype(), t.shape(), 64, true, arena)));

@@ -1,7 +1,7 @@
 package org.jtune.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.WeightSource;
 
@@ -13,7 +13,7 @@ import org.jtune.model.WeightSource;
  * @param frozen     the weights the model computes with: {@code weights} as they are, or with projections in NF4
  * @param configJson the model's original {@code config.json}, kept for merged exports; null if there is none
  */
-public record LanguageModel(ModelConfig config, WeightSource weights, LlamaWeights frozen, int maxSeqLength,
+public record LanguageModel(ModelConfig config, WeightSource weights, ModelWeights frozen, int maxSeqLength,
                             JsonNode configJson) {
     public LanguageModel {
         if (maxSeqLength <= 0) {
@@ -27,6 +27,6 @@ public record LanguageModel(ModelConfig config, WeightSource weights, LlamaWeigh
 
     /** A model that computes with {@code weights} as they are. */
     public LanguageModel(ModelConfig config, WeightSource weights, int maxSeqLength, JsonNode configJson) {
-        this(config, weights, LlamaWeights.load(config, weights), maxSeqLength, configJson);
+        this(config, weights, ModelWeights.load(config, weights), maxSeqLength, configJson);
     }
 }

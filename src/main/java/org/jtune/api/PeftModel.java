@@ -1,7 +1,7 @@
 package org.jtune.api;
 
 import org.jtune.io.SafetensorsCheckpointWriter;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
@@ -74,7 +74,7 @@ public final class PeftModel implements AutoCloseable {
     public void saveMerged(Path folder, DType dtype) throws IOException {
         for (int layer = 0; layer < base.config().numLayers(); layer++) {
             for (LoraTarget t : LoraTarget.values()) {
-                String module = LlamaWeights.layerPrefix(layer) + t.modulePath();
+                String module = ModelWeights.layerPrefix(layer) + t.modulePath();
                 if (base.weights().quantized(module) != null) {
                     throw new IllegalArgumentException(base.weights().description() + " stores " + module
                             + " in 4-bit: merging needs the 16-bit base model (merge into the model the 4-bit "

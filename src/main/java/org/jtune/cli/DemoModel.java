@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.io.SafetensorsWriter;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.ModelLoader;
 import org.jtune.tensor.DType;
@@ -69,7 +69,7 @@ final class DemoModel {
             SafetensorsWriter writer = new SafetensorsWriter();
             add(writer, arena, rnd, "model.embed_tokens.weight", 1.0, config.vocabSize(), d);
             for (int layer = 0; layer < config.numLayers(); layer++) {
-                String p = LlamaWeights.layerPrefix(layer);
+                String p = ModelWeights.layerPrefix(layer);
                 ones(writer, arena, p + "input_layernorm.weight", d);
                 add(writer, arena, rnd, p + "self_attn.q_proj.weight", 0, config.qWidth(), d);
                 add(writer, arena, rnd, p + "self_attn.k_proj.weight", 0, config.kvWidth(), d);

@@ -4,7 +4,7 @@ import org.jtune.io.GgmlType;
 import org.jtune.io.GgufMetadata;
 import org.jtune.io.GgufTensorInfo;
 import org.jtune.io.GgufWriter;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
@@ -90,10 +90,10 @@ public final class GgufExporter {
             throw new IllegalArgumentException("the vocabulary has " + vocab.size() + " tokens but the model "
                     + config.vocabSize() + " embedding rows");
         }
-        LlamaWeights.load(config, weights); // names, shapes and dtypes, with the tensor named on error
+        ModelWeights.load(config, weights); // names, shapes and dtypes, with the tensor named on error
         for (int layer = 0; layer < config.numLayers(); layer++) {
             for (LoraTarget t : LoraTarget.values()) {
-                String module = LlamaWeights.layerPrefix(layer) + t.modulePath();
+                String module = ModelWeights.layerPrefix(layer) + t.modulePath();
                 if (weights.quantized(module) != null) {
                     throw new IllegalArgumentException(weights.location(module + ".weight") + " stores " + module
                             + " in 4-bit: GGUF export needs the 16-bit base model (export from the model the 4-bit "

@@ -1,7 +1,7 @@
 package org.jtune.export;
 
 import org.jtune.model.LayerDesign;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
 
@@ -55,7 +55,7 @@ public final class LlamaTensorPlan {
         out.add(matrix("token_embd.weight", "model.embed_tokens.weight", embedRole, -1, c.vocabSize(), c.hiddenSize(),
                 0, null));
         for (int l = 0; l < c.numLayers(); l++) {
-            String p = LlamaWeights.layerPrefix(l);
+            String p = ModelWeights.layerPrefix(l);
             String b = "blk." + l + ".";
             out.add(vector(b + "attn_norm.weight", p + "input_layernorm.weight", c.hiddenSize(), normOffset));
             out.add(projection(c, b + "attn_q.weight", l, LoraTarget.Q, TensorTypeRules.Role.OTHER_MATRIX,
@@ -104,7 +104,7 @@ public final class LlamaTensorPlan {
 
     private static Entry projection(ModelConfig c, String name, int layer, LoraTarget t, TensorTypeRules.Role role,
                                     int permuteHeads) {
-        return matrix(name, LlamaWeights.layerPrefix(layer) + t.modulePath() + ".weight", role, layer,
+        return matrix(name, ModelWeights.layerPrefix(layer) + t.modulePath() + ".weight", role, layer,
                 t.outFeatures(c), t.inFeatures(c), permuteHeads, t);
     }
 

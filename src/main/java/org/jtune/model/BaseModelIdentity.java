@@ -24,12 +24,12 @@ public record BaseModelIdentity(String configDigest, Map<String, String> tensorD
         tensorDigests = Map.copyOf(tensorDigests);
     }
 
-    public static BaseModelIdentity of(ModelConfig config, LlamaWeights weights) {
+    public static BaseModelIdentity of(ModelConfig config, ModelWeights weights) {
         Map<String, String> digests = new LinkedHashMap<>();
         digests.put("model.embed_tokens.weight", digest(weights.embedTokens()));
         for (int i = 0; i < weights.layers().size(); i++) {
-            LlamaWeights.Layer l = weights.layers().get(i);
-            String prefix = LlamaWeights.layerPrefix(i);
+            ModelWeights.Layer l = weights.layers().get(i);
+            String prefix = ModelWeights.layerPrefix(i);
             l.norms().forEach((name, t) -> digests.put(prefix + name, digest(t)));
         }
         digests.put("model.norm.weight", digest(weights.norm()));

@@ -29,7 +29,7 @@ import java.util.Set;
 final class Bnb4bitModelWriter {
     private Bnb4bitModelWriter() {}
 
-    static void write(Path folder, ObjectNode configJson, ModelConfig config, LlamaWeights weights,
+    static void write(Path folder, ObjectNode configJson, ModelConfig config, ModelWeights weights,
                       QuantizationConfig quantization, long maxShardBytes) throws IOException {
         List<String> denseProjections = denseProjections(weights);
         if (quantization == null || denseProjections.size() == LoraTarget.values().length * weights.layers().size()) {
@@ -65,12 +65,12 @@ final class Bnb4bitModelWriter {
         return new QuantizationConfig(quantization.doubleQuant(), quantization.computeDtype(), List.copyOf(skip));
     }
 
-    private static List<String> denseProjections(LlamaWeights weights) {
+    private static List<String> denseProjections(ModelWeights weights) {
         List<String> dense = new ArrayList<>();
         for (int l = 0; l < weights.layers().size(); l++) {
             for (LoraTarget t : LoraTarget.values()) {
                 if (weights.layers().get(l).projection(t) instanceof FrozenLinearWeight.Dense) {
-                    dense.add(LlamaWeights.layerPrefix(l) + t.modulePath());
+                    dense.add(ModelWeights.layerPrefix(l) + t.modulePath());
                 }
             }
         }
@@ -78,12 +78,12 @@ final class Bnb4bitModelWriter {
     }
 
     /** In the order of transformers' state dict; quant maps and blobs are allocated in arena. */
-    private static List<TensorData> tensors(ModelConfig config, LlamaWeights weights, Arena arena) {
+    private static List<TensorData> tensors(ModelConfig config, ModelWeights weights, Arena arena) {
         List<TensorData> out = new ArrayList<>();
         add(out, "model.embed_tokens.weight", weights.embedTokens());
         for (int l = 0; l < weights.layers().size(); l++) {
-            LlamaWeights.Layer layer = weights.layers().get(l);
-            String prefix = LlamaWeights.layerPrefix(l);
+            ModelWeights.Layer layer = weights.layers().get(l);
+            String prefix = ModelWeights.layerPrefix(l);
             for (LoraTarget t : LoraTarget.values()) {
                 String module = prefix + t.modulePath();
                 switch (layer.projection(t)) {

@@ -5,7 +5,7 @@ package org.jtune.model;
  * the largest work of a step (micro-batches of up to {@code maxRows} rows of {@code maxSeqLength} tokens, up to
  * {@code microBatches} of them per optimizer step), whether layers are recomputed in backward, and the optimizer.
  */
-public record EngineSpec(ModelConfig config, LlamaWeights weights, LoraAdapters lora, int maxRows, int maxSeqLength,
+public record EngineSpec(ModelConfig config, ModelWeights weights, LoraAdapters lora, int maxRows, int maxSeqLength,
                          int microBatches, boolean gradientCheckpointing, OptimizerSettings optimizer) {
     public EngineSpec {
         if (maxRows <= 0 || maxSeqLength <= 0 || microBatches <= 0) {

@@ -17,14 +17,14 @@ import java.nio.file.Path;
 public final class LoadedModel implements AutoCloseable {
     private final ModelConfig config;
     private final ObjectNode configJson;
-    private final LlamaWeights weights;
+    private final ModelWeights weights;
     private final WeightSource source;
     private final QuantizationConfig quantization;
     private final MemoryReport memory;
     private final SafetensorsCheckpoint checkpoint;
     private final Arena arena;
 
-    LoadedModel(ModelConfig config, ObjectNode configJson, LlamaWeights weights, WeightSource source,
+    LoadedModel(ModelConfig config, ObjectNode configJson, ModelWeights weights, WeightSource source,
                 QuantizationConfig quantization, MemoryReport memory, SafetensorsCheckpoint checkpoint, Arena arena) {
         this.config = config;
         this.configJson = configJson;
@@ -40,7 +40,7 @@ public final class LoadedModel implements AutoCloseable {
         return config;
     }
 
-    public LlamaWeights weights() {
+    public ModelWeights weights() {
         return weights;
     }
 

@@ -49,7 +49,7 @@ public final class LoraAdapters {
     }
 
     private static String peftPrefix(int layer, LoraTarget t) {
-        return "base_model.model." + LlamaWeights.layerPrefix(layer) + t.modulePath() + ".";
+        return "base_model.model." + ModelWeights.layerPrefix(layer) + t.modulePath() + ".";
     }
 
     /**

@@ -25,14 +25,14 @@ public record MemoryReport(long quantizedBytes, long denseBytes, long bf16Bytes,
     private static final int PROJECTIONS_PER_LAYER = LoraTarget.values().length;
 
     /** Sums the buffers of {@code weights}. */
-    public static MemoryReport of(LlamaWeights weights) {
+    public static MemoryReport of(ModelWeights weights) {
         Set<Tensor> dense = Collections.newSetFromMap(new IdentityHashMap<>());
         long quantized = 0, bf16Elements = 0;
         int quantizedCount = 0;
         dense.add(weights.embedTokens());
         dense.add(weights.norm());
         dense.add(weights.lmHead());
-        for (LlamaWeights.Layer layer : weights.layers()) {
+        for (ModelWeights.Layer layer : weights.layers()) {
             dense.addAll(layer.norms().values());
             for (LoraTarget t : LoraTarget.values()) {
                 if (layer.bias(t) != null) {
@@ -57,7 +57,7 @@ public record MemoryReport(long quantizedBytes, long denseBytes, long bf16Bytes,
                 embeddings(weights));
     }
 
-    private static String embeddings(LlamaWeights weights) {
+    private static String embeddings(ModelWeights weights) {
         String embed = dtypeName(weights.embedTokens());
         if (weights.lmHead() == weights.embedTokens()) {
             return "tied embeddings and lm_head " + embed;

@@ -53,12 +53,12 @@ public final class ModelLoader {
         Arena arena = Arena.ofShared();
         try {
             // A bnb-4bit checkpoint is taken as it is: its unquantized projections were left so on purpose.
-            LlamaWeights.DenseProjections dense = options.loadIn4bit() && stored == null
+            ModelWeights.DenseProjections dense = options.loadIn4bit() && stored == null
                     ? new Nf4OnLoad(options.blocksize(), options.doubleQuant(), arena)
                     : (module, weight) -> new FrozenLinearWeight.Dense(weight);
             CheckpointWeights source = new CheckpointWeights(checkpoint);
             Set<String> used = new HashSet<>();
-            LlamaWeights weights = LlamaWeights.load(config, source, dense, used);
+            ModelWeights weights = ModelWeights.load(config, source, dense, used);
             UnusedTensors.refuse(config, source, used, configFile);
             MemoryReport memory = MemoryReport.of(weights);
             QuantizationConfig quantization = stored != null || memory.quantizedProjections() == 0 ? stored
@@ -73,7 +73,7 @@ public final class ModelLoader {
     }
 
     /** As unsloth: compute in the model's dtype; the embeddings' dtype where config.json names none. */
-    private static DType computeDtype(ModelConfig config, LlamaWeights weights) {
+    private static DType computeDtype(ModelConfig config, ModelWeights weights) {
         return config.dtype() != null ? config.dtype() : weights.embedTokens().dtype();
     }
 

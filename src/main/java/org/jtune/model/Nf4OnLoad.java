@@ -10,7 +10,7 @@ import java.lang.foreign.Arena;
  * are allocated in {@code arena}; a shared arena (and a source readable from any thread) lets each weight be
  * quantized on all cores.
  */
-public record Nf4OnLoad(int blocksize, boolean doubleQuant, Arena arena) implements LlamaWeights.DenseProjections {
+public record Nf4OnLoad(int blocksize, boolean doubleQuant, Arena arena) implements ModelWeights.DenseProjections {
 
     @Override
     public FrozenLinearWeight hold(String module, Tensor weight) {

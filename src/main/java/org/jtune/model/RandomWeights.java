@@ -25,7 +25,7 @@ public final class RandomWeights {
         double normCenter = c.design().unitOffsetNorms() ? 0 : 1; // Gemma's norms scale by 1 + w
         LayerDesign design = c.design();
         for (int n = 0; n < c.numLayers(); n++) {
-            String p = LlamaWeights.layerPrefix(n);
+            String p = ModelWeights.layerPrefix(n);
             norm(w, arena, rnd, dtype, normCenter, p + "input_layernorm.weight", d);
             put(w, arena, rnd, dtype, std, p + "self_attn.q_proj.weight", c.qWidth(), d);
             put(w, arena, rnd, dtype, std, p + "self_attn.k_proj.weight", c.kvWidth(), d);

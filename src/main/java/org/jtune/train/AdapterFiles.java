@@ -5,7 +5,7 @@ import org.jtune.io.ModuleSelector;
 import org.jtune.io.PeftAdapter;
 import org.jtune.io.PeftAdapterConfig;
 import org.jtune.io.PeftAdapterFiles;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
@@ -36,7 +36,7 @@ public final class AdapterFiles {
 
     /** Path of a projection in the base model, e.g. {@code model.layers.3.mlp.up_proj}. */
     static String modulePath(int layer, LoraTarget target) {
-        return LlamaWeights.layerPrefix(layer) + target.modulePath();
+        return ModelWeights.layerPrefix(layer) + target.modulePath();
     }
 
     /** The PEFT configuration of {@code lora} (task CAUSAL_LM, dropout 0). */

@@ -6,7 +6,7 @@ import org.jtune.model.Batch;
 import org.jtune.model.Engine;
 import org.jtune.model.EngineSpec;
 import org.jtune.model.BaseModelIdentity;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.OptimizerState;
@@ -54,12 +54,12 @@ public final class Trainer<B> {
     private final Objective<B> objective;
     private final Engine.Factory engines;
     /** The base weights whose identity checkpoints record and resuming checks; computed when first needed. */
-    private final LlamaWeights baseWeights;
+    private final ModelWeights baseWeights;
     private BaseModelIdentity baseIdentity;
     private final List<TrainingListener> listeners = new ArrayList<>();
     private WorkerShare share = new WorkerShare(SingleCommunicator.INSTANCE);
 
-    private Trainer(Engine.Placement placement, ModelConfig config, LlamaWeights weights, LoraAdapters lora,
+    private Trainer(Engine.Placement placement, ModelConfig config, ModelWeights weights, LoraAdapters lora,
                     int maxSeqLength, TrainingArguments args, BatchSource<B> train, BatchSource<B> eval,
                     Objective<B> objective) {
         if (maxSeqLength <= 0) {
@@ -86,7 +86,7 @@ public final class Trainer<B> {
      * @param maxSeqLength the longest row a batch may have
      * @param eval         the eval split, or null
      */
-    public static Trainer<Batch> sft(Engine.Placement placement, ModelConfig config, LlamaWeights weights,
+    public static Trainer<Batch> sft(Engine.Placement placement, ModelConfig config, ModelWeights weights,
                                      LoraAdapters lora, int maxSeqLength, TrainingArguments args,
                                      BatchSource<Batch> train, BatchSource<Batch> eval) {
         return new Trainer<>(placement, config, weights, lora, maxSeqLength, args, train, eval, new SftObjective());
@@ -99,7 +99,7 @@ public final class Trainer<B> {
      *
      * @param maxSeqLength the longest prompt + completion row a batch may have
      */
-    public static Trainer<PreferenceBatch> dpo(Engine.Placement placement, ModelConfig config, LlamaWeights weights,
+    public static Trainer<PreferenceBatch> dpo(Engine.Placement placement, ModelConfig config, ModelWeights weights,
                                                LoraAdapters lora, int maxSeqLength, TrainingArguments args,
                                                DpoArguments dpo, BatchSource<PreferenceBatch> train,
                                                BatchSource<PreferenceBatch> eval) {

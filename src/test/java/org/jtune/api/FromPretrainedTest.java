@@ -7,7 +7,7 @@ import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.WeightSource;
 import org.jtune.model.cpu.CpuOps;
-import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.CpuCausalLm;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -138,7 +138,7 @@ class FromPretrainedTest {
             Tensor logits = Tensor.f32(arena, 48, vocab);
             int[] ignore = new int[48];
             Arrays.fill(ignore, -100);
-            try (LlamaModel m = new LlamaModel(p.model().config(), p.model().frozen(), peft.adapters(),
+            try (CpuCausalLm m = new CpuCausalLm(p.model().config(), p.model().frozen(), peft.adapters(),
                     new CpuOps(), 1, 48, false)) {
                 m.forward(Batch.of(new int[][] {all}, new int[][] {ignore}), logits);
             }

@@ -11,13 +11,13 @@ import org.jtune.io.SafetensorsFile;
 import org.jtune.io.SafetensorsWriter;
 import org.jtune.io.TensorData;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.WeightSource;
 import org.jtune.model.cpu.CpuOps;
-import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.CpuCausalLm;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 import org.jtune.train.AdapterFiles;
@@ -61,7 +61,7 @@ public final class PeftInteropExport {
             for (int t = 0; t < tokens; t++) {
                 ids[t] = random.nextInt(config.vocabSize());
             }
-            LlamaModel model = new LlamaModel(config, LlamaWeights.load(config, source), lora, new CpuOps(), 1, tokens,
+            CpuCausalLm model = new CpuCausalLm(config, ModelWeights.load(config, source), lora, new CpuOps(), 1, tokens,
                     false);
             Tensor logits = Tensor.f32(arena, tokens, config.vocabSize());
             model.forward(Batch.of(new int[][] {ids}, new int[][] {ids}), logits);

@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * initialisation with A rounded to bf16 (so both engines start from the same matrices), 2 micro-batches of 2 rows
  * x 64 tokens per step, AdamW with weight decay, clipping at 1, linear warm-up and decay, and an eval split.
  *
- * <p>Tolerances as in the GPU step's test (GpuLlamaModelGpuTest): the GPU keeps bf16 activations (u = 2^-8), the
+ * <p>Tolerances as in the GPU step's test (GpuCausalLmGpuTest): the GPU keeps bf16 activations (u = 2^-8), the
  * CPU fp32; the loss of every step and every evaluation is allowed 4u of the first step's loss. A wrong learning
  * rate, accumulation or clipping moves the curve apart by much more within these steps.
  */

@@ -1,10 +1,10 @@
 package org.jtune.bench;
 
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.gpu.BaseFormat;
 import org.jtune.model.gpu.Checkpointing;
-import org.jtune.model.gpu.GpuLlamaModel;
+import org.jtune.model.gpu.GpuCausalLm;
 import org.jtune.model.gpu.ProjectionFormat;
 import org.jtune.model.gpu.StepShape;
 import org.junit.jupiter.api.Test;
@@ -38,7 +38,7 @@ class TrainBenchmarkShapesTest {
         assertTrue(qwen3.design().qkNorm(), "Qwen3-8B: q/k norms");
         for (TrainBenchmark.Shape shape : qwen) {
             ModelConfig c = shape.config();
-            GpuLlamaModel.plan(c, BaseFormat.uniform(c, new ProjectionFormat.Bf16()), TrainBenchmark.LORA,
+            GpuCausalLm.plan(c, BaseFormat.uniform(c, new ProjectionFormat.Bf16()), TrainBenchmark.LORA,
                     new StepShape(2, 2048, 1), Checkpointing.ON);
         }
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
@@ -59,14 +59,14 @@ class TrainBenchmarkShapesTest {
                  "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
                  "head_dim": 32}""", "small qwen3");
         try (Arena arena = Arena.ofConfined()) {
-            LlamaWeights w2 = LlamaWeights.load(qwen2, TrainBenchmark.sharedRandomWeights(qwen2, arena));
-            LlamaWeights w3 = LlamaWeights.load(qwen3, TrainBenchmark.sharedRandomWeights(qwen3, arena));
-            for (LlamaWeights.Layer layer : w2.layers()) {
+            ModelWeights w2 = ModelWeights.load(qwen2, TrainBenchmark.sharedRandomWeights(qwen2, arena));
+            ModelWeights w3 = ModelWeights.load(qwen3, TrainBenchmark.sharedRandomWeights(qwen3, arena));
+            for (ModelWeights.Layer layer : w2.layers()) {
                 assertEquals(List.of(64L, 32L, 32L), List.of(layer.qBias().size(), layer.kBias().size(),
                         layer.vBias().size()), "qwen2 biases");
                 assertNull(layer.qNorm());
             }
-            for (LlamaWeights.Layer layer : w3.layers()) {
+            for (ModelWeights.Layer layer : w3.layers()) {
                 assertNotNull(layer.qNorm());
                 assertEquals(32, layer.kNorm().size(), "qwen3 k norm");
                 assertNull(layer.qBias());

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jtune.data.DemoDatasets;
 import org.jtune.model.Batch;
-import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.CpuCausalLm;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.LoraAdapters;
@@ -460,13 +460,13 @@ class ExportGgufLlamaCppTest {
 
         private final LoadedModel loaded;
         private final Arena arena = Arena.ofShared();
-        private final LlamaModel llama;
+        private final CpuCausalLm llama;
         private final int vocab;
 
         Reference(Path modelDir, Path adapterDir) throws IOException {
             loaded = ModelLoader.load(modelDir, LoadOptions.asStored());
             LoraAdapters lora = adapterDir == null ? null : AdapterFiles.load(adapterDir, loaded.config(), arena);
-            llama = new LlamaModel(loaded.config(), loaded.weights(), lora, new CpuOps(), 1, MAX_LEN, false);
+            llama = new CpuCausalLm(loaded.config(), loaded.weights(), lora, new CpuOps(), 1, MAX_LEN, false);
             vocab = loaded.config().vocabSize();
         }
 

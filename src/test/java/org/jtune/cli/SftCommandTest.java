@@ -7,7 +7,7 @@ import org.jtune.api.Pretrained;
 import org.jtune.io.PeftAdapterFiles;
 import org.jtune.model.Batch;
 import org.jtune.model.cpu.CpuOps;
-import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.CpuCausalLm;
 import org.jtune.tensor.Tensor;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -185,15 +185,15 @@ class SftCommandTest {
             int vocab = base.model().config().vocabSize();
             Tensor want = Tensor.f32(arena, 20, vocab), got = Tensor.f32(arena, 20, vocab),
                     plain = Tensor.f32(arena, 20, vocab);
-            try (LlamaModel m = new LlamaModel(base.model().config(), base.model().frozen(), adapted.adapters(),
+            try (CpuCausalLm m = new CpuCausalLm(base.model().config(), base.model().frozen(), adapted.adapters(),
                     new CpuOps(), 1, 64, false)) {
                 m.forward(batch, want);
             }
-            try (LlamaModel m = new LlamaModel(base.model().config(), base.model().frozen(), null,
+            try (CpuCausalLm m = new CpuCausalLm(base.model().config(), base.model().frozen(), null,
                     new CpuOps(), 1, 64, false)) {
                 m.forward(batch, plain);
             }
-            try (LlamaModel m = new LlamaModel(mergedModel.model().config(), mergedModel.model().frozen(), null,
+            try (CpuCausalLm m = new CpuCausalLm(mergedModel.model().config(), mergedModel.model().frozen(), null,
                     new CpuOps(), 1, 64, false)) {
                 m.forward(batch, got);
             }

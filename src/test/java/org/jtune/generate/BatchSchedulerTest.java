@@ -1,12 +1,12 @@
 package org.jtune.generate;
 
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.cpu.CpuDecodeEngine;
 import org.jtune.model.cpu.CpuOps;
-import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.CpuCausalLm;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 import org.jtune.testing.ByteTokenizer;
@@ -46,7 +46,7 @@ class BatchSchedulerTest {
     private final long seed = System.nanoTime();
     private final Random rnd = new Random(seed);
     private final Tokenizer tokenizer = ByteTokenizer.create();
-    private final LlamaWeights weights = LlamaWeights.load(CONFIG,
+    private final ModelWeights weights = ModelWeights.load(CONFIG,
             RandomWeights.create(CONFIG, DType.F32, 0.5, seed, arena));
 
     @AfterEach
@@ -70,7 +70,7 @@ class BatchSchedulerTest {
     private int[] referenceGreedy(int[] prompt, int maxNew, Set<Integer> eos) {
         List<Integer> out = new ArrayList<>();
         int[] seq = prompt.clone();
-        try (LlamaModel model = new LlamaModel(CONFIG, weights, null, new CpuOps(), 1, CAPACITY, false)) {
+        try (CpuCausalLm model = new CpuCausalLm(CONFIG, weights, null, new CpuOps(), 1, CAPACITY, false)) {
             while (out.size() < maxNew && seq.length < CAPACITY) {
                 int[] labels = new int[seq.length];
                 Arrays.fill(labels, Batch.IGNORE_INDEX);

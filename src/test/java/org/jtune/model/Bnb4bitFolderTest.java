@@ -141,7 +141,7 @@ class Bnb4bitFolderTest {
                 }
                 for (int l = 0; l < c.numLayers(); l++) {
                     for (LoraTarget t : LoraTarget.values()) {
-                        String module = LlamaWeights.layerPrefix(l) + t.modulePath();
+                        String module = ModelWeights.layerPrefix(l) + t.modulePath();
                         Nf4Weight expected = ((FrozenLinearWeight.Nf4) quantized.weights().layers().get(l)
                                 .projection(t)).weight();
                         FrozenLinearWeight back = loaded.weights().layers().get(l).projection(t);

@@ -3,7 +3,7 @@ package org.jtune.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jtune.model.cpu.CpuOps;
-import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.CpuCausalLm;
 import org.jtune.tensor.Tensor;
 
 import java.io.IOException;
@@ -33,7 +33,7 @@ final class GoldenCase {
         try (Arena arena = Arena.ofShared()) {
             ModelConfig config = ModelConfig.load(dir.resolve("config.json"));
             Map<String, Tensor> weights = TestSafetensors.read(dir.resolve("model.safetensors"), arena);
-            LlamaWeights w = LlamaWeights.load(config, WeightSource.of(weights, dir + "/model.safetensors"));
+            ModelWeights w = ModelWeights.load(config, WeightSource.of(weights, dir + "/model.safetensors"));
 
             JsonNode ac = json.readTree(dir.resolve("adapter_config.json").toFile());
             Set<LoraTarget> targets = EnumSet.noneOf(LoraTarget.class);
@@ -52,7 +52,7 @@ final class GoldenCase {
                     ints(in.get("position_ids")), ints(in.get("document_ids")));
             Map<String, Tensor> expected = TestSafetensors.read(dir.resolve("expected.safetensors"), arena);
 
-            try (LlamaModel model = new LlamaModel(config, w, lora, new CpuOps(), batch.batchSize(), batch.seqLen(),
+            try (CpuCausalLm model = new CpuCausalLm(config, w, lora, new CpuOps(), batch.batchSize(), batch.seqLen(),
                     checkpointing)) {
                 Tensor logits = Tensor.f32(arena, batch.tokenCount(), config.vocabSize());
                 lora.zeroGradients();

@@ -1,7 +1,7 @@
 package org.jtune.model;
 
 import org.jtune.model.cpu.CpuOps;
-import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.CpuCausalLm;
 import org.jtune.quant.Absmax;
 import org.jtune.quant.Nf4Weight;
 import org.jtune.quant.QuantState;
@@ -91,9 +91,9 @@ class Nf4ModelTest extends TestFixture {
     /** Loss, logits and every LoRA gradient of one step. */
     record StepResult(float loss, float[] logits, Map<String, float[]> gradients) {}
 
-    static StepResult step(ModelConfig c, LlamaWeights weights, LoraAdapters lora, Batch batch, boolean checkpointing,
+    static StepResult step(ModelConfig c, ModelWeights weights, LoraAdapters lora, Batch batch, boolean checkpointing,
                            Arena arena) {
-        try (LlamaModel model = new LlamaModel(c, weights, lora, new CpuOps(), batch.batchSize(), batch.seqLen(),
+        try (CpuCausalLm model = new CpuCausalLm(c, weights, lora, new CpuOps(), batch.batchSize(), batch.seqLen(),
                 checkpointing)) {
             Tensor logits = Tensor.f32(arena, batch.tokenCount(), c.vocabSize());
             lora.zeroGradients();
@@ -143,7 +143,7 @@ class Nf4ModelTest extends TestFixture {
                         assertEquals(option.doubleQuant(), nf4.state().doubleQuantized(), what);
                         assertEquals(DType.BF16, nf4.state().dtype(), what);
                         Tensor deq = referenceDequantized(nf4, arena);
-                        String name = LlamaWeights.layerPrefix(l) + t.modulePath() + ".weight";
+                        String name = ModelWeights.layerPrefix(l) + t.modulePath() + ".weight";
                         anyChanged |= !java.util.Arrays.equals(deq.toFloatArray(), dense.get(name).toFloatArray());
                         dense.put(name, deq);
                     }
@@ -152,7 +152,7 @@ class Nf4ModelTest extends TestFixture {
                 assertSame(original.weights().embedTokens(), quantized.weights().embedTokens(), what);
                 assertEquals(c.numLayers() * 7, quantized.memory().quantizedProjections(), what);
 
-                LlamaWeights given = LlamaWeights.load(c, WeightSource.of(dense, "dequantized weights"));
+                ModelWeights given = ModelWeights.load(c, WeightSource.of(dense, "dequantized weights"));
                 LoraAdapters lora = randomAdapters(c);
                 Batch batch = randomBatch(c.vocabSize(), 2, 7);
                 StepResult expected = step(c, given, lora, batch, false, arena);
@@ -172,10 +172,10 @@ class Nf4ModelTest extends TestFixture {
         assertEquals(-1L, expected.segment().mismatch(actual.segment()), what + ": bytes differ");
     }
 
-    private static Tensor tensorOf(LlamaWeights w, String name) {
+    private static Tensor tensorOf(ModelWeights w, String name) {
         for (int l = 0; l < w.layers().size(); l++) {
-            LlamaWeights.Layer layer = w.layers().get(l);
-            String p = LlamaWeights.layerPrefix(l);
+            ModelWeights.Layer layer = w.layers().get(l);
+            String p = ModelWeights.layerPrefix(l);
             for (LoraTarget t : LoraTarget.values()) {
                 if (name.equals(p + t.modulePath() + ".weight")) {
                     return ((FrozenLinearWeight.Dense) layer.projection(t)).tensor();
@@ -210,9 +210,9 @@ class Nf4ModelTest extends TestFixture {
     void memoryReportAddsUpTheHeldBuffers() throws IOException {
         ModelConfig c = ModelFolders.writeRandom(dir.resolve("m"), ModelFolders.LLAMA, DType.BF16, seed);
         try (LoadedModel model = ModelLoader.load(dir.resolve("m"), LoadOptions.in4bit())) {
-            LlamaWeights w = model.weights();
+            ModelWeights w = model.weights();
             long nf4 = 0, dense = 0, elements = 0;
-            for (LlamaWeights.Layer layer : w.layers()) {
+            for (ModelWeights.Layer layer : w.layers()) {
                 for (LoraTarget t : LoraTarget.values()) {
                     Nf4Weight q = ((FrozenLinearWeight.Nf4) layer.projection(t)).weight();
                     nf4 += heldBytes(q);
@@ -244,9 +244,9 @@ class Nf4ModelTest extends TestFixture {
             assertNull(model.quantization());
             assertTrue(report.line().endsWith(", no projections quantized, tied embeddings and lm_head f32"),
                     report.line());
-            LlamaWeights w = model.weights();
+            ModelWeights w = model.weights();
             long dense = w.embedTokens().segment().byteSize() + w.norm().segment().byteSize();
-            for (LlamaWeights.Layer layer : w.layers()) {
+            for (ModelWeights.Layer layer : w.layers()) {
                 dense += layer.inputNorm().segment().byteSize() + layer.mlpNorm().segment().byteSize();
                 for (LoraTarget t : LoraTarget.values()) {
                     dense += layer.projection(t).forUse(MemorySegment.NULL).segment().byteSize();

@@ -17,12 +17,12 @@ import static org.jtune.model.cpu.GradCheck.toDoubles;
  */
 public final class ReferenceModel {
     private final ModelConfig c;
-    private final LlamaWeights w;
+    private final ModelWeights w;
     private final double scaling;
     private final Batch batch;
     private final float[] invFreq, localInvFreq;
 
-    public ReferenceModel(ModelConfig c, LlamaWeights w, double scaling, Batch batch) {
+    public ReferenceModel(ModelConfig c, ModelWeights w, double scaling, Batch batch) {
         this.c = c;
         this.w = w;
         this.scaling = scaling;
@@ -89,7 +89,7 @@ public final class ReferenceModel {
         LayerDesign design = c.design();
         int hd = c.headDim();
         for (int l = 0; l < c.numLayers(); l++) {
-            LlamaWeights.Layer lw = w.layers().get(l);
+            ModelWeights.Layer lw = w.layers().get(l);
             double[] n1 = Reference.rmsNorm(x, n, dm, norm(lw.inputNorm()), eps);
             double[] q = project(l, LoraTarget.Q, n1, lw.q(), lw.qBias(), lora);
             double[] k = project(l, LoraTarget.K, n1, lw.k(), lw.kBias(), lora);

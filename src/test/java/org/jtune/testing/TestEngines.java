@@ -1,7 +1,7 @@
 package org.jtune.testing;
 
 import org.jtune.model.EngineSpec;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.OptimizerSettings;
@@ -15,7 +15,7 @@ public final class TestEngines {
     private TestEngines() {}
 
     /** An engine for micro-batches of up to {@code maxRows} x {@code maxSeqLength}, training {@code lora} in place. */
-    public static CpuEngine cpu(ModelConfig config, LlamaWeights weights, LoraAdapters lora, int maxRows,
+    public static CpuEngine cpu(ModelConfig config, ModelWeights weights, LoraAdapters lora, int maxRows,
                                 int maxSeqLength, boolean gradientCheckpointing) {
         return new CpuEngine(new EngineSpec(config, weights, lora, maxRows, maxSeqLength, 1, gradientCheckpointing,
                 OPTIMIZER));

@@ -1,7 +1,7 @@
 package org.jtune.testing;
 
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.ModelConfig;
@@ -26,11 +26,11 @@ public final class TinyModel {
     public static final LoraConfig LORA = LoraConfig.allProjections(4, 8, false);
 
     public final WeightSource source;
-    public final LlamaWeights weights;
+    public final ModelWeights weights;
 
     public TinyModel(long seed, Arena arena) {
         source = RandomWeights.create(CONFIG, DType.F32, 0.2, seed, arena);
-        weights = LlamaWeights.load(CONFIG, source);
+        weights = ModelWeights.load(CONFIG, source);
     }
 
     /** PEFT's init (B = 0) from {@code seed}. */

@@ -5,14 +5,14 @@ import org.jtune.io.PeftAdapter;
 import org.jtune.io.PeftAdapterConfig;
 import org.jtune.io.PeftAdapterFiles;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.backend.Backend;
 import org.jtune.model.cpu.CpuOps;
-import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.CpuCausalLm;
 import org.jtune.testing.TestFixture;
 import org.jtune.testing.TinyModel;
 import org.jtune.train.report.TrainingListener;
@@ -54,8 +54,8 @@ class AdapterFilesTest extends TestFixture {
         Batch batch = Golden.batch(dir);
         double expected = Golden.loss(dir);
         try (CheckpointWeights w = new CheckpointWeights(dir)) {
-            LlamaWeights weights = LlamaWeights.load(config, w.source);
-            try (LlamaModel model = new LlamaModel(config, weights, lora, new CpuOps(), batch.batchSize(),
+            ModelWeights weights = ModelWeights.load(config, w.source);
+            try (CpuCausalLm model = new CpuCausalLm(config, weights, lora, new CpuOps(), batch.batchSize(),
                     batch.seqLen(), false)) {
                 assertEquals(expected, model.forward(batch), 1e-5 * expected, name + ": loss");
             }

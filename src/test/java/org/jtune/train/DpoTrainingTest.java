@@ -7,7 +7,7 @@ import org.jtune.data.DemoDatasets;
 import org.jtune.data.PreferenceBatch;
 import org.jtune.data.PreferenceDataset;
 import org.jtune.data.PreferenceOptions;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.ModelConfig;
@@ -99,7 +99,7 @@ class DpoTrainingTest {
 
     private Run run(TrainingArguments a, DpoArguments dpo, PreferenceDataset data, BatchSource<PreferenceBatch> train,
                     Path resumeFrom, Communicator communicator) throws IOException {
-        LlamaWeights weights = LlamaWeights.load(CONFIG, RandomWeights.create(CONFIG, DType.F32, 0.2, WEIGHT_SEED,
+        ModelWeights weights = ModelWeights.load(CONFIG, RandomWeights.create(CONFIG, DType.F32, 0.2, WEIGHT_SEED,
                 arena));
         LoraAdapters lora = new LoraAdapters(CONFIG, LoraConfig.allProjections(8, 16, false), arena);
         lora.initPeftDefault(LORA_SEED);

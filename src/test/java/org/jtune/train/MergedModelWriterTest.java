@@ -2,13 +2,13 @@ package org.jtune.train;
 
 import org.jtune.io.SafetensorsCheckpoint;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.ModelConfigJson;
 import org.jtune.model.cpu.CpuOps;
-import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.CpuCausalLm;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.Tensor;
 import org.jtune.testing.TestFixture;
@@ -34,9 +34,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MergedModelWriterTest extends TestFixture {
     private static final Pattern LAYER_WEIGHT = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)\\.weight");
 
-    private float[] logits(ModelConfig config, LlamaWeights weights, LoraAdapters lora, Batch batch) {
+    private float[] logits(ModelConfig config, ModelWeights weights, LoraAdapters lora, Batch batch) {
         Tensor out = Tensor.f32(arena, batch.tokenCount(), config.vocabSize());
-        try (LlamaModel model = new LlamaModel(config, weights, lora, new CpuOps(), batch.batchSize(), batch.seqLen(),
+        try (CpuCausalLm model = new CpuCausalLm(config, weights, lora, new CpuOps(), batch.batchSize(), batch.seqLen(),
                 false)) {
             model.forward(batch, out);
         }
@@ -53,7 +53,7 @@ class MergedModelWriterTest extends TestFixture {
         Path merged = temp.resolve(name);
         float[] expected;
         try (CheckpointWeights base = new CheckpointWeights(dir)) {
-            expected = logits(config, LlamaWeights.load(config, base.source), lora, batch);
+            expected = logits(config, ModelWeights.load(config, base.source), lora, batch);
             MergedModelWriter.write(merged, config, base.source, lora, DType.F32,
                     new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("config.json").toFile()),
                     org.jtune.io.SafetensorsCheckpointWriter.DEFAULT_MAX_SHARD_BYTES);
@@ -64,7 +64,7 @@ class MergedModelWriterTest extends TestFixture {
         ModelConfig mergedConfig = ModelConfig.load(merged.resolve("config.json"));
         assertEquals(config, mergedConfig);
         try (CheckpointWeights w = new CheckpointWeights(merged)) {
-            float[] actual = logits(mergedConfig, LlamaWeights.load(mergedConfig, w.source), null, batch);
+            float[] actual = logits(mergedConfig, ModelWeights.load(mergedConfig, w.source), null, batch);
             double largestDifference = 0;
             for (int i = 0; i < expected.length; i++) {
                 assertTrue(Math.abs(actual[i] - expected[i]) <= 1e-4 * Math.abs(expected[i]) + 1e-5,
@@ -73,7 +73,7 @@ class MergedModelWriterTest extends TestFixture {
             }
             float[] baseOnly;
             try (CheckpointWeights b = new CheckpointWeights(dir)) {
-                baseOnly = logits(config, LlamaWeights.load(config, b.source), null, batch);
+                baseOnly = logits(config, ModelWeights.load(config, b.source), null, batch);
             }
             double adapterEffect = 0;
             for (int i = 0; i < expected.length; i++) {

@@ -5,7 +5,7 @@ import org.jtune.data.SpecialTokens;
 import org.jtune.data.TokenizedExample;
 import org.jtune.model.Batch;
 import org.jtune.model.cpu.CpuOps;
-import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.CpuCausalLm;
 import org.jtune.model.cpu.Ops;
 import org.jtune.testing.TinyModel;
 import org.junit.jupiter.api.Test;
@@ -189,7 +189,7 @@ class SftBatchSourceTest {
         try (Arena arena = Arena.ofShared()) { // the CPU ops read tensors from several threads
             TinyModel tiny = new TinyModel(seed, arena);
             var lora = TinyModel.randomAdapters(rnd, arena);
-            try (LlamaModel model = new LlamaModel(TinyModel.CONFIG, tiny.weights, lora, new CpuOps(), 4, MAX_LENGTH,
+            try (CpuCausalLm model = new CpuCausalLm(TinyModel.CONFIG, tiny.weights, lora, new CpuOps(), 4, MAX_LENGTH,
                     false)) {
                 SftBatchSource source = new SftBatchSource(d, 4, true, true);
                 source.startEpoch(0, seed);

@@ -3,7 +3,7 @@ package org.jtune.model.backend;
 import org.jtune.cuda.Context;
 import org.jtune.cuda.Device;
 import org.jtune.model.DecodeEngine;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.cpu.CpuDecodeEngine;
@@ -31,7 +31,7 @@ public final class DecodeEngines {
      * @throws IllegalStateException if the GPU engine is chosen but its plan does not fit the GPU's free memory (the
      *                               message gives the sizes)
      */
-    public static Opened open(ModelConfig config, LlamaWeights weights, LoraAdapters lora, int maxSequences,
+    public static Opened open(ModelConfig config, ModelWeights weights, LoraAdapters lora, int maxSequences,
                               int capacity) {
         Backend backend = Backend.choose();
         String cpuNote = "";

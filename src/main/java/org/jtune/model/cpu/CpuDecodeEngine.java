@@ -2,7 +2,7 @@ package org.jtune.model.cpu;
 
 import org.jtune.model.DecodeEngine;
 import org.jtune.model.LayerDesign;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
@@ -18,7 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The decode engine on the CPU: the math of the training model's forward ({@code LlamaModel} with
+ * The decode engine on the CPU: the math of the training model's forward ({@code CpuCausalLm} with
  * {@code CpuOps}, the same RMSNorm, RoPE and activation operations in the same order, for every family) for a few new tokens at a time
  * over a float32 key/value cache taken once. Matrix products read each weight row once, where it is stored
  * (F32, BF16, F16, or NF4 dequantized block by block), spread over all cores and, where the runtime has it, on
@@ -81,12 +81,12 @@ public final class CpuDecodeEngine implements DecodeEngine {
      * @param maxSequences slots, the most sequences decoded together
      * @param capacity     most tokens per slot, at most the model's max_position_embeddings
      */
-    public CpuDecodeEngine(ModelConfig config, LlamaWeights weights, LoraAdapters lora, int maxSequences,
+    public CpuDecodeEngine(ModelConfig config, ModelWeights weights, LoraAdapters lora, int maxSequences,
                            int capacity) {
         this(config, weights, lora, maxSequences, capacity, RowMath.best());
     }
 
-    CpuDecodeEngine(ModelConfig config, LlamaWeights weights, LoraAdapters lora, int maxSequences, int capacity,
+    CpuDecodeEngine(ModelConfig config, ModelWeights weights, LoraAdapters lora, int maxSequences, int capacity,
                     RowMath math) {
         if (maxSequences <= 0) {
             throw new IllegalArgumentException("a decode engine needs at least one sequence slot, got " + maxSequences);
@@ -109,9 +109,9 @@ public final class CpuDecodeEngine implements DecodeEngine {
         this.lmHead = WeightRows.of(weights.lmHead(), math);
         boolean unitOffset = config.design().unitOffsetNorms();
         this.finalNorm = norm(weights.norm(), unitOffset);
-        this.embeddingScale = LlamaModel.embeddingScale(config, weights.embedTokens().dtype());
+        this.embeddingScale = CpuCausalLm.embeddingScale(config, weights.embedTokens().dtype());
         for (int l = 0; l < config.numLayers(); l++) {
-            LlamaWeights.Layer w = weights.layers().get(l);
+            ModelWeights.Layer w = weights.layers().get(l);
             Map<LoraTarget, Projection> projections = new EnumMap<>(LoraTarget.class);
             for (LoraTarget t : LoraTarget.values()) {
                 LoraAdapters.Adapter ad = lora == null ? null : lora.adapter(l, t);

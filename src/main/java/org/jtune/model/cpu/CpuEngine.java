@@ -16,7 +16,7 @@ import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
- * The training engine on the CPU: {@link LlamaModel} on {@link CpuOps} in fp32, {@link GradientAccumulation} over
+ * The training engine on the CPU: {@link CpuCausalLm} on {@link CpuOps} in fp32, {@link GradientAccumulation} over
  * micro-batches, {@link GradientClipping} and {@link AdamW}, all on the host. It trains the adapters it is opened
  * with in place, and its runs resume bit for bit. It can be one worker of a data-parallel run: its gradients are
  * host memory, which a communicator sums in place.
@@ -24,7 +24,7 @@ import java.util.function.Consumer;
 public final class CpuEngine implements DataParallelEngine {
     private static final double MIB = 1024.0 * 1024;
     private final CountingArena arena = new CountingArena(Arena.ofShared());
-    private final LlamaModel model;
+    private final CpuCausalLm model;
     private final LoraAdapters lora;
     private final GradientAccumulation accumulation;
     private final AdamW adam;
@@ -34,7 +34,7 @@ public final class CpuEngine implements DataParallelEngine {
     public CpuEngine(EngineSpec spec) {
         this.lora = spec.lora();
         try {
-            this.model = new LlamaModel(spec.config(), spec.weights(), lora, new CpuOps(), spec.maxRows(),
+            this.model = new CpuCausalLm(spec.config(), spec.weights(), lora, new CpuOps(), spec.maxRows(),
                     spec.maxSeqLength(), spec.gradientCheckpointing());
             this.accumulation = new GradientAccumulation(lora, arena);
             this.adam = new AdamW(lora.matrices(), spec.optimizer(), arena);

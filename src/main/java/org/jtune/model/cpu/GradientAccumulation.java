@@ -47,7 +47,7 @@ final class GradientAccumulation {
      * tensors, and returns its loss (0, with zero gradients, when no token of the window is labelled). Micro-batches
      * without labelled tokens are skipped.
      */
-    Window accumulate(LlamaModel model, List<Batch> window) {
+    Window accumulate(CpuCausalLm model, List<Batch> window) {
         long total = 0, tokens = 0;
         long[] counts = new long[window.size()];
         for (int i = 0; i < window.size(); i++) {

@@ -1,6 +1,6 @@
 package org.jtune.model.cpu;
 
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.tensor.Tensor;
 
 import java.lang.foreign.Arena;
@@ -13,7 +13,7 @@ import java.lang.foreign.Arena;
  */
 record NormWeights(Tensor input, Tensor q, Tensor k, Tensor attentionOutput, Tensor mlp, Tensor mlpOutput) {
 
-    static NormWeights of(LlamaWeights.Layer layer, boolean unitOffset, Arena arena) {
+    static NormWeights of(ModelWeights.Layer layer, boolean unitOffset, Arena arena) {
         return new NormWeights(effective(layer.inputNorm(), unitOffset, arena),
                 effective(layer.qNorm(), unitOffset, arena), effective(layer.kNorm(), unitOffset, arena),
                 effective(layer.attentionOutputNorm(), unitOffset, arena), effective(layer.mlpNorm(), unitOffset, arena),

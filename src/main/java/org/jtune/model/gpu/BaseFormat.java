@@ -1,6 +1,6 @@
 package org.jtune.model.gpu;
 
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
 
@@ -15,7 +15,7 @@ public final class BaseFormat {
     }
 
     /** The formats of loaded weights. */
-    public static BaseFormat of(LlamaWeights weights) {
+    public static BaseFormat of(ModelWeights weights) {
         ProjectionFormat[][] f = new ProjectionFormat[weights.layers().size()][LoraTarget.values().length];
         for (int l = 0; l < f.length; l++) {
             for (LoraTarget t : LoraTarget.values()) {

@@ -22,7 +22,7 @@ final class DecodeBuffers {
     /** Query rows of one decode attention launch (a prefill chunk over a non-empty cache runs in such groups). */
     static final int ATTENTION_ROWS = 64;
 
-    final DeviceLlamaWeights weights;
+    final DeviceWeights weights;
     /** Null for a base model. */
     final DecodeLora lora;
     final List<DeviceBuffer> keys = new ArrayList<>(), values = new ArrayList<>();
@@ -43,7 +43,7 @@ final class DecodeBuffers {
     DecodeBuffers(MemoryCarver carver, ModelConfig c, BaseFormat format, LoraConfig lc, int maxSequences,
                   int capacity) {
         long d = c.hiddenSize(), inter = c.intermediateSize(), q = c.qWidth(), kv = c.kvWidth();
-        weights = new DeviceLlamaWeights(carver, c, format);
+        weights = new DeviceWeights(carver, c, format);
         lora = lc == null ? null : new DecodeLora(carver, c, lc);
         long partialSums = 0, partialMaxSums = 0, counters = 0;
         for (int l = 0; l < c.numLayers(); l++) {

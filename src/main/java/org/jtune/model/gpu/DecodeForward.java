@@ -100,7 +100,7 @@ final class DecodeForward {
         kernels.embedding().gather(s, x, buffers.weights.embedTokens, inputs.tokenIds, buffers.embeddingErrorFlag,
                 rows, c.vocabSize(), d);
         for (int l = 0; l < c.numLayers(); l++) {
-            DeviceLlamaWeights.Layer w = buffers.weights.layers.get(l);
+            DeviceWeights.Layer w = buffers.weights.layers.get(l);
             LayerProducts p = layers.get(l);
             kernels.rmsNorm().forward(s, normed, buffers.invRms, x, w.inputNorm(), rows, d, eps);
             product(s, MatvecKernels.Mode.STORE, normed, d, rows, p.qkv, p.qkvA, qkvWidth, adapters);
@@ -154,7 +154,7 @@ final class DecodeForward {
         long cacheOffset = 2L * ((long) slot * buffers.attention.get(0).capacity() + first) * kvw;
         long cacheBytes = 2L * count * kvw;
         for (int l = 0; l < c.numLayers(); l++) {
-            DeviceLlamaWeights.Layer w = buffers.weights.layers.get(l);
+            DeviceWeights.Layer w = buffers.weights.layers.get(l);
             DeviceBuffer keys = buffers.keys.get(l).slice(cacheOffset, cacheBytes);
             DeviceBuffer values = buffers.values.get(l).slice(cacheOffset, cacheBytes);
             kernels.rmsNorm().forward(s, normed, buffers.prefillInvRms, x, w.inputNorm(), count, d, eps);
@@ -210,7 +210,7 @@ final class DecodeForward {
                          boolean adapters) {
         int out = t.outFeatures(c), in = t.inFeatures(c);
         GemmKernels gemm = kernels.gemm();
-        DeviceLlamaWeights.Layer weights = buffers.weights.layers.get(layer);
+        DeviceWeights.Layer weights = buffers.weights.layers.get(layer);
         DeviceBuffer w = weights.projection(t).dense(s, kernels.nf4(), buffers.dequantScratch);
         gemm.forward(s, y, GemmKernels.Store.BF16, x, w, tokens, out, in, 1f);
         DeviceBuffer bias = weights.bias(t);

@@ -7,7 +7,7 @@ import org.jtune.cuda.PinnedBuffer;
 import org.jtune.cuda.Stream;
 import org.jtune.model.DecodeEngine;
 import org.jtune.model.FrozenLinearWeight;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
@@ -70,7 +70,7 @@ public final class GpuDecodeEngine implements DecodeEngine {
      * @throws IllegalArgumentException if the model, the adapters or the shape are beyond what the kernels run
      * @throws IllegalStateException    if the plan does not fit the device's free memory
      */
-    public static GpuDecodeEngine create(Context context, ModelConfig config, LlamaWeights weights,
+    public static GpuDecodeEngine create(Context context, ModelConfig config, ModelWeights weights,
                                          LoraAdapters adapters, int maxSequences, int capacity) {
         LoraConfig lora = adapters == null ? null : adapters.config();
         requireSupported(config, lora, maxSequences, capacity);
@@ -116,10 +116,10 @@ public final class GpuDecodeEngine implements DecodeEngine {
      * What the decode products need of the loaded weights: q, k, v of a layer in one format and gate, up in one
      * (each group is one launch), NF4 blocks of at least 64 elements that tile the rows, one nested map.
      */
-    private static void requireDecodable(ModelConfig c, LlamaWeights weights) {
+    private static void requireDecodable(ModelConfig c, ModelWeights weights) {
         float[] nestedMap = null;
         for (int l = 0; l < weights.layers().size(); l++) {
-            LlamaWeights.Layer layer = weights.layers().get(l);
+            ModelWeights.Layer layer = weights.layers().get(l);
             sameFormat(l, layer, LoraTarget.Q, LoraTarget.K, LoraTarget.V);
             sameFormat(l, layer, LoraTarget.GATE, LoraTarget.UP);
             for (LoraTarget t : LoraTarget.values()) {
@@ -143,7 +143,7 @@ public final class GpuDecodeEngine implements DecodeEngine {
         }
     }
 
-    private static void sameFormat(int l, LlamaWeights.Layer layer, LoraTarget... targets) {
+    private static void sameFormat(int l, ModelWeights.Layer layer, LoraTarget... targets) {
         ProjectionFormat first = ProjectionFormat.of(layer.projection(targets[0]));
         for (LoraTarget t : targets) {
             if (!ProjectionFormat.of(layer.projection(t)).equals(first)) {
@@ -154,7 +154,7 @@ public final class GpuDecodeEngine implements DecodeEngine {
         }
     }
 
-    private GpuDecodeEngine(Context context, ModelConfig config, LlamaWeights weights, LoraAdapters adapters,
+    private GpuDecodeEngine(Context context, ModelConfig config, ModelWeights weights, LoraAdapters adapters,
                             int maxSequences, int capacity, MemoryPlan plan, String report) {
         this.context = context;
         this.config = config;

@@ -12,15 +12,15 @@ import org.jtune.model.OptimizerState;
 import java.util.List;
 
 /**
- * The training engine on one GPU: {@link GpuLlamaModel} with bf16 activations, the adapters and AdamW on the
+ * The training engine on one GPU: {@link GpuCausalLm} with bf16 activations, the adapters and AdamW on the
  * device. The adapters go to the device when the engine opens and come back on {@link #storeAdapters}; the
  * optimizer's moments come back on {@link #storeOptimizerState}, so runs resume (within the GPU's rounding: its
  * attention backward sums with atomics).
  */
 public final class GpuEngine implements Engine {
-    private final GpuLlamaModel model;
+    private final GpuCausalLm model;
     private final OptimizerSettings optimizer;
-    /** GpuLlamaModel takes 0 for "no clipping", as max_grad_norm does. */
+    /** GpuCausalLm takes 0 for "no clipping", as max_grad_norm does. */
     private final float maxGradNorm;
     /**
      * Whether the device holds the norm and clipping scale of the current gradients: {@link #accumulateMeanLoss}
@@ -29,7 +29,7 @@ public final class GpuEngine implements Engine {
     private boolean normReady;
     private float gradNorm;
 
-    private GpuEngine(GpuLlamaModel model, OptimizerSettings optimizer) {
+    private GpuEngine(GpuCausalLm model, OptimizerSettings optimizer) {
         this.model = model;
         this.optimizer = optimizer;
         this.maxGradNorm = (float) optimizer.maxGradNorm();
@@ -41,7 +41,7 @@ public final class GpuEngine implements Engine {
      * @throws IllegalArgumentException if the GPU step does not support the model or adapters
      */
     public static MemoryPlan plan(EngineSpec spec) {
-        return GpuLlamaModel.plan(spec.config(), BaseFormat.of(spec.weights()), spec.lora().config(), shape(spec),
+        return GpuCausalLm.plan(spec.config(), BaseFormat.of(spec.weights()), spec.lora().config(), shape(spec),
                 checkpointing(spec));
     }
 
@@ -52,7 +52,7 @@ public final class GpuEngine implements Engine {
      * @throws IllegalStateException    if the plan does not fit the device's free memory
      */
     public static GpuEngine open(Context context, EngineSpec spec) {
-        GpuLlamaModel model = GpuLlamaModel.create(context, spec.config(), spec.weights(), spec.lora().config(),
+        GpuCausalLm model = GpuCausalLm.create(context, spec.config(), spec.weights(), spec.lora().config(),
                 shape(spec), checkpointing(spec));
         try {
             model.loadAdapters(spec.lora());
@@ -88,7 +88,7 @@ public final class GpuEngine implements Engine {
 
     @Override
     public MeanLoss accumulateMeanLoss(List<Batch> microBatches) {
-        GpuLlamaModel.StepResult r = model.accumulate(microBatches, maxGradNorm);
+        GpuCausalLm.StepResult r = model.accumulate(microBatches, maxGradNorm);
         normReady = true;
         gradNorm = r.gradNorm();
         return new MeanLoss(r.loss(), r.labelledTokens());
@@ -97,7 +97,7 @@ public final class GpuEngine implements Engine {
     /** The GPU step has no forward-only loss: the batch runs forward and backward, replacing the gradients. */
     @Override
     public MeanLoss meanLoss(Batch batch) {
-        GpuLlamaModel.StepResult r = model.accumulate(List.of(batch), 0f);
+        GpuCausalLm.StepResult r = model.accumulate(List.of(batch), 0f);
         normReady = false;
         return new MeanLoss(r.loss(), r.labelledTokens());
     }

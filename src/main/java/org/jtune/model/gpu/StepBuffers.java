@@ -20,7 +20,7 @@ final class StepBuffers {
     /** Bytes of {@link #results}: grad norm, clip scale, embedding error flag and id, then one 16-byte slot per loss. */
     private static final int RESULTS_HEADER = 16, LOSS_SLOT = 16;
 
-    final DeviceLlamaWeights weights;
+    final DeviceWeights weights;
     final DeviceLora lora;
     /** Layer inputs (the residual stream): layers + 1 buffers, or the two device slots of offloaded checkpoints. */
     final List<DeviceBuffer> residual = new ArrayList<>();
@@ -37,7 +37,7 @@ final class StepBuffers {
                 Checkpointing mode) {
         int n = shape.maxTokens();
         long d = c.hiddenSize(), inter = c.intermediateSize();
-        weights = new DeviceLlamaWeights(carver, c, format);
+        weights = new DeviceWeights(carver, c, format);
         lora = new DeviceLora(carver, c, lc);
         int residualBuffers = mode == Checkpointing.OFFLOADED ? 2 : c.numLayers() + 1;
         for (int i = 0; i < residualBuffers; i++) {

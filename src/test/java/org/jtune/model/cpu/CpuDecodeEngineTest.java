@@ -1,7 +1,7 @@
 package org.jtune.model.cpu;
 
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoadOptions;
 import org.jtune.model.LoadedModel;
 import org.jtune.model.LoraAdapters;
@@ -36,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Every logit of every prefill and decode step against the training model's full forward of the same prefix
- * ({@link LlamaModel} on {@link CpuOps}, which is matched to transformers), teacher-forced for 64 steps over
+ * ({@link CpuCausalLm} on {@link CpuOps}, which is matched to transformers), teacher-forced for 64 steps over
  * prompts of different lengths that start at different steps and share the slots (a finished sequence's slot
  * is reused), with both kernel sets (Vector API and plain loops).
  */
@@ -141,7 +141,7 @@ class CpuDecodeEngineTest {
 
     @Test
     void withAdapter() {
-        LlamaWeights w = weights(LLAMA, DType.F32);
+        ModelWeights w = weights(LLAMA, DType.F32);
         check(LLAMA, w, randomAdapters(LLAMA), true);
     }
 
@@ -158,7 +158,7 @@ class CpuDecodeEngineTest {
     @Test
     void nf4BaseModel() {
         WeightSource source = RandomWeights.create(LLAMA_ODD_WIDTH, DType.BF16, 0.2, seed, arena);
-        LlamaWeights nf4 = LlamaWeights.load(LLAMA_ODD_WIDTH, source, new Nf4OnLoad(64, true, arena));
+        ModelWeights nf4 = ModelWeights.load(LLAMA_ODD_WIDTH, source, new Nf4OnLoad(64, true, arena));
         check(LLAMA_ODD_WIDTH, nf4, randomAdapters(LLAMA_ODD_WIDTH), true);
     }
 
@@ -170,7 +170,7 @@ class CpuDecodeEngineTest {
         MergedModelWriter.write(dir, MISTRAL, source, lora, DType.F32, null, Long.MAX_VALUE);
         int[] tokens = randomTokens(MISTRAL, 40);
         try (LoadedModel merged = ModelLoader.load(dir, LoadOptions.asStored());
-             CpuDecodeEngine onTheFly = new CpuDecodeEngine(MISTRAL, LlamaWeights.load(MISTRAL, source), lora, 1, 64);
+             CpuDecodeEngine onTheFly = new CpuDecodeEngine(MISTRAL, ModelWeights.load(MISTRAL, source), lora, 1, 64);
              CpuDecodeEngine mergedEngine = new CpuDecodeEngine(MISTRAL, merged.weights(), null, 1, 64)) {
             float[] a = new float[MISTRAL.vocabSize()], b = new float[MISTRAL.vocabSize()];
             onTheFly.prefill(0, Arrays.copyOf(tokens, 5), a);
@@ -208,8 +208,8 @@ class CpuDecodeEngineTest {
                 () -> new CpuDecodeEngine(MISTRAL, weights(MISTRAL, DType.F32), null, 1, 257));
     }
 
-    private LlamaWeights weights(ModelConfig config, DType dtype) {
-        return LlamaWeights.load(config, RandomWeights.create(config, dtype, 0.2, seed, arena));
+    private ModelWeights weights(ModelConfig config, DType dtype) {
+        return ModelWeights.load(config, RandomWeights.create(config, dtype, 0.2, seed, arena));
     }
 
     /** Every A and B random, so that every adapter changes the logits. */
@@ -245,7 +245,7 @@ class CpuDecodeEngineTest {
      * reference's logits at the same position of the whole sequence: the model is causal, so those are the
      * logits of a full forward of the prefix.
      */
-    private void check(ModelConfig config, LlamaWeights weights, LoraAdapters lora, boolean adaptersOn) {
+    private void check(ModelConfig config, ModelWeights weights, LoraAdapters lora, boolean adaptersOn) {
         int[][] sequences = new int[PROMPTS.length][];
         for (int s = 0; s < PROMPTS.length; s++) {
             sequences[s] = randomTokens(config, PROMPTS[s] + STEPS);
@@ -259,10 +259,10 @@ class CpuDecodeEngineTest {
         }
     }
 
-    private float[][][] reference(ModelConfig config, LlamaWeights weights, LoraAdapters lora, int[][] sequences) {
+    private float[][][] reference(ModelConfig config, ModelWeights weights, LoraAdapters lora, int[][] sequences) {
         float[][][] logits = new float[sequences.length][][];
         int longest = Arrays.stream(sequences).mapToInt(s -> s.length).max().orElseThrow();
-        try (LlamaModel model = new LlamaModel(config, weights, lora, new CpuOps(), 1, longest, false)) {
+        try (CpuCausalLm model = new CpuCausalLm(config, weights, lora, new CpuOps(), 1, longest, false)) {
             for (int s = 0; s < sequences.length; s++) {
                 int n = sequences[s].length;
                 int[] labels = new int[n];

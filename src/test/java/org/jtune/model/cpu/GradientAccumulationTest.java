@@ -26,7 +26,7 @@ class GradientAccumulationTest extends TestFixture {
         micro.add(1, onlyLastLabel(TinyModel.batch(rnd, 1, len)));
         micro.add(allMasked(TinyModel.batch(rnd, 2, len)));
         Batch big = concat(micro);
-        try (LlamaModel model = new LlamaModel(TinyModel.CONFIG, m.weights, lora, new CpuOps(), big.batchSize(), len,
+        try (CpuCausalLm model = new CpuCausalLm(TinyModel.CONFIG, m.weights, lora, new CpuOps(), big.batchSize(), len,
                 false)) {
             lora.zeroGradients();
             float bigLoss = model.forward(big);
@@ -57,7 +57,7 @@ class GradientAccumulationTest extends TestFixture {
         TinyModel m = new TinyModel(rnd.nextLong(), arena);
         LoraAdapters lora = TinyModel.randomAdapters(rnd, arena);
         Batch b = TinyModel.batch(rnd, 2, 7);
-        try (LlamaModel model = new LlamaModel(TinyModel.CONFIG, m.weights, lora, new CpuOps(), 2, 7, false)) {
+        try (CpuCausalLm model = new CpuCausalLm(TinyModel.CONFIG, m.weights, lora, new CpuOps(), 2, 7, false)) {
             lora.zeroGradients();
             model.forward(b);
             model.backward();

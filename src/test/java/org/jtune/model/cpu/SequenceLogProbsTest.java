@@ -1,7 +1,7 @@
 package org.jtune.model.cpu;
 
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.ModelConfig;
@@ -64,8 +64,8 @@ class SequenceLogProbsTest extends TestFixture {
     }
 
     private void checkLogProbsAndGradients(boolean checkpointing) {
-        ModelConfig c = LlamaModelTest.tinyMistral();
-        LlamaWeights w = LlamaWeights.load(c, RandomWeights.create(c, DType.F32, 0.3, seed, arena));
+        ModelConfig c = CpuCausalLmTest.tinyMistral();
+        ModelWeights w = ModelWeights.load(c, RandomWeights.create(c, DType.F32, 0.3, seed, arena));
         LoraConfig lc = LoraConfig.allProjections(2, 4, false);
         LoraAdapters lora = randomAdapters(c, lc);
         Batch batch = promptCompletionBatch(c.vocabSize());
@@ -74,7 +74,7 @@ class SequenceLogProbsTest extends TestFixture {
             coefficients[b] = rnd.nextGaussian(); // distinct per row, signs mixed, as DPO's are
         }
         String what = "seed " + seed + (checkpointing ? ", checkpointing" : "");
-        try (LlamaModel model = new LlamaModel(c, w, lora, new CpuOps(), ROWS, LEN, checkpointing)) {
+        try (CpuCausalLm model = new CpuCausalLm(c, w, lora, new CpuOps(), ROWS, LEN, checkpointing)) {
             double[] logProbs = model.forwardSequenceLogProbs(batch);
             lora.zeroGradients();
             model.backward(coefficients);
@@ -114,19 +114,19 @@ class SequenceLogProbsTest extends TestFixture {
 
     @Test
     void adaptersDisabledIsTheBaseModelBitForBit() {
-        ModelConfig c = LlamaModelTest.tinyMistral();
-        LlamaWeights w = LlamaWeights.load(c, RandomWeights.create(c, DType.BF16, 0.3, seed, arena));
+        ModelConfig c = CpuCausalLmTest.tinyMistral();
+        ModelWeights w = ModelWeights.load(c, RandomWeights.create(c, DType.BF16, 0.3, seed, arena));
         LoraAdapters lora = randomAdapters(c, LoraConfig.allProjections(3, 6, false));
         Batch batch = promptCompletionBatch(c.vocabSize());
         double[] base;
         float baseLoss;
-        try (LlamaModel model = new LlamaModel(c, w, null, new CpuOps(), ROWS, LEN, false)) {
+        try (CpuCausalLm model = new CpuCausalLm(c, w, null, new CpuOps(), ROWS, LEN, false)) {
             base = model.forwardSequenceLogProbs(batch);
             baseLoss = model.forward(batch);
         }
         ReferenceModel ref = new ReferenceModel(c, w, 0, batch);
         assertClose("base log p (seed " + seed + ")", seed, ref.sequenceLogProbs(Map.of()), toFloats(base), 1e-5, 0);
-        try (LlamaModel model = new LlamaModel(c, w, lora, new CpuOps(), ROWS, LEN, true)) {
+        try (CpuCausalLm model = new CpuCausalLm(c, w, lora, new CpuOps(), ROWS, LEN, true)) {
             double[] withAdapters = model.forwardSequenceLogProbs(batch);
             model.setAdaptersEnabled(false);
             assertArrayEquals(base, model.forwardSequenceLogProbs(batch), "seed " + seed);
@@ -145,11 +145,11 @@ class SequenceLogProbsTest extends TestFixture {
 
     @Test
     void backwardMustMatchTheForward() {
-        ModelConfig c = LlamaModelTest.tinyMistral();
-        LlamaWeights w = LlamaWeights.load(c, RandomWeights.create(c, DType.F32, 0.3, seed, arena));
+        ModelConfig c = CpuCausalLmTest.tinyMistral();
+        ModelWeights w = ModelWeights.load(c, RandomWeights.create(c, DType.F32, 0.3, seed, arena));
         LoraAdapters lora = randomAdapters(c, LoraConfig.allProjections(2, 4, false));
         Batch batch = promptCompletionBatch(c.vocabSize());
-        try (LlamaModel model = new LlamaModel(c, w, lora, new CpuOps(), ROWS, LEN, false)) {
+        try (CpuCausalLm model = new CpuCausalLm(c, w, lora, new CpuOps(), ROWS, LEN, false)) {
             model.forwardSequenceLogProbs(batch);
             assertThrows(IllegalStateException.class, model::backward);
             model.forwardSequenceLogProbs(batch);

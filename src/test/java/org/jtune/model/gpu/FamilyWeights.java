@@ -1,6 +1,6 @@
 package org.jtune.model.gpu;
 
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.Nf4OnLoad;
 import org.jtune.model.RandomWeights;
@@ -22,7 +22,7 @@ final class FamilyWeights {
     private FamilyWeights() {}
 
     /** Dense bf16, or NF4 (block 64, double quantization) made from them; norms and biases stay bf16. */
-    static LlamaWeights create(ModelConfig c, boolean nf4, long seed, Arena arena) {
+    static ModelWeights create(ModelConfig c, boolean nf4, long seed, Arena arena) {
         WeightSource source = RandomWeights.create(c, DType.BF16, STD, seed, arena);
         for (String name : source.names()) {
             if (name.endsWith(".bias")) {
@@ -31,7 +31,7 @@ final class FamilyWeights {
                 scale(source.tensor(name), QK_SCALE);
             }
         }
-        return nf4 ? LlamaWeights.load(c, source, new Nf4OnLoad(64, true, arena)) : LlamaWeights.load(c, source);
+        return nf4 ? ModelWeights.load(c, source, new Nf4OnLoad(64, true, arena)) : ModelWeights.load(c, source);
     }
 
     private static void scale(Tensor t, double factor) {

@@ -5,8 +5,8 @@ import org.jtune.cuda.Device;
 import org.jtune.cuda.GpuTest;
 import org.jtune.model.Batch;
 import org.jtune.model.FrozenLinearWeight;
-import org.jtune.model.cpu.LlamaModel;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.cpu.CpuCausalLm;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
@@ -36,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The GPU decode engine against the CPU engine's full forward ({@link LlamaModel} on {@link CpuOps}, fp32
+ * The GPU decode engine against the CPU engine's full forward ({@link CpuCausalLm} on {@link CpuOps}, fp32
  * activations) on the same bf16 weights: tiny Llama and Mistral models (sliding window 40, shorter than the
  * sequences), prompts prefilled in one call, in two calls (the second over a non-empty cache) and in chunks (longer
  * than a prefill chunk), then teacher-forced decode steps of several slots together and of subsets in another
@@ -65,9 +65,9 @@ class GpuDecodeEngineGpuTest {
         return Context.primary(Device.get(0));
     }
 
-    private LlamaWeights weights(ModelConfig c, boolean nf4) {
+    private ModelWeights weights(ModelConfig c, boolean nf4) {
         WeightSource source = RandomWeights.create(c, DType.BF16, 0.05, seed, arena);
-        return nf4 ? LlamaWeights.load(c, source, new Nf4OnLoad(64, true, arena)) : LlamaWeights.load(c, source);
+        return nf4 ? ModelWeights.load(c, source, new Nf4OnLoad(64, true, arena)) : ModelWeights.load(c, source);
     }
 
     /** A and B random (B too, so that the adapters change the output), rounded to bf16. */
@@ -91,13 +91,13 @@ class GpuDecodeEngineGpuTest {
     }
 
     /** CPU logits [position][vocab] of a whole sequence (each position's logits depend only on its prefix). */
-    private static float[][] cpuLogits(ModelConfig c, LlamaWeights w, LoraAdapters lora, boolean adapters,
+    private static float[][] cpuLogits(ModelConfig c, ModelWeights w, LoraAdapters lora, boolean adapters,
                                        int[] tokens) {
         int n = tokens.length;
         int[] labels = new int[n];
         Arrays.fill(labels, -100);
         try (Arena a = Arena.ofConfined();
-             LlamaModel model = new LlamaModel(c, w, lora, new CpuOps(), 1, n, false)) {
+             CpuCausalLm model = new CpuCausalLm(c, w, lora, new CpuOps(), 1, n, false)) {
             model.setAdaptersEnabled(adapters);
             Tensor logits = Tensor.f32(a, n, c.vocabSize());
             model.forward(Batch.of(new int[][] {tokens}, new int[][] {labels}), logits);
@@ -157,7 +157,7 @@ class GpuDecodeEngineGpuTest {
                 family + (nf4 ? ", nf4" : ", bf16") + (adapters ? ", adapters" : ""));
     }
 
-    private void teacherForcedDecoding(ModelConfig c, LlamaWeights w, boolean adapters, String what) {
+    private void teacherForcedDecoding(ModelConfig c, ModelWeights w, boolean adapters, String what) {
         LoraAdapters lora = adapters ? randomAdapters(c) : null;
         int[] prompts = {5, 17, 530};
         int[][] sequences = new int[prompts.length][];
@@ -215,9 +215,9 @@ class GpuDecodeEngineGpuTest {
     @Test
     void mergedModelDecodesLikeTheAdapters() {
         ModelConfig c = TestConfigs.tiny(0);
-        LlamaWeights w = weights(c, false);
+        ModelWeights w = weights(c, false);
         LoraAdapters lora = randomAdapters(c);
-        LlamaWeights merged = merge(c, w, lora);
+        ModelWeights merged = merge(c, w, lora);
         int[] tokens = randomTokens(40, c.vocabSize());
         float[][] expected = cpuLogits(c, w, lora, true, tokens);
         float[] logits = new float[c.vocabSize()];
@@ -231,12 +231,12 @@ class GpuDecodeEngineGpuTest {
         }
     }
 
-    private LlamaWeights merge(ModelConfig c, LlamaWeights w, LoraAdapters lora) {
+    private ModelWeights merge(ModelConfig c, ModelWeights w, LoraAdapters lora) {
         float scaling = lora.config().scaling();
         Map<LoraTarget, Tensor> merged = new HashMap<>();
-        List<LlamaWeights.Layer> layers = new ArrayList<>();
+        List<ModelWeights.Layer> layers = new ArrayList<>();
         for (int l = 0; l < c.numLayers(); l++) {
-            LlamaWeights.Layer layer = w.layers().get(l);
+            ModelWeights.Layer layer = w.layers().get(l);
             merged.clear();
             for (LoraTarget t : LoraTarget.values()) {
                 Tensor base = ((FrozenLinearWeight.Dense) layer.projection(t)).tensor();
@@ -254,12 +254,12 @@ class GpuDecodeEngineGpuTest {
                 }
                 merged.put(t, m);
             }
-            layers.add(new LlamaWeights.Layer(layer.inputNorm(), dense(merged, LoraTarget.Q),
+            layers.add(new ModelWeights.Layer(layer.inputNorm(), dense(merged, LoraTarget.Q),
                     dense(merged, LoraTarget.K), dense(merged, LoraTarget.V), dense(merged, LoraTarget.O), null, null,
                     null, null, layer.mlpNorm(), dense(merged, LoraTarget.GATE),
                     dense(merged, LoraTarget.UP), dense(merged, LoraTarget.DOWN), null, null, null, null, null, null, null));
         }
-        return new LlamaWeights(w.embedTokens(), layers, w.norm(), w.lmHead());
+        return new ModelWeights(w.embedTokens(), layers, w.norm(), w.lmHead());
     }
 
     private static FrozenLinearWeight dense(Map<LoraTarget, Tensor> m, LoraTarget t) {
@@ -269,7 +269,7 @@ class GpuDecodeEngineGpuTest {
     @Test
     void refusesWhatItCannotHold() {
         ModelConfig c = TestConfigs.tiny(0);
-        LlamaWeights w = weights(c, false);
+        ModelWeights w = weights(c, false);
         try (GpuDecodeEngine engine = GpuDecodeEngine.create(context(), c, w, null, 2, 16)) {
             float[] logits = new float[2 * c.vocabSize()];
             var error = assertThrows(IllegalArgumentException.class,

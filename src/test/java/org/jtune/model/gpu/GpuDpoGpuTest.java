@@ -5,12 +5,12 @@ import org.jtune.cuda.Device;
 import org.jtune.cuda.GpuTest;
 import org.jtune.kernels.AdamWKernels;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
 import org.jtune.model.cpu.CpuOps;
-import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.CpuCausalLm;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.HalfFloats;
 import org.jtune.tensor.Tensor;
@@ -24,20 +24,20 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.util.Arrays;
 import java.util.Random;
 
-import static org.jtune.model.gpu.GpuLlamaModelGpuTest.LOSS_RTOL;
-import static org.jtune.model.gpu.GpuLlamaModelGpuTest.assertClose;
-import static org.jtune.model.gpu.GpuLlamaModelGpuTest.assertGradientsMatch;
+import static org.jtune.model.gpu.GpuCausalLmGpuTest.LOSS_RTOL;
+import static org.jtune.model.gpu.GpuCausalLmGpuTest.assertClose;
+import static org.jtune.model.gpu.GpuCausalLmGpuTest.assertGradientsMatch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The GPU step's DPO parts against the CPU engine ({@link LlamaModel#forwardSequenceLogProbs},
- * {@link LlamaModel#backward(double[])}) on the tiny model of {@link GpuLlamaModelGpuTest}: preference batches of
+ * The GPU step's DPO parts against the CPU engine ({@link CpuCausalLm#forwardSequenceLogProbs},
+ * {@link CpuCausalLm#backward(double[])}) on the tiny model of {@link GpuCausalLmGpuTest}: preference batches of
  * chosen rows then rejected rows, a masked prompt, a completion of 100 to 150 tokens and right padding.
  *
- * <p>Tolerances, from {@link GpuLlamaModelGpuTest}. A sequence log-probability is a sum of token losses like the SFT
+ * <p>Tolerances, from {@link GpuCausalLmGpuTest}. A sequence log-probability is a sum of token losses like the SFT
  * loss is a mean of them: within {@code LOSS_RTOL} (u/2) of itself. The DPO loss is a smooth function of the four
  * log-probabilities of each pair, so its error is at most the sum of |dLoss/dx| times their tolerances (first
  * order; with beta 0.01 hinge stays far from its kink). The gradient is checked for the CPU's row coefficients, so that it
@@ -52,7 +52,7 @@ class GpuDpoGpuTest extends TestFixture {
     }
 
     /**
-     * Random A and B (bf16 values) of the scale {@link GpuLlamaModelGpuTest} measured its gradient tolerances on
+     * Random A and B (bf16 values) of the scale {@link GpuCausalLmGpuTest} measured its gradient tolerances on
      * (standard deviation 0.05): log p with and without them then differs by 6 to 12 times its tolerance. Larger
      * adapters make the gradient ill-conditioned, so that bf16 activations no longer meet those tolerances: on the
      * CPU engine, relative noise of u on the adapters moves the first layer's q_proj A gradient by 2.6u (Frobenius)
@@ -137,7 +137,7 @@ class GpuDpoGpuTest extends TestFixture {
     })
     void dpoLossAndLoraGradientsMatchTheCpuEngine(DpoLossType type, double beta, Checkpointing mode, int micro) {
         ModelConfig c = TestConfigs.tiny(0);
-        LlamaWeights w = LlamaWeights.load(c, RandomWeights.create(c, DType.BF16, 0.05, seed, arena));
+        ModelWeights w = ModelWeights.load(c, RandomWeights.create(c, DType.BF16, 0.05, seed, arena));
         LoraAdapters cpu = randomAdapters(c);
         DpoLoss dpo = new DpoLoss(type, beta, 0);
         int[][][] data = preferenceRows(PAIRS, c.vocabSize());
@@ -148,7 +148,7 @@ class GpuDpoGpuTest extends TestFixture {
 
         double[] cpuReference, cpuPolicy;
         cpu.zeroGradients();
-        try (LlamaModel model = new LlamaModel(c, w, cpu, new CpuOps(), 2 * PAIRS, LEN, false)) {
+        try (CpuCausalLm model = new CpuCausalLm(c, w, cpu, new CpuOps(), 2 * PAIRS, LEN, false)) {
             model.setAdaptersEnabled(false);
             cpuReference = model.forwardSequenceLogProbs(all);
             model.setAdaptersEnabled(true);
@@ -160,7 +160,7 @@ class GpuDpoGpuTest extends TestFixture {
         double[] gpuReference = new double[2 * PAIRS], gpuPolicy = new double[2 * PAIRS];
         LoraAdapters gpu = new LoraAdapters(c, TestConfigs.LORA, arena);
         int rowsPerMicro = 2 * PAIRS / micro, pairsPerMicro = PAIRS / micro;
-        try (GpuLlamaModel model = GpuLlamaModel.create(context(), c, w, TestConfigs.LORA,
+        try (GpuCausalLm model = GpuCausalLm.create(context(), c, w, TestConfigs.LORA,
                 new StepShape(rowsPerMicro, LEN, micro), mode)) {
             model.loadAdapters(cpu);
             model.zeroGradients();
@@ -212,10 +212,10 @@ class GpuDpoGpuTest extends TestFixture {
     @Test
     void dpoStepsAllocateNoDeviceMemory() {
         ModelConfig c = TestConfigs.tiny(0);
-        LlamaWeights w = LlamaWeights.load(c, RandomWeights.create(c, DType.BF16, 0.05, seed, arena));
+        ModelWeights w = ModelWeights.load(c, RandomWeights.create(c, DType.BF16, 0.05, seed, arena));
         Batch b = rows(preferenceRows(PAIRS, c.vocabSize()), 0, 1, 2, 3);
         Context context = context();
-        try (GpuLlamaModel model = GpuLlamaModel.create(context, c, w, TestConfigs.LORA,
+        try (GpuCausalLm model = GpuCausalLm.create(context, c, w, TestConfigs.LORA,
                 new StepShape(2 * PAIRS, LEN, 1), Checkpointing.OFFLOADED)) {
             model.loadAdapters(randomAdapters(c));
             long before = context.allocationCount();
@@ -235,11 +235,11 @@ class GpuDpoGpuTest extends TestFixture {
     @Test
     void aBackwardWithoutItsPolicyForwardIsRefused() {
         ModelConfig c = TestConfigs.tiny(0);
-        LlamaWeights w = LlamaWeights.load(c, RandomWeights.create(c, DType.BF16, 0.05, seed, arena));
+        ModelWeights w = ModelWeights.load(c, RandomWeights.create(c, DType.BF16, 0.05, seed, arena));
         Batch b = rows(preferenceRows(PAIRS, c.vocabSize()), 0, 1, 2, 3);
         double[] four = new double[4];
         Arrays.fill(four, 0.1);
-        try (GpuLlamaModel model = GpuLlamaModel.create(context(), c, w, TestConfigs.LORA,
+        try (GpuCausalLm model = GpuCausalLm.create(context(), c, w, TestConfigs.LORA,
                 new StepShape(2 * PAIRS, LEN, 1), Checkpointing.ON)) {
             assertThrows(IllegalStateException.class, () -> model.backward(four), "backward before any forward");
             model.forwardSequenceLogProbs(b);

@@ -5,7 +5,7 @@ import org.jtune.cuda.Device;
 import org.jtune.cuda.GpuTest;
 import org.jtune.kernels.AdamWKernels;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.RandomWeights;
@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@link GpuLlamaModel#storeOptimizerState} and {@link GpuLlamaModel#loadOptimizerState}: the moments come out
+ * {@link GpuCausalLm#storeOptimizerState} and {@link GpuCausalLm#loadOptimizerState}: the moments come out
  * under the name of their matrix (in {@link LoraAdapters#names()} order, as the CPU optimizer's file keeps them),
  * go back in unchanged with their step count, and tensors of the wrong size are refused.
  */
@@ -32,9 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class GpuOptimizerStateGpuTest extends TestFixture {
     private static final double BETA1 = 0.9, BETA2 = 0.999;
 
-    private GpuLlamaModel model(ModelConfig c) {
-        LlamaWeights w = LlamaWeights.load(c, RandomWeights.create(c, DType.BF16, 0.05, seed, arena));
-        return GpuLlamaModel.create(Context.primary(Device.get(0)), c, w, TestConfigs.LORA, new StepShape(2, 64, 1),
+    private GpuCausalLm model(ModelConfig c) {
+        ModelWeights w = ModelWeights.load(c, RandomWeights.create(c, DType.BF16, 0.05, seed, arena));
+        return GpuCausalLm.create(Context.primary(Device.get(0)), c, w, TestConfigs.LORA, new StepShape(2, 64, 1),
                 Checkpointing.OFF);
     }
 
@@ -78,7 +78,7 @@ class GpuOptimizerStateGpuTest extends TestFixture {
     void momentsAreStoredUnderTheirMatrixName() {
         ModelConfig c = TestConfigs.tiny(0);
         LoraAdapters lora = randomAdapters(c);
-        try (GpuLlamaModel model = model(c)) {
+        try (GpuCausalLm model = model(c)) {
             model.loadAdapters(lora);
             model.trainStep(List.of(randomBatch(c.vocabSize())), new AdamWKernels.Hyper(1e-3, BETA1, BETA2, 1e-8,
                     0.01), 0f);
@@ -111,7 +111,7 @@ class GpuOptimizerStateGpuTest extends TestFixture {
     void loadedMomentsComeBackUnchanged() {
         ModelConfig c = TestConfigs.tiny(0);
         LoraAdapters lora = randomAdapters(c);
-        try (GpuLlamaModel model = model(c)) {
+        try (GpuCausalLm model = model(c)) {
             model.loadAdapters(lora);
             List<Tensor> m = momentTensors(lora), v = momentTensors(lora);
             for (int t = 0; t < m.size(); t++) {
@@ -149,7 +149,7 @@ class GpuOptimizerStateGpuTest extends TestFixture {
     void mismatchedMomentTensorsAreRefused() {
         ModelConfig c = TestConfigs.tiny(0);
         LoraAdapters lora = randomAdapters(c);
-        try (GpuLlamaModel model = model(c)) {
+        try (GpuCausalLm model = model(c)) {
             model.loadAdapters(lora);
             List<Tensor> m = momentTensors(lora), v = momentTensors(lora);
             assertThrows(IllegalArgumentException.class, () -> model.storeOptimizerState(m.subList(1, m.size()), v));

@@ -24,7 +24,7 @@ class MemoryPlanTest {
     private static final double GIB = 1024.0 * 1024 * 1024;
 
     private static MemoryPlan plan(ModelConfig c, ProjectionFormat format, StepShape shape, Checkpointing mode) {
-        return GpuLlamaModel.plan(c, BaseFormat.uniform(c, format), TestConfigs.LORA, shape, mode);
+        return GpuCausalLm.plan(c, BaseFormat.uniform(c, format), TestConfigs.LORA, shape, mode);
     }
 
     @ParameterizedTest
@@ -154,10 +154,10 @@ class MemoryPlanTest {
         assertTrue(message.startsWith("the GPU training step needs " + size(plan.totalBytes())
                 + " of device memory but 80.00 GiB is free (weights"), message);
         assertTrue(message.contains("micro-batches of 8 x 8192 tokens, gradient checkpointing off"), message);
-        long checkpointed = GpuLlamaModel.plan(c, bf16, lora, shape, Checkpointing.ON).totalBytes();
-        long offloaded = GpuLlamaModel.plan(c, bf16, lora, shape, Checkpointing.OFFLOADED).totalBytes();
-        long quantized = GpuLlamaModel.plan(c, BaseFormat.uniform(c, NF4), lora, shape, Checkpointing.OFF).totalBytes();
-        long smaller = GpuLlamaModel.plan(c, bf16, lora, new StepShape(4, 8192, 1), Checkpointing.OFF).totalBytes();
+        long checkpointed = GpuCausalLm.plan(c, bf16, lora, shape, Checkpointing.ON).totalBytes();
+        long offloaded = GpuCausalLm.plan(c, bf16, lora, shape, Checkpointing.OFFLOADED).totalBytes();
+        long quantized = GpuCausalLm.plan(c, BaseFormat.uniform(c, NF4), lora, shape, Checkpointing.OFF).totalBytes();
+        long smaller = GpuCausalLm.plan(c, bf16, lora, new StepShape(4, 8192, 1), Checkpointing.OFF).totalBytes();
         assertTrue(checkpointed < free && quantized > free, "this case needs one change that fits and one that"
                 + " does not: checkpointing " + checkpointed + ", 4-bit " + quantized);
         for (String option : List.of(option("gradient checkpointing on", checkpointed, free),
@@ -181,11 +181,11 @@ class MemoryPlanTest {
                  "num_key_value_heads": 8, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
                  "max_position_embeddings": 512}""", "head_dim 32");
         StepShape shape = new StepShape(1, 64, 1);
-        IllegalArgumentException head = assertThrows(IllegalArgumentException.class, () -> GpuLlamaModel.plan(
+        IllegalArgumentException head = assertThrows(IllegalArgumentException.class, () -> GpuCausalLm.plan(
                 headDim32, BaseFormat.uniform(headDim32, NF4), TestConfigs.LORA, shape, Checkpointing.ON));
         assertTrue(head.getMessage().contains("head_dim 32; GPU attention supports 64 and 128"), head.getMessage());
         ModelConfig tiny = TestConfigs.tiny(0);
-        IllegalArgumentException rank = assertThrows(IllegalArgumentException.class, () -> GpuLlamaModel.plan(tiny,
+        IllegalArgumentException rank = assertThrows(IllegalArgumentException.class, () -> GpuCausalLm.plan(tiny,
                 BaseFormat.uniform(tiny, NF4), LoraConfig.allProjections(4, 8, false), shape, Checkpointing.ON));
         assertTrue(rank.getMessage().contains("LoRA rank 4 is not a multiple of 8"), rank.getMessage());
     }
@@ -242,7 +242,7 @@ class MemoryPlanTest {
                  "num_key_value_heads": 4, "rms_norm_eps": 1e-5, "attention_bias": true,
                  "max_position_embeddings": 512}""", "llama with attention_bias");
         StepShape shape = new StepShape(1, 64, 1);
-        IllegalArgumentException step = assertThrows(IllegalArgumentException.class, () -> GpuLlamaModel.plan(gemma,
+        IllegalArgumentException step = assertThrows(IllegalArgumentException.class, () -> GpuCausalLm.plan(gemma,
                 BaseFormat.uniform(gemma, NF4), TestConfigs.LORA, shape, Checkpointing.ON));
         IllegalArgumentException decode = assertThrows(IllegalArgumentException.class,
                 () -> GpuDecodeEngine.plan(gemma, BaseFormat.uniform(gemma, NF4), null, 1, 64));
@@ -253,11 +253,11 @@ class MemoryPlanTest {
                 assertTrue(e.getMessage().contains(part), "missing \"" + part + "\" in: " + e.getMessage());
             }
         }
-        IllegalArgumentException bias = assertThrows(IllegalArgumentException.class, () -> GpuLlamaModel.plan(oBias,
+        IllegalArgumentException bias = assertThrows(IllegalArgumentException.class, () -> GpuCausalLm.plan(oBias,
                 BaseFormat.uniform(oBias, NF4), TestConfigs.LORA, shape, Checkpointing.ON));
         assertTrue(bias.getMessage().contains("o_proj bias (attention_bias); the GPU step supports biases on q, k"
                 + " and v only"), bias.getMessage());
-        assertDoesNotThrow(() -> GpuLlamaModel.plan(TestConfigs.tinyQwen2(40),
+        assertDoesNotThrow(() -> GpuCausalLm.plan(TestConfigs.tinyQwen2(40),
                 BaseFormat.uniform(TestConfigs.tinyQwen2(40), NF4), TestConfigs.LORA, shape, Checkpointing.ON));
         assertDoesNotThrow(() -> GpuDecodeEngine.plan(TestConfigs.tinyQwen3(),
                 BaseFormat.uniform(TestConfigs.tinyQwen3(), NF4), TestConfigs.LORA, 2, 64));

@@ -1,7 +1,7 @@
 package org.jtune.model.cpu;
 
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * The whole model against a double-precision reference: loss and logits forward, and every LoRA gradient against
  * central differences of the reference loss. Also: checkpointing gives bit-identical gradients.
  */
-class LlamaModelTest extends TestFixture {
+class CpuCausalLmTest extends TestFixture {
     static ModelConfig tinyMistral() {
         return ModelConfig.parse("""
                 {"architectures": ["MistralForCausalLM"], "model_type": "mistral", "vocab_size": 29,
@@ -117,12 +117,12 @@ class LlamaModelTest extends TestFixture {
     }
 
     private void checkAgainstReference(ModelConfig c, DType weightType, LoraConfig lc, boolean checkpointing) {
-        LlamaWeights w = LlamaWeights.load(c, RandomWeights.create(c, weightType, 0.3, seed, arena));
+        ModelWeights w = ModelWeights.load(c, RandomWeights.create(c, weightType, 0.3, seed, arena));
         LoraAdapters lora = randomAdapters(c, lc);
         Batch batch = packedBatch(c.vocabSize(), 2, 9);
         String what = c.architecture() + " " + weightType + (checkpointing ? " checkpointed" : "")
                 + " seed " + seed;
-        try (LlamaModel model = new LlamaModel(c, w, lora, new CpuOps(), 2, 9, checkpointing)) {
+        try (CpuCausalLm model = new CpuCausalLm(c, w, lora, new CpuOps(), 2, 9, checkpointing)) {
             Tensor logits = Tensor.f32(arena, batch.tokenCount(), c.vocabSize());
             float loss = model.forward(batch, logits);
             lora.zeroGradients();
@@ -184,14 +184,14 @@ class LlamaModelTest extends TestFixture {
     @Test
     void checkpointingGivesIdenticalLossAndGradients() {
         ModelConfig c = tinyMistral();
-        LlamaWeights w = LlamaWeights.load(c, RandomWeights.create(c, DType.BF16, 0.3, seed, arena));
+        ModelWeights w = ModelWeights.load(c, RandomWeights.create(c, DType.BF16, 0.3, seed, arena));
         LoraConfig lc = new LoraConfig(3, 6, false, java.util.EnumSet.of(LoraTarget.Q, LoraTarget.V,
                 LoraTarget.DOWN));
         LoraAdapters lora = randomAdapters(c, lc);
         Batch batch = packedBatch(c.vocabSize(), 3, 11);
         Map<String, float[]> plain = new HashMap<>();
         float plainLoss;
-        try (LlamaModel model = new LlamaModel(c, w, lora, new CpuOps(), 3, 11, false)) {
+        try (CpuCausalLm model = new CpuCausalLm(c, w, lora, new CpuOps(), 3, 11, false)) {
             lora.zeroGradients();
             plainLoss = model.forward(batch);
             model.backward();
@@ -199,7 +199,7 @@ class LlamaModelTest extends TestFixture {
                 plain.put(name, lora.gradient(name).toFloatArray());
             }
         }
-        try (LlamaModel model = new LlamaModel(c, w, lora, new CpuOps(), 4, 12, true)) {
+        try (CpuCausalLm model = new CpuCausalLm(c, w, lora, new CpuOps(), 4, 12, true)) {
             lora.zeroGradients();
             assertEquals(plainLoss, model.forward(batch), "loss with checkpointing, seed " + seed);
             model.backward();
@@ -218,10 +218,10 @@ class LlamaModelTest extends TestFixture {
     @Test
     void gradientsAccumulateOverCalls() {
         ModelConfig c = tinyMistral();
-        LlamaWeights w = LlamaWeights.load(c, RandomWeights.create(c, DType.F32, 0.3, seed, arena));
+        ModelWeights w = ModelWeights.load(c, RandomWeights.create(c, DType.F32, 0.3, seed, arena));
         LoraAdapters lora = randomAdapters(c, LoraConfig.allProjections(2, 4, false));
         Batch batch = packedBatch(c.vocabSize(), 1, 6);
-        try (LlamaModel model = new LlamaModel(c, w, lora, new CpuOps(), 1, 6, false)) {
+        try (CpuCausalLm model = new CpuCausalLm(c, w, lora, new CpuOps(), 1, 6, false)) {
             lora.zeroGradients();
             model.forward(batch);
             model.backward();
@@ -241,8 +241,8 @@ class LlamaModelTest extends TestFixture {
     void badInputsAreRejected() {
         ModelConfig c = tinyMistral();
         WeightSource src = RandomWeights.create(c, DType.F32, 0.3, seed, arena);
-        LlamaWeights w = LlamaWeights.load(c, src);
-        try (LlamaModel model = new LlamaModel(c, w, null, new CpuOps(), 1, 4, false)) {
+        ModelWeights w = ModelWeights.load(c, src);
+        try (CpuCausalLm model = new CpuCausalLm(c, w, null, new CpuOps(), 1, 4, false)) {
             IllegalArgumentException big = assertThrows(IllegalArgumentException.class,
                     () -> model.forward(Batch.of(new int[][] {{1, 2, 3, 4, 5}}, new int[][] {{1, 2, 3, 4, 5}})));
             assertTrue(big.getMessage().contains("exceeds"), big.getMessage());
@@ -258,12 +258,12 @@ class LlamaModelTest extends TestFixture {
         }
         wrong.put("model.layers.1.mlp.up_proj.weight", Tensor.f32(arena, 24, 15));
         ModelConfigException e = assertThrows(ModelConfigException.class,
-                () -> LlamaWeights.load(c, WeightSource.of(wrong, "ckpt/model.safetensors")));
+                () -> ModelWeights.load(c, WeightSource.of(wrong, "ckpt/model.safetensors")));
         assertTrue(e.getMessage().contains("ckpt/model.safetensors") && e.getMessage().contains("up_proj")
                 && e.getMessage().contains("[24, 15]"), e.getMessage());
         wrong.remove("model.norm.weight");
         wrong.put("model.layers.1.mlp.up_proj.weight", src.tensor("model.layers.1.mlp.up_proj.weight"));
-        e = assertThrows(ModelConfigException.class, () -> LlamaWeights.load(c, WeightSource.of(wrong, "x")));
+        e = assertThrows(ModelConfigException.class, () -> ModelWeights.load(c, WeightSource.of(wrong, "x")));
         assertTrue(e.getMessage().contains("missing tensor model.norm.weight"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Batch.packed(new int[][] {{1, 2, 3}},
                 new int[][] {{1, 2, 3}}, new int[][] {{0, 1, 0}}));

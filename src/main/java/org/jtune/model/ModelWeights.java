@@ -18,7 +18,7 @@ import java.util.List;
  * projections of each layer are dense or NF4 ({@link FrozenLinearWeight}); everything else is dense. Norm weights
  * are kept as the file has them (Gemma's {@code 1 + w} is applied by the engines).
  */
-public record LlamaWeights(Tensor embedTokens, List<Layer> layers, Tensor norm, Tensor lmHead) {
+public record ModelWeights(Tensor embedTokens, List<Layer> layers, Tensor norm, Tensor lmHead) {
 
     /**
      * One decoder layer.
@@ -91,7 +91,7 @@ public record LlamaWeights(Tensor embedTokens, List<Layer> layers, Tensor norm, 
     }
 
     /** Takes every tensor the config calls for from {@code source}, checking names, shapes and dtypes. */
-    public static LlamaWeights load(ModelConfig c, WeightSource source) {
+    public static ModelWeights load(ModelConfig c, WeightSource source) {
         return load(c, source, (module, weight) -> new FrozenLinearWeight.Dense(weight));
     }
 
@@ -99,12 +99,12 @@ public record LlamaWeights(Tensor embedTokens, List<Layer> layers, Tensor norm, 
      * As {@link #load(ModelConfig, WeightSource)}; projections the source holds as NF4 are kept so, and those it
      * holds dense go through {@code dense}.
      */
-    public static LlamaWeights load(ModelConfig c, WeightSource source, DenseProjections dense) {
+    public static ModelWeights load(ModelConfig c, WeightSource source, DenseProjections dense) {
         return load(c, source, dense, new HashSet<>());
     }
 
     /** As above, adding the name of every tensor taken from the source to {@code used}. */
-    static LlamaWeights load(ModelConfig c, WeightSource source, DenseProjections dense, Set<String> used) {
+    static ModelWeights load(ModelConfig c, WeightSource source, DenseProjections dense, Set<String> used) {
         Loader l = new Loader(source, dense, used);
         int d = c.hiddenSize(), i = c.intermediateSize();
         Tensor embed = l.get("model.embed_tokens.weight", c.vocabSize(), d);
@@ -139,7 +139,7 @@ public record LlamaWeights(Tensor embedTokens, List<Layer> layers, Tensor norm, 
         }
         Tensor norm = l.get("model.norm.weight", d);
         Tensor head = c.tieWordEmbeddings() ? embed : l.get("lm_head.weight", c.vocabSize(), d);
-        return new LlamaWeights(embed, List.copyOf(layers), norm, head);
+        return new ModelWeights(embed, List.copyOf(layers), norm, head);
     }
 
     /** Bytes of the one buffer that per-use dequantization needs: the largest NF4 projection, dense; 0 if none. */

@@ -4,7 +4,7 @@ import org.jtune.model.AttentionShape;
 import org.jtune.model.Batch;
 import org.jtune.model.FrozenLinearWeight;
 import org.jtune.model.LayerDesign;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
@@ -31,12 +31,12 @@ import java.util.List;
  * ({@link #forwardSequenceLogProbs}, {@link #backward(double[])}). The LoRA branches can be switched off
  * ({@link #setAdaptersEnabled}) to run the frozen base alone, the reference model of DPO, without a second copy.
  */
-public final class LlamaModel implements AutoCloseable {
+public final class CpuCausalLm implements AutoCloseable {
     /** Upper bound on logits held at once ({@code rows × vocab}); the LM head and loss run chunk by chunk. */
     private static final long LOGITS_CHUNK_ELEMENTS = 1 << 20;
 
     private final ModelConfig config;
-    private final LlamaWeights weights;
+    private final ModelWeights weights;
     private final LoraAdapters lora;
     private final Ops ops;
     private final boolean checkpointing;
@@ -75,7 +75,7 @@ public final class LlamaModel implements AutoCloseable {
      * @param maxRows      most rows a batch will have
      * @param maxSeqLength most tokens per row
      */
-    public LlamaModel(ModelConfig config, LlamaWeights weights, LoraAdapters lora, Ops ops,
+    public CpuCausalLm(ModelConfig config, ModelWeights weights, LoraAdapters lora, Ops ops,
                       int maxRows, int maxSeqLength, boolean gradientCheckpointing) {
         this.config = config;
         this.weights = weights;
@@ -90,7 +90,7 @@ public final class LlamaModel implements AutoCloseable {
         LayerDesign design = config.design();
         this.localRope = design.localRopeTheta() > 0 ? new RopeFrequencies(config.headDim(),
                 design.localRopeTheta(), RopeScaling.NONE, config.maxPositionEmbeddings()) : null;
-        for (LlamaWeights.Layer layer : weights.layers()) {
+        for (ModelWeights.Layer layer : weights.layers()) {
             norms.add(NormWeights.of(layer, design.unitOffsetNorms(), arena));
         }
         this.finalNorm = NormWeights.effective(weights.norm(), design.unitOffsetNorms(), arena);
@@ -311,7 +311,7 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private void layerForward(int l, LayerActivations st, Tensor x, Tensor out) {
-        LlamaWeights.Layer w = weights.layers().get(l);
+        ModelWeights.Layer w = weights.layers().get(l);
         NormWeights nw = norms.get(l);
         boolean qkNorm = config.design().qkNorm(), sandwich = config.design().sandwichNorms();
         Tensor n = rows(normed);
@@ -456,7 +456,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /** On entry dx = dLoss/d(layer output); on exit dLoss/d(layer input). */
     private void layerBackward(int l, LayerActivations st, Tensor x, Tensor dx) {
-        LlamaWeights.Layer w = weights.layers().get(l);
+        ModelWeights.Layer w = weights.layers().get(l);
         NormWeights nw = norms.get(l);
         boolean qkNorm = config.design().qkNorm(), sandwich = config.design().sandwichNorms();
         Tensor n = rows(normed), a = rows(act), da = rows(dAct), dn = rows(dNormed);

@@ -1,7 +1,7 @@
 package org.jtune.model.gpu;
 
 import org.jtune.cuda.DeviceBuffer;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraTarget;
 import org.jtune.model.ModelConfig;
 
@@ -12,7 +12,7 @@ import java.util.List;
  * The frozen base weights in device memory: bf16 embeddings, norms, biases and LM head; projections as planned.
  * A family's extras are held only where its config has them: Qwen2's q/k/v biases, Qwen3's per-head q/k norms.
  */
-final class DeviceLlamaWeights {
+final class DeviceWeights {
     /**
      * One decoder layer's weights.
      *
@@ -44,12 +44,12 @@ final class DeviceLlamaWeights {
     final List<Layer> layers = new ArrayList<>();
     private final boolean tied;
 
-    DeviceLlamaWeights(MemoryCarver carver, ModelConfig c, BaseFormat format) {
+    DeviceWeights(MemoryCarver carver, ModelConfig c, BaseFormat format) {
         int d = c.hiddenSize();
         tied = c.tieWordEmbeddings();
         embedTokens = carver.take(MemoryUse.WEIGHTS, "model.embed_tokens.weight", 2L * c.vocabSize() * d);
         for (int l = 0; l < c.numLayers(); l++) {
-            String prefix = LlamaWeights.layerPrefix(l);
+            String prefix = ModelWeights.layerPrefix(l);
             DeviceBuffer inputNorm = carver.take(MemoryUse.WEIGHTS, prefix + "input_layernorm.weight", 2L * d);
             DeviceBuffer postNorm = carver.take(MemoryUse.WEIGHTS, prefix + "post_attention_layernorm.weight", 2L * d);
             DeviceProjection[] projections = new DeviceProjection[LoraTarget.values().length];
@@ -82,12 +82,12 @@ final class DeviceLlamaWeights {
     }
 
     /** Copies every weight to the device (synchronously; done once, before training). */
-    void upload(LlamaWeights w) {
+    void upload(ModelWeights w) {
         HostBf16.upload(w.embedTokens(), embedTokens, "model.embed_tokens.weight");
         for (int l = 0; l < layers.size(); l++) {
-            LlamaWeights.Layer source = w.layers().get(l);
+            ModelWeights.Layer source = w.layers().get(l);
             Layer target = layers.get(l);
-            String prefix = LlamaWeights.layerPrefix(l);
+            String prefix = ModelWeights.layerPrefix(l);
             HostBf16.upload(source.inputNorm(), target.inputNorm(), prefix + "input_layernorm.weight");
             HostBf16.upload(source.mlpNorm(), target.mlpNorm(),
                     prefix + "post_attention_layernorm.weight");

@@ -9,7 +9,7 @@ import org.jtune.kernels.FlashAttention;
 import org.jtune.kernels.FusedCrossEntropy;
 import org.jtune.kernels.GemmKernels;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.LoraConfig;
 import org.jtune.model.LoraTarget;
@@ -27,8 +27,8 @@ import java.util.List;
  * queued on one stream with no device allocation after construction. For DPO it also gives per-row sequence
  * log-probabilities, of the policy and of the reference (adapters off), and backpropagates weighted sums of them.
  *
- * <p>It mirrors the CPU engine's {@code LlamaModel} (same layer structure, same saved state, same recomputation
- * under gradient checkpointing), which stays the oracle, rather than running LlamaModel on a CUDA {@code Ops}
+ * <p>It mirrors the CPU engine's {@code CpuCausalLm} (same layer structure, same saved state, same recomputation
+ * under gradient checkpointing), which stays the oracle, rather than running CpuCausalLm on a CUDA {@code Ops}
  * backend: the GPU path keeps bf16 activations where the CPU engine keeps F32, it fuses what the op set keeps apart
  * (the LM head with the loss and its gradient, RoPE of q and k in one launch, residual adds in place, LoRA gradients
  * summed straight into fp32 over micro-batches), its attention takes document offsets rather than per-token ids,
@@ -38,7 +38,7 @@ import java.util.List;
  * <p>LoRA matrices are fp32 master weights with bf16 copies the GEMMs read (the kernels take bf16 operands);
  * products accumulate in fp32, gradients are written in fp32, and AdamW updates the masters.
  */
-public final class GpuLlamaModel implements AutoCloseable {
+public final class GpuCausalLm implements AutoCloseable {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private final Context context;
@@ -87,14 +87,14 @@ public final class GpuLlamaModel implements AutoCloseable {
      *
      * @throws IllegalStateException if the plan does not fit (the message says how much is needed and what would fit)
      */
-    public static GpuLlamaModel create(Context context, ModelConfig config, LlamaWeights weights, LoraConfig lora,
+    public static GpuCausalLm create(Context context, ModelConfig config, ModelWeights weights, LoraConfig lora,
                                        StepShape shape, Checkpointing mode) {
         requireSupported(config, lora);
         FitCheck.Request request = new FitCheck.Request(config, BaseFormat.of(weights), lora, shape, mode);
         MemoryPlan plan = request.plan();
         long free = context.memoryInfo().free();
         FitCheck.require(request, plan, free);
-        return new GpuLlamaModel(context, request, plan, plan.line(free), weights);
+        return new GpuCausalLm(context, request, plan, plan.line(free), weights);
     }
 
     /** The kernels' limits, checked before planning so that a model they cannot run fails with its reason. */
@@ -124,8 +124,8 @@ public final class GpuLlamaModel implements AutoCloseable {
         }
     }
 
-    private GpuLlamaModel(Context context, FitCheck.Request request, MemoryPlan plan, String report,
-                          LlamaWeights weights) {
+    private GpuCausalLm(Context context, FitCheck.Request request, MemoryPlan plan, String report,
+                          ModelWeights weights) {
         this.context = context;
         this.config = request.config();
         this.shape = request.shape();
@@ -278,7 +278,7 @@ public final class GpuLlamaModel implements AutoCloseable {
 
     /**
      * Per batch row, the sum over its labelled tokens of {@code log p(label)} with the adapters on (HF shift; a
-     * row without labels gives 0), as {@code LlamaModel.forwardSequenceLogProbs} computes it; keeps what
+     * row without labels gives 0), as {@code CpuCausalLm.forwardSequenceLogProbs} computes it; keeps what
      * {@link #backward(double[])} needs. Waits for the device to read the sums.
      */
     public double[] forwardSequenceLogProbs(Batch b) {
@@ -448,7 +448,7 @@ public final class GpuLlamaModel implements AutoCloseable {
      * LoRA x·Aᵀ is needed.
      */
     private void layerForward(int l, LayerActivations st, DeviceBuffer x, DeviceBuffer out, boolean recompute) {
-        DeviceLlamaWeights.Layer w = buffers.weights.layers.get(l);
+        DeviceWeights.Layer w = buffers.weights.layers.get(l);
         int n = batch.tokens(), d = config.hiddenSize();
         long inter = (long) n * config.intermediateSize();
         kernels.rmsNorm().forward(stream, buffers.normed, st.invRms1, x, w.inputNorm(), n, d, eps);
@@ -484,7 +484,7 @@ public final class GpuLlamaModel implements AutoCloseable {
 
     /** On entry dResid = dLoss/d(layer output); on exit dLoss/d(layer input). */
     private void layerBackward(int l, LayerActivations st, DeviceBuffer x) {
-        DeviceLlamaWeights.Layer w = buffers.weights.layers.get(l);
+        DeviceWeights.Layer w = buffers.weights.layers.get(l);
         int n = batch.tokens(), d = config.hiddenSize();
         long inter = (long) n * config.intermediateSize();
         DeviceBuffer dx = buffers.dResid, dn = buffers.dNormed, normed = buffers.normed;
@@ -528,7 +528,7 @@ public final class GpuLlamaModel implements AutoCloseable {
      */
     private void project(int l, LoraTarget t, DeviceBuffer x, DeviceBuffer y, LayerActivations st) {
         int n = batch.tokens(), out = t.outFeatures(config), in = t.inFeatures(config);
-        DeviceLlamaWeights.Layer layer = buffers.weights.layers.get(l);
+        DeviceWeights.Layer layer = buffers.weights.layers.get(l);
         DeviceBuffer w = layer.projection(t).dense(stream, kernels.nf4(), buffers.dequantScratch);
         GemmKernels gemm = kernels.gemm();
         gemm.forward(stream, y, GemmKernels.Store.BF16, x, w, n, out, in, 1f);

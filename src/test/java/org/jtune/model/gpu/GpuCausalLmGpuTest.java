@@ -5,7 +5,7 @@ import org.jtune.cuda.Device;
 import org.jtune.cuda.GpuTest;
 import org.jtune.kernels.AdamWKernels;
 import org.jtune.model.Batch;
-import org.jtune.model.LlamaWeights;
+import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
 import org.jtune.model.ModelConfig;
 import org.jtune.model.Nf4OnLoad;
@@ -15,7 +15,7 @@ import org.jtune.model.WeightSource;
 import org.jtune.model.cpu.AdamW;
 import org.jtune.model.cpu.CpuOps;
 import org.jtune.model.cpu.GradientClipping;
-import org.jtune.model.cpu.LlamaModel;
+import org.jtune.model.cpu.CpuCausalLm;
 import org.jtune.tensor.DType;
 import org.jtune.tensor.HalfFloats;
 import org.jtune.tensor.Tensor;
@@ -35,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The GPU training step against the CPU engine ({@link LlamaModel} on {@link CpuOps}, fp32 activations) on the same
+ * The GPU training step against the CPU engine ({@link CpuCausalLm} on {@link CpuOps}, fp32 activations) on the same
  * bf16 weights and bf16-representable LoRA matrices: a tiny model (hidden 256 = 4 heads x 64 with 2 kv heads,
  * intermediate 512, vocab 1000, 2 layers), packed rows with two documents each and masked labels.
  *
@@ -51,7 +51,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * of the tensor's rms plus 4u of itself. A wrong gradient is off by order one.
  */
 @GpuTest
-class GpuLlamaModelGpuTest extends TestFixture {
+class GpuCausalLmGpuTest extends TestFixture {
     static final double U = 0x1p-8;
     static final double LOSS_RTOL = U / 2;
     private static final double GRAD_NORM_RTOL = 8 * U, GRAD_ELEMENT_RMS_TOL = 32 * U, GRAD_ELEMENT_RTOL = 4 * U;
@@ -61,9 +61,9 @@ class GpuLlamaModelGpuTest extends TestFixture {
     }
 
     /** Random bf16 weights, kept dense or quantized to NF4 (block 64, double quantization) from them. */
-    private LlamaWeights weights(ModelConfig c, boolean nf4) {
+    private ModelWeights weights(ModelConfig c, boolean nf4) {
         WeightSource source = RandomWeights.create(c, DType.BF16, 0.05, seed, arena);
-        return nf4 ? LlamaWeights.load(c, source, new Nf4OnLoad(64, true, arena)) : LlamaWeights.load(c, source);
+        return nf4 ? ModelWeights.load(c, source, new Nf4OnLoad(64, true, arena)) : ModelWeights.load(c, source);
     }
 
     /** A and B random, rounded to bf16 so that the GPU's bf16 copies hold exactly what the CPU multiplies by. */
@@ -103,9 +103,9 @@ class GpuLlamaModelGpuTest extends TestFixture {
     }
 
     /** The CPU engine's loss and gradients for one batch (gradients left in {@code lora}). */
-    private static float cpuStep(ModelConfig c, LlamaWeights w, LoraAdapters lora, Batch b) {
+    private static float cpuStep(ModelConfig c, ModelWeights w, LoraAdapters lora, Batch b) {
         lora.zeroGradients();
-        try (LlamaModel model = new LlamaModel(c, w, lora, new CpuOps(), b.batchSize(), b.seqLen(), false)) {
+        try (CpuCausalLm model = new CpuCausalLm(c, w, lora, new CpuOps(), b.batchSize(), b.seqLen(), false)) {
             float loss = model.forward(b);
             model.backward();
             return loss;
@@ -146,16 +146,16 @@ class GpuLlamaModelGpuTest extends TestFixture {
                 + (nf4 ? "nf4" : "bf16") + " base, checkpointing " + mode + ", seed " + seed);
     }
 
-    private void stepMatchesTheCpuEngine(ModelConfig c, LlamaWeights w, Checkpointing mode, String what) {
+    private void stepMatchesTheCpuEngine(ModelConfig c, ModelWeights w, Checkpointing mode, String what) {
         LoraAdapters cpu = randomAdapters(c);
         Batch b = batch(rows(2, 100, c.vocabSize()), 0, 2);
         float cpuLoss = cpuStep(c, w, cpu, b);
 
         LoraAdapters gpu = new LoraAdapters(c, TestConfigs.LORA, arena);
-        try (GpuLlamaModel model = GpuLlamaModel.create(context(), c, w, TestConfigs.LORA, new StepShape(2, 100, 1),
+        try (GpuCausalLm model = GpuCausalLm.create(context(), c, w, TestConfigs.LORA, new StepShape(2, 100, 1),
                 mode)) {
             model.loadAdapters(cpu);
-            GpuLlamaModel.StepResult result = model.accumulate(List.of(b), 0f);
+            GpuCausalLm.StepResult result = model.accumulate(List.of(b), 0f);
             model.storeGradients(gpu);
             assertClose(what + ": loss", cpuLoss, result.loss(), LOSS_RTOL * cpuLoss);
             assertEquals(StepInputs.labelledTokens(b, c.vocabSize()), result.labelledTokens(), what + ": tokens");
@@ -168,7 +168,7 @@ class GpuLlamaModelGpuTest extends TestFixture {
     @Test
     void microBatchesAccumulateToTheGradientOfTheWholeBatch() {
         ModelConfig c = TestConfigs.tiny(0);
-        LlamaWeights w = weights(c, false);
+        ModelWeights w = weights(c, false);
         LoraAdapters cpu = randomAdapters(c);
         int[][][] rows = rows(3, 80, c.vocabSize());
         // Different label counts per row, so that a plain mean of micro-batch means would be wrong.
@@ -178,10 +178,10 @@ class GpuLlamaModelGpuTest extends TestFixture {
         float cpuLoss = cpuStep(c, w, cpu, batch(rows, 0, 3));
         String what = "3 micro-batches of 1 row vs 1 batch of 3 rows, seed " + seed;
         LoraAdapters gpu = new LoraAdapters(c, TestConfigs.LORA, arena);
-        try (GpuLlamaModel model = GpuLlamaModel.create(context(), c, w, TestConfigs.LORA, new StepShape(1, 80, 3),
+        try (GpuCausalLm model = GpuCausalLm.create(context(), c, w, TestConfigs.LORA, new StepShape(1, 80, 3),
                 Checkpointing.ON)) {
             model.loadAdapters(cpu);
-            GpuLlamaModel.StepResult result = model.accumulate(
+            GpuCausalLm.StepResult result = model.accumulate(
                     List.of(batch(rows, 0, 1), batch(rows, 1, 1), batch(rows, 2, 1)), 0f);
             model.storeGradients(gpu);
             assertClose(what + ": loss", cpuLoss, result.loss(), LOSS_RTOL * cpuLoss);
@@ -196,14 +196,14 @@ class GpuLlamaModelGpuTest extends TestFixture {
     @Test
     void checkpointingModesGiveTheSameStep() {
         ModelConfig c = TestConfigs.tiny(0);
-        LlamaWeights w = weights(c, true);
+        ModelWeights w = weights(c, true);
         LoraAdapters start = randomAdapters(c);
         Batch b = batch(rows(2, 100, c.vocabSize()), 0, 2);
         List<LoraAdapters> grads = new ArrayList<>();
         List<Float> losses = new ArrayList<>();
         for (Checkpointing mode : Checkpointing.values()) {
             LoraAdapters g = new LoraAdapters(c, TestConfigs.LORA, arena);
-            try (GpuLlamaModel model = GpuLlamaModel.create(context(), c, w, TestConfigs.LORA,
+            try (GpuCausalLm model = GpuCausalLm.create(context(), c, w, TestConfigs.LORA,
                     new StepShape(2, 100, 1), mode)) {
                 model.loadAdapters(start);
                 losses.add(model.accumulate(List.of(b), 0f).loss());
@@ -233,7 +233,7 @@ class GpuLlamaModelGpuTest extends TestFixture {
     @CsvSource({"llama, false", "llama, true", "qwen2, false", "qwen3, true"})
     void fiftyTrainingStepsFollowTheCpuLossCurve(String family, boolean nf4) {
         ModelConfig c = TestConfigs.tiny(family);
-        LlamaWeights w = family.equals("llama") ? weights(c, nf4) : FamilyWeights.create(c, nf4, seed, arena);
+        ModelWeights w = family.equals("llama") ? weights(c, nf4) : FamilyWeights.create(c, nf4, seed, arena);
         LoraAdapters cpu = new LoraAdapters(c, TestConfigs.LORA, arena);
         cpu.initPeftDefault(seed);
         // Round A to bf16 so both engines start from the same matrices.
@@ -251,9 +251,9 @@ class GpuLlamaModelGpuTest extends TestFixture {
         OptimizerSettings settings = new OptimizerSettings(0.9, 0.999, 1e-8, 0.01, 1.0);
         AdamWKernels.Hyper hyper = new AdamWKernels.Hyper(lr, 0.9, 0.999, 1e-8, 0.01);
         String what = family + ", " + (nf4 ? "nf4" : "bf16") + " base, seed " + seed;
-        try (GpuLlamaModel model = GpuLlamaModel.create(context(), c, w, TestConfigs.LORA, new StepShape(2, 64, 1),
+        try (GpuCausalLm model = GpuCausalLm.create(context(), c, w, TestConfigs.LORA, new StepShape(2, 64, 1),
                 Checkpointing.ON);
-             LlamaModel cpuModel = new LlamaModel(c, w, cpu, new CpuOps(), 2, 64, false)) {
+             CpuCausalLm cpuModel = new CpuCausalLm(c, w, cpu, new CpuOps(), 2, 64, false)) {
             model.loadAdapters(cpu);
             List<Tensor> params = new ArrayList<>(), gradients = new ArrayList<>();
             for (String name : cpu.names()) {
@@ -302,11 +302,11 @@ class GpuLlamaModelGpuTest extends TestFixture {
     @ValueSource(strings = {"OFF", "OFFLOADED"})
     void trainingStepsAllocateNoDeviceMemory(Checkpointing mode) {
         ModelConfig c = TestConfigs.tiny(0);
-        LlamaWeights w = weights(c, true);
+        ModelWeights w = weights(c, true);
         LoraAdapters lora = randomAdapters(c);
         int[][][] rows = rows(4, 64, c.vocabSize());
         Context context = context();
-        try (GpuLlamaModel model = GpuLlamaModel.create(context, c, w, TestConfigs.LORA, new StepShape(2, 64, 2),
+        try (GpuCausalLm model = GpuCausalLm.create(context, c, w, TestConfigs.LORA, new StepShape(2, 64, 2),
                 mode)) {
             model.loadAdapters(lora);
             long before = context.allocationCount();
@@ -323,12 +323,12 @@ class GpuLlamaModelGpuTest extends TestFixture {
     @Test
     void aStepLargerThanTheDeviceIsRefusedBeforeAllocating() {
         ModelConfig c = TestConfigs.tiny(0);
-        LlamaWeights w = weights(c, false);
+        ModelWeights w = weights(c, false);
         Context context = context();
         long before = context.allocationCount();
         StepShape huge = new StepShape(65_536, 512, 1);
         IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> GpuLlamaModel.create(context, c, w, TestConfigs.LORA, huge, Checkpointing.OFF));
+                () -> GpuCausalLm.create(context, c, w, TestConfigs.LORA, huge, Checkpointing.OFF));
         assertTrue(e.getMessage().startsWith("the GPU training step needs ")
                 && e.getMessage().contains(" is free (weights ")
                 && e.getMessage().contains("micro-batches of 65536 x 512 tokens")
@@ -339,8 +339,8 @@ class GpuLlamaModelGpuTest extends TestFixture {
     @Test
     void batchesOutsideThePlanAndBadTokensAreRefused() {
         ModelConfig c = TestConfigs.tiny(0);
-        LlamaWeights w = weights(c, false);
-        try (GpuLlamaModel model = GpuLlamaModel.create(context(), c, w, TestConfigs.LORA, new StepShape(1, 64, 1),
+        ModelWeights w = weights(c, false);
+        try (GpuCausalLm model = GpuCausalLm.create(context(), c, w, TestConfigs.LORA, new StepShape(1, 64, 1),
                 Checkpointing.ON)) {
             System.out.println("tiny model GPU step: " + model.memoryReport());
             assertTrue(model.memoryReport().matches("weights .* bf16, LoRA .*, activations .*, workspace .*;"
