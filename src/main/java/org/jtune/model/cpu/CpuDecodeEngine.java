@@ -1,6 +1,7 @@
 package org.jtune.model.cpu;
 
 import org.jtune.model.DecodeEngine;
+import org.jtune.model.DecodeSlots;
 import org.jtune.model.LayerDesign;
 import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
@@ -43,7 +44,7 @@ public final class CpuDecodeEngine implements DecodeEngine {
     private final float embeddingScale;
     private final List<Layer> layers = new ArrayList<>();
     private final RopeTable globalRope, localRope;
-    private final int[] lengths;
+    private final DecodeSlots slots;
     private boolean adaptersEnabled = true;
 
     // activations for up to maxRows tokens, taken once
@@ -128,7 +129,7 @@ public final class CpuDecodeEngine implements DecodeEngine {
         double localTheta = config.design().localRopeTheta();
         localRope = localTheta > 0 ? RopeTable.of(new RopeFrequencies(config.headDim(), localTheta, RopeScaling.NONE,
                 config.maxPositionEmbeddings()), capacity) : null;
-        lengths = new int[maxSequences];
+        slots = new DecodeSlots(maxSequences, capacity, vocab);
         int rank = lora == null ? 1 : lora.config().rank();
         x = new float[maxRows * d];
         normed = new float[maxRows * d];
@@ -185,14 +186,12 @@ public final class CpuDecodeEngine implements DecodeEngine {
 
     @Override
     public int length(int slot) {
-        checkSlot(slot);
-        return lengths[slot];
+        return slots.length(slot);
     }
 
     @Override
     public void reset(int slot) {
-        checkSlot(slot);
-        lengths[slot] = 0;
+        slots.reset(slot);
     }
 
     @Override
@@ -202,89 +201,37 @@ public final class CpuDecodeEngine implements DecodeEngine {
 
     @Override
     public void prefill(int slot, int[] tokens, float[] logits) {
-        checkSlot(slot);
-        if (tokens.length == 0) {
-            throw new IllegalArgumentException("prefill of slot " + slot + " with no tokens");
-        }
-        requireRoom(slot, tokens.length);
-        checkTokens(tokens);
-        requireLogits(logits, 1);
+        slots.checkPrefill(slot, tokens, logits);
         for (int start = 0; start < tokens.length; start += PREFILL_CHUNK) {
             int count = Math.min(PREFILL_CHUNK, tokens.length - start);
+            int first = slots.length(slot);
             for (int i = 0; i < count; i++) {
                 rowSlots[i] = slot;
-                rowPositions[i] = lengths[slot] + i;
+                rowPositions[i] = first + i;
                 rowTokens[i] = tokens[start + i];
             }
             boolean last = start + count == tokens.length;
             forward(count, last ? new int[] {count - 1} : new int[0], logits);
-            lengths[slot] += count;
+            slots.advance(slot, count);
         }
     }
 
     @Override
-    public void decode(int[] slots, int[] tokens, float[] logits) {
-        int n = slots.length;
-        if (tokens.length != n) {
-            throw new IllegalArgumentException(n + " slots but " + tokens.length + " tokens for a decode step");
-        }
+    public void decode(int[] slotsOfStep, int[] tokens, float[] logits) {
+        int[] positions = slots.checkDecode(slotsOfStep, tokens, logits);
+        int n = slotsOfStep.length;
         if (n == 0) {
             return;
         }
-        if (n > maxSequences) {
-            throw new IllegalArgumentException("decode step of " + n + " sequences; this engine holds " + maxSequences);
-        }
-        boolean[] seen = new boolean[maxSequences];
-        for (int slot : slots) {
-            checkSlot(slot);
-            if (seen[slot]) {
-                throw new IllegalArgumentException("slot " + slot + " appears twice in one decode step");
-            }
-            seen[slot] = true;
-            requireRoom(slot, 1);
-        }
-        checkTokens(tokens);
-        requireLogits(logits, n);
         int[] all = new int[n];
         for (int i = 0; i < n; i++) {
-            rowSlots[i] = slots[i];
-            rowPositions[i] = lengths[slots[i]];
+            rowSlots[i] = slotsOfStep[i];
+            rowPositions[i] = positions[i];
             rowTokens[i] = tokens[i];
             all[i] = i;
         }
         forward(n, all, logits);
-        for (int slot : slots) {
-            lengths[slot]++;
-        }
-    }
-
-    private void checkSlot(int slot) {
-        if (slot < 0 || slot >= maxSequences) {
-            throw new IllegalArgumentException("slot " + slot + " is outside [0, " + maxSequences + ")");
-        }
-    }
-
-    private void requireRoom(int slot, int more) {
-        if (lengths[slot] + more > capacity) {
-            throw new IllegalArgumentException("slot " + slot + " holds " + lengths[slot] + " tokens; " + more
-                    + " more exceed its capacity of " + capacity);
-        }
-    }
-
-    private void checkTokens(int[] tokens) {
-        for (int i = 0; i < tokens.length; i++) {
-            if (tokens[i] < 0 || tokens[i] >= vocab) {
-                throw new IllegalArgumentException("token id " + tokens[i] + " at index " + i
-                        + " is outside the vocabulary [0, " + vocab + ")");
-            }
-        }
-    }
-
-    private void requireLogits(float[] logits, int rows) {
-        if (logits.length < (long) rows * vocab) {
-            throw new IllegalArgumentException("logits array of " + logits.length + " floats; " + rows + " x "
-                    + vocab + " needed");
-        }
+        slots.advance(slotsOfStep);
     }
 
     /**

@@ -6,6 +6,7 @@ import org.jtune.cuda.DeviceBuffer;
 import org.jtune.cuda.PinnedBuffer;
 import org.jtune.cuda.Stream;
 import org.jtune.model.DecodeEngine;
+import org.jtune.model.DecodeSlots;
 import org.jtune.model.FrozenLinearWeight;
 import org.jtune.model.ModelWeights;
 import org.jtune.model.LoraAdapters;
@@ -50,7 +51,7 @@ public final class GpuDecodeEngine implements DecodeEngine {
     private final PinnedBuffer hostLogits;
     private final RopeFrequencies rope;
     private final Map<Integer, CudaGraph> graphs = new HashMap<>();
-    private final int[] lengths;
+    private final DecodeSlots slots;
     private boolean adaptersEnabled = true;
     private boolean closed;
 
@@ -162,7 +163,7 @@ public final class GpuDecodeEngine implements DecodeEngine {
         this.capacity = capacity;
         this.plan = plan;
         this.report = report;
-        this.lengths = new int[maxSequences];
+        this.slots = new DecodeSlots(maxSequences, capacity, config.vocabSize());
         this.rope = new RopeFrequencies(config.headDim(), config.ropeTheta(), config.ropeScaling(),
                 config.maxPositionEmbeddings());
         this.memory = context.allocate(plan.totalBytes());
@@ -234,14 +235,12 @@ public final class GpuDecodeEngine implements DecodeEngine {
 
     @Override
     public int length(int slot) {
-        requireSlot(slot);
-        return lengths[slot];
+        return slots.length(slot);
     }
 
     @Override
     public void reset(int slot) {
-        requireSlot(slot);
-        lengths[slot] = 0;
+        slots.reset(slot);
     }
 
     @Override
@@ -256,21 +255,10 @@ public final class GpuDecodeEngine implements DecodeEngine {
     @Override
     public void prefill(int slot, int[] tokens, float[] logits) {
         requireOpen();
-        requireSlot(slot);
-        if (tokens.length == 0) {
-            throw new IllegalArgumentException("prefill of slot " + slot + " with no tokens");
-        }
-        if ((long) lengths[slot] + tokens.length > capacity) {
-            throw new IllegalArgumentException("slot " + slot + " holds " + lengths[slot] + " tokens; " + tokens.length
-                    + " more exceed its capacity of " + capacity);
-        }
-        requireLogits(logits, 1);
-        for (int i = 0; i < tokens.length; i++) {
-            requireToken(tokens[i], "prefill token " + i);
-        }
+        slots.checkPrefill(slot, tokens, logits);
         for (int from = 0; from < tokens.length; from += buffers.prefillChunk) {
             int count = Math.min(buffers.prefillChunk, tokens.length - from);
-            int first = lengths[slot];
+            int first = slots.length(slot);
             boolean last = from + count == tokens.length;
             inputs.prefillRows(slot, tokens, from, count, first);
             inputs.invFreq(rope.forMaxPosition(first + count - 1));
@@ -281,39 +269,24 @@ public final class GpuDecodeEngine implements DecodeEngine {
             }
             // the pinned inputs are rewritten for the next chunk only once this one has run
             stream.synchronize();
-            lengths[slot] = first + count;
+            slots.advance(slot, count);
         }
         MemorySegment.copy(hostLogits.segment(), F32, 0, logits, 0, config.vocabSize());
     }
 
     @Override
-    public void decode(int[] slots, int[] tokens, float[] logits) {
+    public void decode(int[] slotsOfStep, int[] tokens, float[] logits) {
         requireOpen();
-        if (slots.length != tokens.length || slots.length == 0 || slots.length > maxSequences) {
-            throw new IllegalArgumentException("decode of " + slots.length + " slots and " + tokens.length
-                    + " tokens; give one token per slot, 1 to " + maxSequences + " slots");
+        if (slotsOfStep.length == 0) {
+            throw new IllegalArgumentException("decode of no slots; give one token per slot, 1 to " + maxSequences
+                    + " slots");
         }
-        boolean[] seen = new boolean[maxSequences];
-        int[] positions = new int[slots.length];
-        for (int i = 0; i < slots.length; i++) {
-            requireSlot(slots[i]);
-            if (seen[slots[i]]) {
-                throw new IllegalArgumentException("slot " + slots[i] + " appears twice in one decode step");
-            }
-            seen[slots[i]] = true;
-            if (lengths[slots[i]] >= capacity) {
-                throw new IllegalArgumentException("slot " + slots[i] + " is full: it holds its capacity of "
-                        + capacity + " tokens");
-            }
-            requireToken(tokens[i], "decode token for slot " + slots[i]);
-            positions[i] = lengths[slots[i]];
-        }
-        requireLogits(logits, slots.length);
+        int[] positions = slots.checkDecode(slotsOfStep, tokens, logits);
         int vocab = config.vocabSize();
-        for (int from = 0; from < slots.length; from += MatvecKernels.MAX_BATCH) {
-            int rows = Math.min(MatvecKernels.MAX_BATCH, slots.length - from);
+        for (int from = 0; from < slotsOfStep.length; from += MatvecKernels.MAX_BATCH) {
+            int rows = Math.min(MatvecKernels.MAX_BATCH, slotsOfStep.length - from);
             CudaGraph graph = graph(rows, adaptersOn());
-            inputs.decodeRows(slots, tokens, positions, from, rows);
+            inputs.decodeRows(slotsOfStep, tokens, positions, from, rows);
             int maxPosition = 0;
             for (int i = from; i < from + rows; i++) {
                 maxPosition = Math.max(maxPosition, positions[i]);
@@ -325,9 +298,7 @@ public final class GpuDecodeEngine implements DecodeEngine {
             stream.synchronize();
             MemorySegment.copy(hostLogits.segment(), F32, 0, logits, from * vocab, rows * vocab);
         }
-        for (int slot : slots) {
-            lengths[slot]++;
-        }
+        slots.advance(slotsOfStep);
     }
 
     /** The captured decode step for this many rows (captured on first use: shapes are fixed from then on). */
@@ -339,26 +310,6 @@ public final class GpuDecodeEngine implements DecodeEngine {
             graphs.put(key, graph);
         }
         return graph;
-    }
-
-    private void requireSlot(int slot) {
-        if (slot < 0 || slot >= maxSequences) {
-            throw new IllegalArgumentException("slot " + slot + " is outside [0, " + maxSequences + ")");
-        }
-    }
-
-    private void requireToken(int id, String what) {
-        if (id < 0 || id >= config.vocabSize()) {
-            throw new IllegalArgumentException(what + " is id " + id + ", outside the vocabulary [0, "
-                    + config.vocabSize() + ")");
-        }
-    }
-
-    private void requireLogits(float[] logits, int rows) {
-        if (logits.length < (long) rows * config.vocabSize()) {
-            throw new IllegalArgumentException("logits array of " + logits.length + " floats; " + rows + " rows of "
-                    + config.vocabSize() + " need " + (long) rows * config.vocabSize());
-        }
     }
 
     private void requireOpen() {
