@@ -21,7 +21,7 @@ import org.jtune.kernels.GemmKernels;
 import org.jtune.kernels.Nf4Kernels;
 import org.jtune.kernels.RmsNormKernels;
 import org.jtune.kernels.RopeKernels;
-import org.jtune.kernels.SwigluKernels;
+import org.jtune.kernels.GatedActivationKernels;
 import org.jtune.quant.DynamicMap;
 import org.jtune.tensor.HalfFloats;
 
@@ -82,7 +82,7 @@ final class KernelBenchmark implements BenchMain.Benchmark {
     }
 
     private void swiglu(Context context, Stream stream, BenchMain.RecordMaker records, List<BenchRecord> out) {
-        SwigluKernels kernels = new SwigluKernels(context);
+        GatedActivationKernels kernels = GatedActivationKernels.swiglu(context);
         long n = (long) TOKENS * INTERMEDIATE;
         try (DeviceBuffer gate = randomBf16(context, n, 4); DeviceBuffer up = randomBf16(context, n, 4);
              DeviceBuffer h = context.allocate(2 * n); DeviceBuffer dh = randomBf16(context, n, 1)) {

@@ -58,7 +58,7 @@ class GegluKernelsGpuTest {
         short[] gate = gates(random, n);
         short[] up = KernelTests.randomBf16(random, n, 4.0);
         Context context = KernelTests.context();
-        GegluKernels kernels = new GegluKernels(context);
+        GatedActivationKernels kernels = GatedActivationKernels.geglu(context);
         try (Stream stream = context.createStream();
              DeviceBuffer dg = KernelTests.upload(context, gate);
              DeviceBuffer du = KernelTests.upload(context, up);
@@ -88,7 +88,7 @@ class GegluKernelsGpuTest {
         short[] up = KernelTests.randomBf16(random, n, 4.0);
         short[] dhOut = KernelTests.randomBf16(random, n, 1.0);
         Context context = KernelTests.context();
-        GegluKernels kernels = new GegluKernels(context);
+        GatedActivationKernels kernels = GatedActivationKernels.geglu(context);
         try (Stream stream = context.createStream();
              DeviceBuffer dg = KernelTests.upload(context, gate);
              DeviceBuffer du = KernelTests.upload(context, up);

@@ -40,7 +40,7 @@ class SwigluKernelsGpuTest {
         short[] gate = gates(random, n);
         short[] up = KernelTests.randomBf16(random, n, 4.0);
         Context context = KernelTests.context();
-        SwigluKernels kernels = new SwigluKernels(context);
+        GatedActivationKernels kernels = GatedActivationKernels.swiglu(context);
         try (Stream stream = context.createStream();
              DeviceBuffer dg = KernelTests.upload(context, gate);
              DeviceBuffer du = KernelTests.upload(context, up);
@@ -68,7 +68,7 @@ class SwigluKernelsGpuTest {
         short[] up = KernelTests.randomBf16(random, n, 4.0);
         short[] dhOut = KernelTests.randomBf16(random, n, 1.0);
         Context context = KernelTests.context();
-        SwigluKernels kernels = new SwigluKernels(context);
+        GatedActivationKernels kernels = GatedActivationKernels.swiglu(context);
         try (Stream stream = context.createStream();
              DeviceBuffer dg = KernelTests.upload(context, gate);
              DeviceBuffer du = KernelTests.upload(context, up);

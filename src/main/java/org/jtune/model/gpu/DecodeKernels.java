@@ -10,7 +10,7 @@ import org.jtune.kernels.MatvecKernels;
 import org.jtune.kernels.Nf4Kernels;
 import org.jtune.kernels.RmsNormKernels;
 import org.jtune.kernels.RopeKernels;
-import org.jtune.kernels.SwigluKernels;
+import org.jtune.kernels.GatedActivationKernels;
 
 /**
  * The kernel launchers a decode engine uses: the decode products and attention for decode steps, the training
@@ -18,12 +18,12 @@ import org.jtune.kernels.SwigluKernels;
  */
 record DecodeKernels(MatvecKernels matvec, DecodeAttention attention, RmsNormKernels rmsNorm,
                      EmbeddingKernels embedding, GemmKernels gemm, RopeKernels rope, FlashAttention flash,
-                     SwigluKernels swiglu, ElementwiseKernels elementwise, Nf4Kernels nf4) {
+                     GatedActivationKernels swiglu, ElementwiseKernels elementwise, Nf4Kernels nf4) {
 
     static DecodeKernels load(Context context) {
         return new DecodeKernels(new MatvecKernels(context), new DecodeAttention(context), new RmsNormKernels(context),
                 new EmbeddingKernels(context), new GemmKernels(context), new RopeKernels(context),
-                new FlashAttention(context), new SwigluKernels(context), new ElementwiseKernels(context),
+                new FlashAttention(context), GatedActivationKernels.swiglu(context), new ElementwiseKernels(context),
                 new Nf4Kernels(context));
     }
 }
