@@ -11,7 +11,6 @@ import org.jtune.model.RopeFrequencies;
 import org.jtune.model.RopeScaling;
 import org.jtune.tensor.Tensor;
 
-import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -153,7 +152,7 @@ public final class CpuDecodeEngine implements DecodeEngine {
     }
 
     private static float[] norm(Tensor w, boolean unitOffset) {
-        return w == null ? null : NormWeights.effective(w, unitOffset, Arena.ofAuto()).toFloatArray();
+        return NormWeights.values(w, unitOffset);
     }
 
     /** Bytes the key/value cache of this many sequences and tokens takes. */

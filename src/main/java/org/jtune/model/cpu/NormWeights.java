@@ -20,15 +20,22 @@ record NormWeights(Tensor input, Tensor q, Tensor k, Tensor attentionOutput, Ten
                 effective(layer.mlpOutputNorm(), unitOffset, arena));
     }
 
-    /** {@code w} in float32, plus one with {@code unitOffset}; null stays null. */
+    /** {@code w} in float32, plus one with {@code unitOffset}, as a tensor; null stays null. */
     static Tensor effective(Tensor w, boolean unitOffset, Arena arena) {
+        return w == null ? null : Tensor.of(arena, values(w, unitOffset), w.shape());
+    }
+
+    /** {@code w} in float32, plus one with {@code unitOffset}; null stays null. */
+    static float[] values(Tensor w, boolean unitOffset) {
         if (w == null) {
             return null;
         }
-        Tensor out = Tensor.f32(arena, w.shape());
-        for (long i = 0; i < w.size(); i++) {
-            out.set(i, unitOffset ? 1f + w.get(i) : w.get(i));
+        float[] v = w.toFloatArray();
+        if (unitOffset) {
+            for (int i = 0; i < v.length; i++) {
+                v[i] += 1f;
+            }
         }
-        return out;
+        return v;
     }
 }
