@@ -48,14 +48,15 @@ import static org.junit.jupiter.api.Assertions.fail;
  * the H200: the first layer's q_proj A gradient, the deepest one, differs by 4.1u to 4.6u (Frobenius) from the CPU,
  * and by as much between one batch and the same rows split into micro-batches on the GPU, so that is bf16 noise.
  * The largest element of such noise, over thousands of elements, is several times that: up to 37u of the rms on the
- * H100. Checked with a factor of two over both: the whole tensor within 8u relative (Frobenius), every element within
- * 64u of the tensor's rms plus 4u of itself. A wrong gradient is off by order one (256u).
+ * H100, where a Qwen2 k_proj gradient (biased keys, NF4 base) reached 8.6u in the Frobenius norm. Checked with a
+ * factor of about two over both: the whole tensor within 16u relative (Frobenius), every element within 64u of the
+ * tensor's rms plus 4u of itself. A wrong gradient is off by order one (256u).
  */
 @GpuTest
 class GpuCausalLmGpuTest extends TestFixture {
     static final double U = 0x1p-8;
     static final double LOSS_RTOL = U / 2;
-    private static final double GRAD_NORM_RTOL = 8 * U, GRAD_ELEMENT_RMS_TOL = 64 * U, GRAD_ELEMENT_RTOL = 4 * U;
+    private static final double GRAD_NORM_RTOL = 16 * U, GRAD_ELEMENT_RMS_TOL = 64 * U, GRAD_ELEMENT_RTOL = 4 * U;
 
     private static Context context() {
         return Context.primary(Device.get(0));
