@@ -11,6 +11,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
+import static org.jtune.kernels.KernelTests.BF16_EPS;
 import static org.jtune.kernels.KernelTests.bf16;
 import static org.jtune.kernels.KernelTests.toBf16;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -22,11 +23,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * the check; outputs are poisoned; the appended key and value are checked bit for bit; a second launch must give
  * the same bits (the split runs combine in a fixed order, and the run counters are reset).
  *
- * <p>Bound: the output is rounded to bf16 (2^-8 of itself: half a unit in the last of 8 significant bits, just above
- * a power of two); scores are float32 sums of d products (off by at most
- * (d + 16) 2^-23 of the sum of their magnitudes) and pass through ex2.approx (2^-21), which moves each weight p_j
- * by at most a relative 2 delta and the output by 4 delta sum p_j |v_j|; the float32 running sums over at most
- * chunk keys, the lane groups and the runs add (chunk + 64) 2^-23 sum p_j |v_j|.
+ * <p>Bound: the output is rounded to bf16 (2^-8 of itself, {@link KernelTests#BF16_EPS}); scores are float32 sums of
+ * d products (off by at most (d + 16) 2^-23 of the sum of their magnitudes) and pass through ex2.approx (2^-21),
+ * which moves each weight p_j by at most a relative 2 delta and the output by 4 delta sum p_j |v_j|; the float32
+ * running sums over at most chunk keys, the lane groups and the runs add (chunk + 64) 2^-23 sum p_j |v_j|.
  */
 @GpuTest
 class DecodeAttentionGpuTest {
@@ -179,7 +179,7 @@ class DecodeAttentionGpuTest {
                             exact += pj * vj;
                             weighted += pj * Math.abs(vj);
                         }
-                        double bound = 0x1p-8 * 1.01 * Math.abs(exact) + 4 * delta * weighted
+                        double bound = BF16_EPS * 1.01 * Math.abs(exact) + 4 * delta * weighted
                                 + (layout.chunk() + 64) * 0x1p-23 * weighted;
                         KernelTests.assertWithin(exact, bf16(got[r * qWidth + h * d + e]), bound,
                                 "out[" + r + ", head " + h + ", " + e + "] (slot " + slot + ", position " + p

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import static org.jtune.kernels.KernelTests.BF16_EPS;
 import static org.jtune.kernels.KernelTests.bf16;
 import static org.jtune.kernels.KernelTests.toBf16;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -28,13 +29,11 @@ import static org.junit.jupiter.api.Assertions.fail;
  * <p>Bounds. The products are float32 sums: each output goes through at most k/16 + k/64 + 16 float32 additions
  * (tensor-core steps, NF4 block scaling, the warps' sums), each off by at most 2^-23 of the running sum of
  * magnitudes, so |acc - exact| <= (k/8 + 16) 2^-23 sum|w x| ({@link #accBound}). A bf16 rounding adds at most 2^-8
- * of the value (half a unit in the last of its 8 significant bits, just above a power of two). The bounds are worst cases, not statistics, and stay far below a product's typical size
- * (sqrt(k) times the terms' against k/8 2^-23 k): a wrong element, row or scale is caught.
+ * of the value ({@link KernelTests#BF16_EPS}). The bounds are worst cases, not statistics, and stay far below a
+ * product's typical size (sqrt(k) times the terms' against k/8 2^-23 k): a wrong element, row or scale is caught.
  */
 @GpuTest
 class MatvecKernelsGpuTest {
-    /** bf16's unit roundoff: 8 significant bits, so a rounding moves a value by at most 2^-8 of itself. */
-    private static final double BF16_ROUNDING = 0x1p-8;
 
     private final long seed = System.nanoTime();
     private final SplittableRandom random = new SplittableRandom(seed);
@@ -101,7 +100,7 @@ class MatvecKernelsGpuTest {
             short[] got = KernelTests.downloadBf16(y, (batch + 1) * ldy);
             checkBf16(got, batch, n, ldy, batch + 1, (b, j, v) -> {
                 double exact = d.acc[b][j];
-                double bound = BF16_ROUNDING * Math.abs(exact) + 1.01 * accBound(k, d.magnitude[b][j]);
+                double bound = BF16_EPS * Math.abs(exact) + 1.01 * accBound(k, d.magnitude[b][j]);
                 KernelTests.assertWithin(exact, v, bound, where("y", b, j, batch, n, k));
             });
         }
@@ -156,7 +155,7 @@ class MatvecKernelsGpuTest {
                 }
                 lora *= scaling;
                 double total = exact + lora;
-                double bound = BF16_ROUNDING * 1.01 * (Math.abs(exact) + Math.abs(total))
+                double bound = BF16_EPS * 1.01 * (Math.abs(exact) + Math.abs(total))
                         + 1.02 * accBound(k, parts[s].magnitude[b][jj])
                         + (rank + 2) * 0x1p-23 * scaling * loraMagnitude;
                 KernelTests.assertWithin(total, v, bound, where("segment " + s + " y", b, jj, batch, ns[s], k));
@@ -200,9 +199,9 @@ class MatvecKernelsGpuTest {
             for (int b = 0; b < batch; b++) {
                 for (int j = 0; j < n; j++) {
                     double product = d.acc[b][j];
-                    double ev = BF16_ROUNDING * Math.abs(product) + 1.01 * accBound(k, d.magnitude[b][j]);
+                    double ev = BF16_EPS * Math.abs(product) + 1.01 * accBound(k, d.magnitude[b][j]);
                     double exact = bf16(y0[b * ldy + j]) + product;
-                    double bound = ev + BF16_ROUNDING * (Math.abs(exact) + ev);
+                    double bound = ev + BF16_EPS * (Math.abs(exact) + ev);
                     KernelTests.assertWithin(exact, bf16(got[b * ldy + j]), bound, where("y", b, j, batch, n, k));
                 }
             }
@@ -245,9 +244,9 @@ class MatvecKernelsGpuTest {
                 double silu = g[0] * sig;
                 double exact = silu * u[0];
                 // silu' is at most 1.1 in magnitude; silu is rounded to bf16 (and ex2.approx adds ~2^-21 of g)
-                double eSilu = 1.1 * g[1] + BF16_ROUNDING * (Math.abs(silu) + 1.1 * g[1]) + 0x1p-20 * Math.abs(g[0]);
+                double eSilu = 1.1 * g[1] + BF16_EPS * (Math.abs(silu) + 1.1 * g[1]) + 0x1p-20 * Math.abs(g[0]);
                 double eProduct = eSilu * (Math.abs(u[0]) + u[1]) + Math.abs(silu) * u[1];
-                double bound = eProduct + BF16_ROUNDING * (Math.abs(exact) + eProduct) + 1e-30;
+                double bound = eProduct + BF16_EPS * (Math.abs(exact) + eProduct) + 1e-30;
                 KernelTests.assertWithin(exact, v, bound, where("h", b, j, batch, n, k));
             });
         }
@@ -266,7 +265,7 @@ class MatvecKernelsGpuTest {
             }
         }
         double total = exact + scaling * term;
-        double error = BF16_ROUNDING * 1.01 * (Math.abs(exact) + Math.abs(total)) + 1.02 * accBound(k, d.magnitude[b][j])
+        double error = BF16_EPS * 1.01 * (Math.abs(exact) + Math.abs(total)) + 1.02 * accBound(k, d.magnitude[b][j])
                 + (rank + 2) * 0x1p-23 * scaling * termMagnitude;
         return new double[] {total, error};
     }
@@ -411,10 +410,10 @@ class MatvecKernelsGpuTest {
             short[] got = KernelTests.downloadBf16(y, (batch + 1) * ldy);
             checkBf16(got, batch, n, ldy, batch + 1, (b, j, v) -> {
                 double[] s = w.sums(x, ldx, b, j);
-                double bound = BF16_ROUNDING * Math.abs(s[0]) + 1.01 * accBound(k, s[1]);
+                double bound = BF16_EPS * Math.abs(s[0]) + 1.01 * accBound(k, s[1]);
                 KernelTests.assertWithin(s[0], v, bound, where("nf4 y", b, j, batch, n, k));
                 // Against bitsandbytes' weights: each differs by at most two bf16 roundings of itself.
-                double bnbBound = BF16_ROUNDING * Math.abs(s[2]) + 2 * BF16_ROUNDING * 1.01 * s[3] + 1.01 * accBound(k, s[1]);
+                double bnbBound = BF16_EPS * Math.abs(s[2]) + 2 * BF16_EPS * 1.01 * s[3] + 1.01 * accBound(k, s[1]);
                 KernelTests.assertWithin(s[2], v, bnbBound, where("nf4 y vs bitsandbytes", b, j, batch, n, k));
             });
         } finally {
@@ -454,21 +453,21 @@ class MatvecKernelsGpuTest {
             for (int b = 0; b < batch; b++) {
                 for (int j = 0; j < n; j++) {
                     double[] g = gate.sums(x, k, b, j), u = up.sums(x, k, b, j);
-                    double eg = BF16_ROUNDING * Math.abs(g[0]) + 1.01 * accBound(k, g[1]);
-                    double eu = BF16_ROUNDING * Math.abs(u[0]) + 1.01 * accBound(k, u[1]);
+                    double eg = BF16_EPS * Math.abs(g[0]) + 1.01 * accBound(k, g[1]);
+                    double eu = BF16_EPS * Math.abs(u[0]) + 1.01 * accBound(k, u[1]);
                     double silu = g[0] / (1 + Math.exp(-g[0]));
                     double exact = silu * u[0];
-                    double eSilu = 1.1 * eg + BF16_ROUNDING * (Math.abs(silu) + 1.1 * eg) + 0x1p-20 * Math.abs(g[0]);
+                    double eSilu = 1.1 * eg + BF16_EPS * (Math.abs(silu) + 1.1 * eg) + 0x1p-20 * Math.abs(g[0]);
                     double eProduct = eSilu * (Math.abs(u[0]) + eu) + Math.abs(silu) * eu;
                     KernelTests.assertWithin(exact, bf16(gotH[b * n + j]),
-                            eProduct + BF16_ROUNDING * (Math.abs(exact) + eProduct) + 1e-30,
+                            eProduct + BF16_EPS * (Math.abs(exact) + eProduct) + 1e-30,
                             where("nf4 h", b, j, batch, n, k));
                 }
                 for (int j = 0; j < 96; j++) {
                     int s = j < 64 ? 0 : j < 80 ? 1 : 2;
                     double[] sum = qkv[s].sums(x, k, b, j - columns[s]);
                     KernelTests.assertWithin(sum[0], bf16(gotY[b * 96 + j]),
-                            BF16_ROUNDING * Math.abs(sum[0]) + 1.01 * accBound(k, sum[1]),
+                            BF16_EPS * Math.abs(sum[0]) + 1.01 * accBound(k, sum[1]),
                             where("nf4 qkv", b, j, batch, 96, k));
                 }
             }

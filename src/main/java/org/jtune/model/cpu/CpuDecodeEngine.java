@@ -108,7 +108,7 @@ public final class CpuDecodeEngine implements DecodeEngine {
         this.embedding = WeightRows.of(weights.embedTokens(), math);
         this.lmHead = WeightRows.of(weights.lmHead(), math);
         boolean unitOffset = config.design().unitOffsetNorms();
-        this.finalNorm = norm(weights.norm(), unitOffset);
+        this.finalNorm = NormWeights.values(weights.norm(), unitOffset);
         this.embeddingScale = CpuCausalLm.embeddingScale(config, weights.embedTokens().dtype());
         for (int l = 0; l < config.numLayers(); l++) {
             ModelWeights.Layer w = weights.layers().get(l);
@@ -119,9 +119,11 @@ public final class CpuDecodeEngine implements DecodeEngine {
                         ad == null ? null : WeightRows.of(ad.a(), math),
                         ad == null ? null : WeightRows.of(ad.b(), math)));
             }
-            layers.add(new Layer(norm(w.inputNorm(), unitOffset), norm(w.qNorm(), unitOffset),
-                    norm(w.kNorm(), unitOffset), norm(w.attentionOutputNorm(), unitOffset),
-                    norm(w.mlpNorm(), unitOffset), norm(w.mlpOutputNorm(), unitOffset), projections));
+            layers.add(new Layer(NormWeights.values(w.inputNorm(), unitOffset),
+                    NormWeights.values(w.qNorm(), unitOffset), NormWeights.values(w.kNorm(), unitOffset),
+                    NormWeights.values(w.attentionOutputNorm(), unitOffset),
+                    NormWeights.values(w.mlpNorm(), unitOffset), NormWeights.values(w.mlpOutputNorm(), unitOffset),
+                    projections));
         }
         globalRope = RopeTable.of(new RopeFrequencies(config.headDim(), config.ropeTheta(), config.ropeScaling(),
                 config.maxPositionEmbeddings()), capacity);
@@ -149,10 +151,6 @@ public final class CpuDecodeEngine implements DecodeEngine {
 
     private static float[] floats(Tensor t) {
         return t == null ? null : t.toFloatArray();
-    }
-
-    private static float[] norm(Tensor w, boolean unitOffset) {
-        return NormWeights.values(w, unitOffset);
     }
 
     /** Bytes the key/value cache of this many sequences and tokens takes. */
